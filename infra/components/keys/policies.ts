@@ -1,0 +1,100 @@
+import type * as aws from "@pulumi/aws";
+
+/** Where a key lives, for the ARNs and service principals in its policy. */
+export interface KeyPolicyScope {
+  readonly accountId: string;
+  readonly partition: string;
+  readonly region: string;
+}
+
+/**
+ * Administrative actions on a key: everything except using it. The account root is given only
+ * these on the signing key, so no IAM policy in the account can grant `kms:Sign` — only the key
+ * policy's own signer statement can.
+ */
+export const KEY_ADMIN_ACTIONS: readonly string[] = [
+  "kms:CancelKeyDeletion",
+  "kms:Create*",
+  "kms:Delete*",
+  "kms:Describe*",
+  "kms:Disable*",
+  "kms:Enable*",
+  "kms:Get*",
+  "kms:List*",
+  "kms:Put*",
+  "kms:Revoke*",
+  "kms:ScheduleKeyDeletion",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:Update*",
+];
+
+/** Actions that would end the signing key's life; denied to every principal. */
+export const SIGNING_KEY_DESTRUCTIVE_ACTIONS: readonly string[] = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
+
+const root = (scope: KeyPolicyScope) => `arn:${scope.partition}:iam::${scope.accountId}:root`;
+
+/**
+ * The data-encryption key: the account administers and uses it through IAM (the default key
+ * policy), and CloudWatch Logs may use it for this account's log groups in this region only.
+ */
+export function dataKeyPolicy(scope: KeyPolicyScope): aws.iam.PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "AccountAdministersAndDelegatesThroughIam",
+        Effect: "Allow",
+        Principal: { AWS: root(scope) },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
+        Effect: "Allow",
+        Principal: { Service: `logs.${scope.region}.amazonaws.com` },
+        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        Resource: "*",
+        Condition: {
+          ArnLike: {
+            "kms:EncryptionContext:aws:logs:arn": `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:*`,
+          },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * The fund operator's signing key. The account may administer it but not use it; only the
+ * listed roles (the rebalance worker's) may sign; and nobody may schedule its deletion or disable
+ * it — doing either first takes a reviewed change to this policy, which the plan diff flags.
+ */
+export function signingKeyPolicy(scope: KeyPolicyScope, signerRoleArns: readonly string[]): aws.iam.PolicyDocument {
+  const statements: aws.iam.PolicyStatement[] = [
+    {
+      Sid: "AccountAdministersButCannotSign",
+      Effect: "Allow",
+      Principal: { AWS: root(scope) },
+      Action: [...KEY_ADMIN_ACTIONS],
+      Resource: "*",
+    },
+    {
+      Sid: "NobodyDeletesOrDisablesTheOperatorKey",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: [...SIGNING_KEY_DESTRUCTIVE_ACTIONS],
+      Resource: "*",
+    },
+  ];
+  if (signerRoleArns.length > 0) {
+    statements.push({
+      Sid: "RebalanceWorkerSigns",
+      Effect: "Allow",
+      Principal: { AWS: [...signerRoleArns].sort() },
+      Action: ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"],
+      Resource: "*",
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}

@@ -1,0 +1,46 @@
+/**
+ * Child-process entry of the planner: runs the Pulumi program for one stack under the mock
+ * runtime and sends the snapshot (or a one-line error) back over IPC. One stack per process,
+ * because the Pulumi runtime keeps its state in globals.
+ */
+import { program } from "../program";
+import { recordStack } from "./record";
+import { toSnapshot, type PlanSnapshot } from "./snapshot";
+import type { StackFile } from "./stacks";
+
+export interface RunStackRequest {
+  readonly project: string;
+  readonly stackFile: StackFile;
+}
+
+export type RunStackResult =
+  | { readonly ok: true; readonly snapshot: PlanSnapshot; readonly elapsedMs: number }
+  | { readonly ok: false; readonly error: string };
+
+async function run(request: RunStackRequest): Promise<RunStackResult> {
+  const started = performance.now();
+  const { config, secretKeys, stack } = request.stackFile;
+  try {
+    const recorded = await recordStack({
+      project: request.project,
+      stack,
+      config,
+      secretKeys,
+      // The mocks answer for the configured account and region, as AWS would for them.
+      environment: {
+        region: config["aws:region"] ?? "us-east-1",
+        accountId: (config[`${request.project}:awsAccountId`] ?? "000000000000").replace(/"/g, ""),
+      },
+      program,
+    });
+    return { ok: true, snapshot: toSnapshot(request.project, stack, recorded), elapsedMs: performance.now() - started };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+process.once("message", (request: RunStackRequest) => {
+  void run(request).then((result) => {
+    process.send?.(result, () => process.exit(0));
+  });
+});
