@@ -1,0 +1,134 @@
+/**
+ * `pnpm plan`: runs the Pulumi program for each stack under the mock runtime — no CLI, no cloud
+ * account, no network — prints what each stack would contain, and keeps the reviewed snapshots
+ * in infra/plans/ up to date. See README.md, "Reading a plan".
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { diffSnapshots, type DiffReport } from "./diff";
+import { PlanError } from "./errors";
+import { PLANS_DIR, resolveRef, snapshotAt } from "./git";
+import { planStacks, type StackPlan } from "./plan";
+import { renderJson, renderMarkdown } from "./report";
+import { serializeSnapshot } from "./snapshot";
+import { REPO_ROOT, listStacks } from "./stacks";
+import { summarize } from "./summary";
+
+export interface CliOptions {
+  readonly stack?: string;
+  readonly check?: boolean;
+  readonly diff?: string;
+  readonly format: "markdown" | "json";
+  readonly quiet?: boolean;
+}
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  readonly root: string;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const snapshotPath = (root: string, stack: string) => path.join(root, PLANS_DIR, `${stack}.json`);
+
+function readCommitted(root: string, stack: string): string | undefined {
+  try {
+    return readFileSync(snapshotPath(root, stack), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes through a temporary file and a rename, so a crash never leaves half a snapshot. */
+function writeAtomically(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
+/** Runs the planner; resolves to the process exit code. */
+export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
+  if (options.check && options.diff !== undefined) throw new PlanError("--check and --diff cannot be combined");
+  const stacks = options.stack ? [options.stack] : listStacks(io.root);
+  if (stacks.length === 0) throw new PlanError("no stacks: add a Pulumi.<stack>.yaml at the repository root");
+  // Refuse a bad ref before spending seconds on planning.
+  if (options.diff !== undefined) resolveRef(options.diff, io.root);
+
+  const plans: StackPlan[] = await planStacks(stacks, io.root);
+
+  if (options.diff !== undefined) {
+    const base = options.diff;
+    const report: DiffReport = {
+      base,
+      stacks: plans.map((plan) => diffSnapshots(snapshotAt(base, plan.stack, io.root), plan.snapshot)),
+    };
+    io.out(options.format === "json" ? renderJson(report) : renderMarkdown(report));
+    return 0;
+  }
+
+  if (options.check) {
+    const stale = plans.filter((plan) => readCommitted(io.root, plan.stack) !== serializeSnapshot(plan.snapshot));
+    for (const plan of plans) {
+      const state = stale.includes(plan) ? (readCommitted(io.root, plan.stack) === undefined ? "missing" : "stale") : "fresh";
+      io.out(`${PLANS_DIR}/${plan.stack}.json: ${state}\n`);
+    }
+    if (stale.length > 0) {
+      io.err(
+        `plan: snapshot of ${stale.map((plan) => plan.stack).join(", ")} is out of date with the program and its config; run \`pnpm plan\` and commit ${PLANS_DIR}/\n`,
+      );
+      return 1;
+    }
+    return 0;
+  }
+
+  for (const plan of plans) {
+    if (!options.quiet) io.out(`${summarize(plan.snapshot, plan.elapsedMs)}\n\n`);
+    const text = serializeSnapshot(plan.snapshot);
+    const unchanged = readCommitted(io.root, plan.stack) === text;
+    if (!unchanged) writeAtomically(snapshotPath(io.root, plan.stack), text);
+    io.out(`${PLANS_DIR}/${plan.stack}.json: ${unchanged ? "unchanged" : "written"} (${plan.snapshot.resources.length} resources)\n`);
+  }
+  return 0;
+}
+
+export function buildCommand(io: CliIo, done: (code: number) => void): Command {
+  return new Command("plan")
+    .description("Plan every Pulumi stack offline under the mock runtime, print it, and snapshot it to infra/plans/")
+    .option("-s, --stack <name>", "plan only this stack (default: every Pulumi.<stack>.yaml)")
+    .option("--check", "write nothing; fail naming each stack whose committed snapshot is stale")
+    .option("--diff <git-ref>", "report what changed since the snapshots committed at <git-ref>")
+    .addOption(
+      new Option("--format <format>", "format of the --diff report")
+        .choices(["markdown", "json"])
+        .default("markdown"),
+    )
+    .option("-q, --quiet", "print no per-stack summary")
+    .argument("[extra...]")
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: io.err, writeOut: io.out })
+    .action(async (extra: string[], options: CliOptions) => {
+      if (extra.length > 0) throw new InvalidArgumentError(`unexpected argument "${extra[0]}"`);
+      done(await runPlan(options, io));
+    });
+}
+
+async function main(): Promise<void> {
+  const io: CliIo = {
+    root: REPO_ROOT,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  };
+  let code = 0;
+  try {
+    // `pnpm plan -- --stack x` passes a literal `--` through; it means nothing here.
+    const argv = process.argv.filter((arg, index) => !(arg === "--" && index >= 2));
+    await buildCommand(io, (exit) => (code = exit)).parseAsync(argv);
+  } catch (error) {
+    io.err(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
+    code = 1;
+  }
+  process.exitCode = code;
+}
+
+if (require.main === module) void main();
