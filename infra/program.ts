@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "./components/backup-bucket";
 import { Keys } from "./components/keys";
 import { Network } from "./components/network";

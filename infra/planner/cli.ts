@@ -70,7 +70,11 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
   if (options.check) {
     const stale = plans.filter((plan) => readCommitted(io.root, plan.stack) !== serializeSnapshot(plan.snapshot));
     for (const plan of plans) {
-      const state = stale.includes(plan) ? (readCommitted(io.root, plan.stack) === undefined ? "missing" : "stale") : "fresh";
+      const state = stale.includes(plan)
+        ? readCommitted(io.root, plan.stack) === undefined
+          ? "missing"
+          : "stale"
+        : "fresh";
       io.out(`${PLANS_DIR}/${plan.stack}.json: ${state}\n`);
     }
     if (stale.length > 0) {
@@ -87,7 +91,9 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
     const text = serializeSnapshot(plan.snapshot);
     const unchanged = readCommitted(io.root, plan.stack) === text;
     if (!unchanged) writeAtomically(snapshotPath(io.root, plan.stack), text);
-    io.out(`${PLANS_DIR}/${plan.stack}.json: ${unchanged ? "unchanged" : "written"} (${plan.snapshot.resources.length} resources)\n`);
+    io.out(
+      `${PLANS_DIR}/${plan.stack}.json: ${unchanged ? "unchanged" : "written"} (${plan.snapshot.resources.length} resources)\n`,
+    );
   }
   return 0;
 }
@@ -99,9 +105,7 @@ export function buildCommand(io: CliIo, done: (code: number) => void): Command {
     .option("--check", "write nothing; fail naming each stack whose committed snapshot is stale")
     .option("--diff <git-ref>", "report what changed since the snapshots committed at <git-ref>")
     .addOption(
-      new Option("--format <format>", "format of the --diff report")
-        .choices(["markdown", "json"])
-        .default("markdown"),
+      new Option("--format <format>", "format of the --diff report").choices(["markdown", "json"]).default("markdown"),
     )
     .option("-q, --quiet", "print no per-stack summary")
     .argument("[extra...]")

@@ -51,7 +51,12 @@ export interface StatefulChange extends ResourceRef {
 
 export interface StackDiff {
   readonly stack: string;
-  readonly counts: { readonly added: number; readonly removed: number; readonly changed: number; readonly unchanged: number };
+  readonly counts: {
+    readonly added: number;
+    readonly removed: number;
+    readonly changed: number;
+    readonly unchanged: number;
+  };
   readonly flagged: readonly FlaggedChange[];
   readonly stateful: readonly StatefulChange[];
   readonly resources: readonly ResourceChange[];
@@ -90,7 +95,7 @@ export function flatten(value: Json, prefix = "", out = new Map<PropertyPath, Js
     }
     const key = identityKey(value);
     value.forEach((item, index) => {
-      const id = key ? `${key}=${String((item as { [k: string]: Json })[key])}` : String(index);
+      const id = key ? `${key}=${JSON.stringify((item as { [k: string]: Json })[key]).slice(1, -1)}` : String(index);
       flatten(item, `${prefix}[${id}]`, out);
     });
     return out;
@@ -134,7 +139,12 @@ const refOf = (resource: PlannedResource): ResourceRef => ({
 });
 
 /** Categories that make a new resource worth an auditor's look just by existing. */
-const FLAGGED_ON_ADDITION: ReadonlySet<SecurityCategory> = new Set(["iam", "kms-key-policy", "network-exposure", "public-access"]);
+const FLAGGED_ON_ADDITION: ReadonlySet<SecurityCategory> = new Set([
+  "iam",
+  "kms-key-policy",
+  "network-exposure",
+  "public-access",
+]);
 
 /** Removing one of these takes a protection away. */
 const REMOVAL_WEAKENS: ReadonlySet<SecurityCategory> = new Set([
@@ -195,7 +205,9 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff
     if (isStateful(resource.type)) {
       const triggers = [
         ...new Set(
-          changes.flatMap((change) => replacementTrigger(resource.type, change.path, resource.options?.replaceOnChanges) ?? []),
+          changes.flatMap(
+            (change) => replacementTrigger(resource.type, change.path, resource.options?.replaceOnChanges) ?? [],
+          ),
         ),
       ];
       if (triggers.length > 0) {
@@ -246,5 +258,4 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff
   };
 }
 
-export const hasChanges = (diff: StackDiff): boolean =>
-  diff.resources.length > 0 || diff.outputs.length > 0;
+export const hasChanges = (diff: StackDiff): boolean => diff.resources.length > 0 || diff.outputs.length > 0;

@@ -44,7 +44,7 @@ function answer(token: string, environment: MockEnvironment): pulumi.runtime.Moc
   const { partition, dnsSuffix } = partitionOf(environment.region);
   switch (token) {
     case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-      const letters = [...(ZONE_LETTERS[environment.region] ?? "abc")];
+      const letters = (ZONE_LETTERS[environment.region] ?? "abc").split("");
       return {
         id: environment.region,
         names: letters.map((letter) => `${environment.region}${letter}`),
@@ -56,7 +56,12 @@ function answer(token: string, environment: MockEnvironment): pulumi.runtime.Moc
     case "aws:index/getPartition:getPartition":
       return { id: partition, partition, dnsSuffix, reverseDnsPrefix: dnsSuffix.split(".").reverse().join(".") };
     case "aws:index/getRegion:getRegion":
-      return { id: environment.region, name: environment.region, region: environment.region, endpoint: `ec2.${environment.region}.${dnsSuffix}` };
+      return {
+        id: environment.region,
+        name: environment.region,
+        region: environment.region,
+        endpoint: `ec2.${environment.region}.${dnsSuffix}`,
+      };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return {
         id: environment.accountId,
@@ -65,7 +70,9 @@ function answer(token: string, environment: MockEnvironment): pulumi.runtime.Moc
         userId: "PLAN",
       };
     default:
-      throw new Error(`the plan's mocks cannot answer the invoke ${token}; teach infra/planner/mocks.ts what AWS would return`);
+      throw new Error(
+        `the plan's mocks cannot answer the invoke ${token}; teach infra/planner/mocks.ts what AWS would return`,
+      );
   }
 }
 
@@ -77,7 +84,8 @@ export function createMocks(environment: MockEnvironment): pulumi.runtime.Mocks 
   return {
     newResource(args) {
       const computed: Record<string, string> = { arn: placeholder(args.type, args.name, "arn") };
-      for (const attribute of COMPUTED_OUTPUTS[args.type] ?? []) computed[attribute] = placeholder(args.type, args.name, attribute);
+      for (const attribute of COMPUTED_OUTPUTS[args.type] ?? [])
+        computed[attribute] = placeholder(args.type, args.name, attribute);
       return {
         id: placeholder(args.type, args.name, "id"),
         state: { name: args.name, ...computed, ...(args.inputs as Record<string, unknown>) },

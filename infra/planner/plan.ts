@@ -48,7 +48,9 @@ export function planStack(stack: string, root = REPO_ROOT): Promise<StackPlan> {
       clearTimeout(timer);
       resolve({ stack, snapshot: result.snapshot, elapsedMs: result.elapsedMs });
     });
-    child.once("error", (error) => fail(error.message));
+    child.once("error", (error) => {
+      fail(error.message);
+    });
     child.once("exit", (code, signal) => {
       const tail = output.trim().split("\n").slice(-5).join(" | ");
       fail(`the planner process exited (${signal ?? `code ${code}`}) before reporting${tail ? `: ${tail}` : ""}`);

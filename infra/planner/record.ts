@@ -111,7 +111,7 @@ export async function recordStack(options: {
           deleteBeforeReplace: request.getDeletebeforereplace(),
           ignoreChanges: request.getIgnorechangesList(),
           replaceOnChanges: request.getReplaceonchangesList(),
-          inputs: pulumi.runtime.deserializeProperties(request.getObject()) as Record<string, unknown>,
+          inputs: pulumi.runtime.deserializeProperties(request.getObject()),
         });
       }
       callback(error, response);
@@ -123,7 +123,9 @@ export async function recordStack(options: {
   const late = new Promise<never>((_, reject) => {
     rejectLate = reject;
   });
-  const onRejection = (error: unknown) => rejectLate(error);
+  const onRejection = (error: unknown) => {
+    rejectLate(error);
+  };
   process.on("unhandledRejection", onRejection);
   try {
     const outputs = await Promise.race([

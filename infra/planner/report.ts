@@ -1,4 +1,11 @@
-import { hasChanges, type DiffReport, type FlaggedChange, type PropertyChange, type ResourceChange, type StackDiff } from "./diff";
+import {
+  hasChanges,
+  type DiffReport,
+  type FlaggedChange,
+  type PropertyChange,
+  type ResourceChange,
+  type StackDiff,
+} from "./diff";
 import { formatValue, shortType } from "./format";
 import { SECURITY_CATEGORIES } from "./security";
 
@@ -22,7 +29,11 @@ const BADGE = { weakened: "⚠ weakened", strengthened: "✓ strengthened", chan
 function flaggedRow(flag: FlaggedChange): string {
   const what =
     flag.kind === "changed" && flag.path !== undefined
-      ? change({ path: flag.path, ...(flag.before !== undefined ? { before: flag.before } : {}), ...(flag.after !== undefined ? { after: flag.after } : {}) })
+      ? change({
+          path: flag.path,
+          ...(flag.before !== undefined ? { before: flag.before } : {}),
+          ...(flag.after !== undefined ? { after: flag.after } : {}),
+        })
       : `resource ${flag.kind}`;
   return `| ${BADGE[flag.direction]} | ${SECURITY_CATEGORIES[flag.category]} | ${code(flag.name)} ${cell(shortType(flag.type))} | ${cell(what)} |`;
 }
@@ -53,7 +64,12 @@ function stackSection(diff: StackDiff): string[] {
     lines.push(...fold(`**Changed (${changed.length})**`, entries));
   }
   if (diff.outputs.length > 0) {
-    lines.push(...fold(`**Stack outputs (${diff.outputs.length})**`, diff.outputs.map((output) => `- ${change(output)}`)));
+    lines.push(
+      ...fold(
+        `**Stack outputs (${diff.outputs.length})**`,
+        diff.outputs.map((output) => `- ${change(output)}`),
+      ),
+    );
   }
   return lines;
 }
@@ -72,7 +88,8 @@ export function renderMarkdown(report: DiffReport): string {
   ];
   for (const diff of report.stacks) {
     const weakened = diff.flagged.filter((flag) => flag.direction === "weakened").length;
-    const security = diff.flagged.length === 0 ? "0" : `**${diff.flagged.length}**${weakened ? ` (${weakened} weakened)` : ""}`;
+    const security =
+      diff.flagged.length === 0 ? "0" : `**${diff.flagged.length}**${weakened ? ` (${weakened} weakened)` : ""}`;
     lines.push(
       `| ${diff.stack} | ${diff.counts.added} | ${diff.counts.changed} | ${diff.counts.removed} | ${security} | ${diff.stateful.length ? `**${diff.stateful.length}**` : "0"} |`,
     );

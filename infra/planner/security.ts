@@ -53,21 +53,60 @@ const RULES: readonly Rule[] = [
       "aws:lb/listener:",
     ],
   },
-  { category: "network-exposure", types: ["aws:ec2/route:"], path: leaf("destinationCidrBlock", "gatewayId", "destinationIpv6CidrBlock") },
   {
     category: "network-exposure",
-    path: leaf("mapPublicIpOnLaunch", "associatePublicIpAddress", "endpointPublicAccess", "publicAccessCidrs", "ingress", "cidrBlocks", "ipv6CidrBlocks", "internal"),
+    types: ["aws:ec2/route:"],
+    path: leaf("destinationCidrBlock", "gatewayId", "destinationIpv6CidrBlock"),
   },
-  { category: "public-access", types: ["aws:s3/bucketPublicAccessBlock:", "aws:s3/accountPublicAccessBlock:", "aws:s3/bucketAcl", "aws:s3/bucketOwnershipControls:"] },
+  {
+    category: "network-exposure",
+    path: leaf(
+      "mapPublicIpOnLaunch",
+      "associatePublicIpAddress",
+      "endpointPublicAccess",
+      "publicAccessCidrs",
+      "ingress",
+      "cidrBlocks",
+      "ipv6CidrBlocks",
+      "internal",
+    ),
+  },
+  {
+    category: "public-access",
+    types: [
+      "aws:s3/bucketPublicAccessBlock:",
+      "aws:s3/accountPublicAccessBlock:",
+      "aws:s3/bucketAcl",
+      "aws:s3/bucketOwnershipControls:",
+    ],
+  },
   { category: "public-access", path: leaf("publiclyAccessible", "acl") },
   { category: "encryption", types: ["aws:s3/bucketServerSideEncryptionConfiguration"] },
   {
     category: "encryption",
     path: leaf(
-      "kmsKeyId", "kmsKeyArn", "kmsMasterKeyId", "sseAlgorithm", "storageEncrypted", "encrypted", "atRestEncryptionEnabled",
-      "transitEncryptionEnabled", "encryptionConfig", "encryptAtRest", "nodeToNodeEncryption", "enforceHttps",
-      "tlsSecurityPolicy", "minimumProtocolVersion", "sslPolicy", "bucketKeyEnabled", "enableKeyRotation",
-      "rotationPeriodInDays", "customerMasterKeySpec", "keyUsage", "viewerProtocolPolicy", "originProtocolPolicy",
+      "kmsKeyId",
+      "kmsKeyArn",
+      "kmsMasterKeyId",
+      "sseAlgorithm",
+      "storageEncrypted",
+      "encrypted",
+      "atRestEncryptionEnabled",
+      "transitEncryptionEnabled",
+      "encryptionConfig",
+      "encryptAtRest",
+      "nodeToNodeEncryption",
+      "enforceHttps",
+      "tlsSecurityPolicy",
+      "minimumProtocolVersion",
+      "sslPolicy",
+      "bucketKeyEnabled",
+      "enableKeyRotation",
+      "rotationPeriodInDays",
+      "customerMasterKeySpec",
+      "keyUsage",
+      "viewerProtocolPolicy",
+      "originProtocolPolicy",
     ),
   },
   {
@@ -76,9 +115,27 @@ const RULES: readonly Rule[] = [
   },
   { category: "deletion-protection", types: ["aws:s3/bucketVersioning"] },
   { category: "backup-retention", types: ["aws:s3/bucketLifecycleConfiguration"] },
-  { category: "backup-retention", path: leaf("backupRetentionPeriod", "snapshotRetentionLimit", "retentionInDays", "recoveryWindowInDays", "retentionPeriod") },
+  {
+    category: "backup-retention",
+    path: leaf(
+      "backupRetentionPeriod",
+      "snapshotRetentionLimit",
+      "retentionInDays",
+      "recoveryWindowInDays",
+      "retentionPeriod",
+    ),
+  },
   { category: "logging", types: ["aws:ec2/flowLog:", "aws:cloudtrail/", "aws:s3/bucketLogging"] },
-  { category: "logging", path: leaf("enabledClusterLogTypes", "logPublishingOptions", "enabledCloudwatchLogsExports", "loggingConfig", "logDeliveryConfigurations") },
+  {
+    category: "logging",
+    path: leaf(
+      "enabledClusterLogTypes",
+      "logPublishingOptions",
+      "enabledCloudwatchLogsExports",
+      "loggingConfig",
+      "logDeliveryConfigurations",
+    ),
+  },
 ];
 
 /** The categories a change to `path` of a `type` resource belongs to. */
@@ -98,25 +155,50 @@ export function categorize(type: string, path: PropertyPath): SecurityCategory[]
 
 /** Settings where `true` is the safe value. */
 const SAFE_WHEN_TRUE = leaf(
-  "storageEncrypted", "encrypted", "atRestEncryptionEnabled", "transitEncryptionEnabled", "enableKeyRotation",
-  "bucketKeyEnabled", "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets",
-  "deletionProtection", "enforceHttps", "protect", "retainOnDelete",
+  "storageEncrypted",
+  "encrypted",
+  "atRestEncryptionEnabled",
+  "transitEncryptionEnabled",
+  "enableKeyRotation",
+  "bucketKeyEnabled",
+  "blockPublicAcls",
+  "blockPublicPolicy",
+  "ignorePublicAcls",
+  "restrictPublicBuckets",
+  "deletionProtection",
+  "enforceHttps",
+  "protect",
+  "retainOnDelete",
 );
 /** Settings where `false` is the safe value. */
 const SAFE_WHEN_FALSE = leaf(
-  "forceDestroy", "skipFinalSnapshot", "mapPublicIpOnLaunch", "associatePublicIpAddress", "publiclyAccessible",
+  "forceDestroy",
+  "skipFinalSnapshot",
+  "mapPublicIpOnLaunch",
+  "associatePublicIpAddress",
+  "publiclyAccessible",
   "endpointPublicAccess",
 );
 /** Numbers where more is safer: retention and waiting periods. */
 const MORE_IS_SAFER = leaf(
-  "days", "noncurrentDays", "backupRetentionPeriod", "snapshotRetentionLimit", "retentionInDays",
-  "recoveryWindowInDays", "deletionWindowInDays", "retentionPeriod",
+  "days",
+  "noncurrentDays",
+  "backupRetentionPeriod",
+  "snapshotRetentionLimit",
+  "retentionInDays",
+  "recoveryWindowInDays",
+  "deletionWindowInDays",
+  "retentionPeriod",
 );
 const OPEN_TO_THE_INTERNET = new Set(["0.0.0.0/0", "::/0"]);
 
 /** Whether a leaf change makes the platform less safe, more safe, or neither we can tell. */
 export function directionOf(path: PropertyPath, before: Json | undefined, after: Json | undefined): Direction {
-  if (typeof after === "string" && OPEN_TO_THE_INTERNET.has(after) && /ingress|cidrBlocks|publicAccessCidrs/i.test(path)) {
+  if (
+    typeof after === "string" &&
+    OPEN_TO_THE_INTERNET.has(after) &&
+    /ingress|cidrBlocks|publicAccessCidrs/i.test(path)
+  ) {
     return "weakened";
   }
   if (typeof before === "string" && OPEN_TO_THE_INTERNET.has(before) && after === undefined) return "strengthened";
@@ -125,7 +207,8 @@ export function directionOf(path: PropertyPath, before: Json | undefined, after:
     if (after === "Enabled") return "strengthened";
   }
   if (/sseAlgorithm$/.test(path)) {
-    if (before === "aws:kms" || before === "aws:kms:dsse") return after === "aws:kms:dsse" ? "strengthened" : "weakened";
+    if (before === "aws:kms" || before === "aws:kms:dsse")
+      return after === "aws:kms:dsse" ? "strengthened" : "weakened";
   }
   if (/(^|\.)(Action|Resource|NotAction|NotResource)(\[\d+\])?$/.test(path) && after === "*") return "weakened";
   if (/(^|\.)Principal(\.AWS)?(\[\d+\])?$/.test(path) && after === "*") return "weakened";
@@ -133,7 +216,8 @@ export function directionOf(path: PropertyPath, before: Json | undefined, after:
     if (before === "Deny" && after !== "Deny") return "weakened";
     if (after === "Deny") return "strengthened";
   }
-  const asBoolean = (value: Json | undefined) => (typeof value === "boolean" ? value : value === "true" ? true : value === "false" ? false : undefined);
+  const asBoolean = (value: Json | undefined) =>
+    typeof value === "boolean" ? value : value === "true" ? true : value === "false" ? false : undefined;
   if (SAFE_WHEN_TRUE.test(path) || SAFE_WHEN_FALSE.test(path)) {
     const safe = SAFE_WHEN_TRUE.test(path);
     const b = asBoolean(before);
@@ -155,9 +239,34 @@ export function directionOf(path: PropertyPath, before: Json | undefined, after:
  * operator address). Listed with the properties whose change forces a replacement.
  */
 export const STATEFUL_TYPES: Readonly<Record<string, readonly string[]>> = {
-  "aws:rds/instance:Instance": ["identifier", "engine", "storageEncrypted", "kmsKeyId", "availabilityZone", "dbSubnetGroupName", "characterSetName", "timezone", "username", "dbName"],
-  "aws:rds/cluster:Cluster": ["clusterIdentifier", "engine", "storageEncrypted", "kmsKeyId", "databaseName", "masterUsername", "availabilityZones"],
-  "aws:elasticache/replicationGroup:ReplicationGroup": ["replicationGroupId", "atRestEncryptionEnabled", "kmsKeyId", "subnetGroupName", "engine"],
+  "aws:rds/instance:Instance": [
+    "identifier",
+    "engine",
+    "storageEncrypted",
+    "kmsKeyId",
+    "availabilityZone",
+    "dbSubnetGroupName",
+    "characterSetName",
+    "timezone",
+    "username",
+    "dbName",
+  ],
+  "aws:rds/cluster:Cluster": [
+    "clusterIdentifier",
+    "engine",
+    "storageEncrypted",
+    "kmsKeyId",
+    "databaseName",
+    "masterUsername",
+    "availabilityZones",
+  ],
+  "aws:elasticache/replicationGroup:ReplicationGroup": [
+    "replicationGroupId",
+    "atRestEncryptionEnabled",
+    "kmsKeyId",
+    "subnetGroupName",
+    "engine",
+  ],
   "aws:elasticache/cluster:Cluster": ["clusterId", "engine", "subnetGroupName", "availabilityZone"],
   "aws:s3/bucket:Bucket": ["bucket", "bucketPrefix", "objectLockEnabled"],
   "aws:kms/key:Key": ["customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"],
@@ -168,14 +277,31 @@ export const STATEFUL_TYPES: Readonly<Record<string, readonly string[]>> = {
   "aws:dynamodb/table:Table": ["name", "hashKey", "rangeKey"],
   "aws:cloudwatch/logGroup:LogGroup": ["name", "namePrefix"],
   "aws:eks/cluster:Cluster": ["name", "vpcConfig.subnetIds", "encryptionConfig"],
-  "kubernetes:core/v1:PersistentVolumeClaim": ["spec.storageClassName", "spec.accessModes", "metadata.name", "metadata.namespace"],
-  "kubernetes:apps/v1:StatefulSet": ["spec.volumeClaimTemplates", "spec.selector", "metadata.name", "metadata.namespace"],
+  "kubernetes:core/v1:PersistentVolumeClaim": [
+    "spec.storageClassName",
+    "spec.accessModes",
+    "metadata.name",
+    "metadata.namespace",
+  ],
+  "kubernetes:apps/v1:StatefulSet": [
+    "spec.volumeClaimTemplates",
+    "spec.selector",
+    "metadata.name",
+    "metadata.namespace",
+  ],
 };
 
 export const isStateful = (type: string): boolean => type in STATEFUL_TYPES;
 
 /** The replacement-forcing property of a stateful type that `path` changes, if any. */
-export function replacementTrigger(type: string, path: PropertyPath, replaceOnChanges: readonly string[] = []): string | undefined {
+export function replacementTrigger(
+  type: string,
+  path: PropertyPath,
+  replaceOnChanges: readonly string[] = [],
+): string | undefined {
   const triggers = [...(STATEFUL_TYPES[type] ?? []), ...replaceOnChanges];
-  return triggers.find((trigger) => trigger === "*" || path === trigger || path.startsWith(`${trigger}.`) || path.startsWith(`${trigger}[`));
+  return triggers.find(
+    (trigger) =>
+      trigger === "*" || path === trigger || path.startsWith(`${trigger}.`) || path.startsWith(`${trigger}[`),
+  );
 }

@@ -92,7 +92,8 @@ export function normalize(value: unknown): Json | undefined {
     }
     return out;
   }
-  return String(value);
+  // Functions, symbols and bigints never reach here from the runtime; keep them visible if they do.
+  return typeof value === "bigint" ? value.toString() : `[${typeof value}]`;
 }
 
 /** The reviewed, committed form of a recorded stack: sorted by URN, options only when set. */
@@ -106,7 +107,11 @@ export function toSnapshot(project: string, stack: string, recorded: RecordedSta
       if (resource.ignoreChanges.length > 0) options.ignoreChanges = [...resource.ignoreChanges].sort();
       if (resource.replaceOnChanges.length > 0) options.replaceOnChanges = [...resource.replaceOnChanges].sort();
       if (resource.dependsOn.length > 0) options.dependsOn = [...resource.dependsOn];
-      const planned: PlannedResource = { urn: resource.urn, type: resource.type, name: resource.name } as PlannedResource;
+      const planned: PlannedResource = {
+        urn: resource.urn,
+        type: resource.type,
+        name: resource.name,
+      } as PlannedResource;
       if (resource.parent) planned.parent = resource.parent;
       if (resource.provider) planned.provider = resource.provider;
       if (Object.keys(options).length > 0) planned.options = options;
@@ -135,7 +140,7 @@ export function parseSnapshot(text: string, origin: string): PlanSnapshot {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${origin}: not JSON (${(error as Error).message})`);
+    throw new Error(`${origin}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const candidate = parsed as Partial<PlanSnapshot> | null;
   if (!candidate || typeof candidate !== "object" || !Array.isArray(candidate.resources)) {

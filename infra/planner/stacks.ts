@@ -90,7 +90,7 @@ export function readStackFile(stack: string, root = REPO_ROOT, project = readPro
   }
   const file = `Pulumi.${stack}.yaml`;
   const contents = parseYamlFile(file, path.join(root, file));
-  const configNode = isMap(contents) ? contents.get("config", true) : undefined;
+  const configNode: unknown = isMap(contents) ? contents.get("config", true) : undefined;
   if (configNode !== undefined && configNode !== null && !isMap(configNode)) {
     throw new PlanError(`${file}: config: must be a mapping of keys to values`);
   }
@@ -101,8 +101,7 @@ export function readStackFile(stack: string, root = REPO_ROOT, project = readPro
     const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
     const found = { secret: false };
     const value = toPlain(item.value, found);
-    config[key] =
-      typeof value === "string" ? value : value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+    config[key] = typeof value === "string" ? value : value === null ? "" : JSON.stringify(value);
     if (found.secret) secretKeys.push(key);
   }
   return { stack, file, config, secretKeys: secretKeys.sort() };

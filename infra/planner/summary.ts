@@ -22,7 +22,7 @@ function list(value: Json | undefined): string {
 
 /** `Allow s3:GetObject on <arn> to Service:x if Bool aws:SecureTransport=false` */
 export function describeStatement(statement: Statement): string {
-  const parts = [String(statement["Effect"] ?? "?")];
+  const parts = [formatValue(statement["Effect"] ?? "?")];
   parts.push(list(statement["Action"] ?? (statement["NotAction"] ? `NOT ${list(statement["NotAction"])}` : "?")));
   const resource = statement["Resource"] ?? statement["NotResource"];
   if (resource !== undefined) parts.push(`on ${list(resource)}`);
@@ -51,11 +51,14 @@ export function describeStatement(statement: Statement): string {
 function policyStatements(resource: PlannedResource): { property: string; statement: Statement }[] {
   return POLICY_PROPERTIES.flatMap((property) => {
     const value = resource.inputs[property];
-    const document =
-      value && typeof value === "object" && !Array.isArray(value) ? value[JSON_DOCUMENT_KEY] : undefined;
-    const statements = document && typeof document === "object" && !Array.isArray(document) ? document["Statement"] : undefined;
+    const document = value && typeof value === "object" && !Array.isArray(value) ? value[JSON_DOCUMENT_KEY] : undefined;
+    const statements =
+      document && typeof document === "object" && !Array.isArray(document) ? document["Statement"] : undefined;
     return (Array.isArray(statements) ? statements : statements ? [statements] : [])
-      .filter((statement): statement is Statement => !!statement && typeof statement === "object" && !Array.isArray(statement))
+      .filter(
+        (statement): statement is Statement =>
+          !!statement && typeof statement === "object" && !Array.isArray(statement),
+      )
       .map((statement) => ({ property, statement }));
   });
 }
@@ -76,7 +79,8 @@ export function securityFacts(snapshot: PlanSnapshot): SecurityFact[] {
     if (resource.options?.retainOnDelete) leaves.set("options.retainOnDelete", true);
     for (const [path, value] of leaves) {
       // Policy documents are printed statement by statement below.
-      if (path.includes(JSON_DOCUMENT_KEY) && POLICY_PROPERTIES.some((property) => path.startsWith(`${property}.`))) continue;
+      if (path.includes(JSON_DOCUMENT_KEY) && POLICY_PROPERTIES.some((property) => path.startsWith(`${property}.`)))
+        continue;
       if (!isTelling(path, value)) continue;
       for (const category of categorize(resource.type, path)) {
         const texts = byCategory.get(category) ?? [];
@@ -84,16 +88,23 @@ export function securityFacts(snapshot: PlanSnapshot): SecurityFact[] {
         byCategory.set(category, texts);
       }
     }
-    for (const [category, texts] of byCategory) facts.push({ category, resource: resource.name, text: texts.join(" ") });
+    for (const [category, texts] of byCategory)
+      facts.push({ category, resource: resource.name, text: texts.join(" ") });
     for (const { property, statement } of policyStatements(resource)) {
       const category: SecurityCategory = resource.type === "aws:kms/key:Key" ? "kms-key-policy" : "iam";
       const sid = typeof statement["Sid"] === "string" ? `${statement["Sid"]}: ` : "";
-      facts.push({ category, resource: `${resource.name} (${property})`, text: `${sid}${describeStatement(statement)}` });
+      facts.push({
+        category,
+        resource: `${resource.name} (${property})`,
+        text: `${sid}${describeStatement(statement)}`,
+      });
     }
   }
   const order = Object.keys(SECURITY_CATEGORIES);
   return facts.sort(
-    (a, b) => order.indexOf(a.category) - order.indexOf(b.category) || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0),
+    (a, b) =>
+      order.indexOf(a.category) - order.indexOf(b.category) ||
+      (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0),
   );
 }
 
@@ -107,7 +118,10 @@ function componentLines(snapshot: PlanSnapshot): string[] {
     const owner = parent && parent.type !== "pulumi:pulumi:Stack" ? parent : undefined;
     const isComponent = snapshot.resources.some((candidate) => candidate.parent === resource.urn);
     if (isComponent && !owner) {
-      groups.set(resource.urn, groups.get(resource.urn) ?? { label: `${resource.type}  ${resource.name}`, types: new Map(), total: 0 });
+      groups.set(
+        resource.urn,
+        groups.get(resource.urn) ?? { label: `${resource.type}  ${resource.name}`, types: new Map(), total: 0 },
+      );
       continue;
     }
     const key = owner?.urn ?? "(stack)";
@@ -151,7 +165,12 @@ export function summarize(snapshot: PlanSnapshot, elapsedMs?: number): string {
     const inCategory = facts.filter((fact) => fact.category === category);
     if (inCategory.length === 0) continue;
     lines.push(`  ${title}`);
-    lines.push(...columns(inCategory.map((fact) => [fact.resource, fact.text]), "    "));
+    lines.push(
+      ...columns(
+        inCategory.map((fact) => [fact.resource, fact.text]),
+        "    ",
+      ),
+    );
   }
   return lines.join("\n");
 }

@@ -13,15 +13,13 @@ export function backupLifecycleRules(
 ): LifecycleRule[] {
   const kinds = Object.keys(retentionDays).sort();
   return [
-    ...kinds.map(
-      (kind): LifecycleRule => ({
-        id: `expire-${kind}`,
-        status: "Enabled",
-        filter: { prefix: `${kind}/` },
-        expiration: { days: retentionDays[kind] as number },
-        noncurrentVersionExpiration: { noncurrentDays: noncurrentVersionRetentionDays },
-      }),
-    ),
+    ...kinds.map((kind): LifecycleRule => ({
+      id: `expire-${kind}`,
+      status: "Enabled",
+      filter: { prefix: `${kind}/` },
+      expiration: { days: retentionDays[kind] as number },
+      noncurrentVersionExpiration: { noncurrentDays: noncurrentVersionRetentionDays },
+    })),
     {
       id: "housekeeping",
       status: "Enabled",

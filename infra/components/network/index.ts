@@ -105,7 +105,7 @@ export class Network extends pulumi.ComponentResource {
         {
           vpcId: vpc.id,
           availabilityZone: zone,
-          cidrBlock: plan.public[index] as string,
+          cidrBlock: plan.public[index],
           // Nothing launched here gets a public address by accident; load balancers and NAT
           // gateways bring their own.
           mapPublicIpOnLaunch: false,
@@ -160,7 +160,7 @@ export class Network extends pulumi.ComponentResource {
         {
           vpcId: vpc.id,
           availabilityZone: zone,
-          cidrBlock: plan.private[index] as string,
+          cidrBlock: plan.private[index],
           mapPublicIpOnLaunch: false,
           tags: { ...nameTag(`private-${zone}`), tier: "private", "kubernetes.io/role/internal-elb": "1" },
         },
@@ -188,7 +188,7 @@ export class Network extends pulumi.ComponentResource {
         {
           vpcId: vpc.id,
           availabilityZone: zone,
-          cidrBlock: plan.database[index] as string,
+          cidrBlock: plan.database[index],
           mapPublicIpOnLaunch: false,
           tags: { ...nameTag(`database-${zone}`), tier: "database" },
         },

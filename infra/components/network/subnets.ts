@@ -33,8 +33,14 @@ export function planSubnets(vpcCidr: string, availabilityZoneCount: number): Sub
   if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(vpcCidr)) {
     throw new Error(`"${vpcCidr}" is not an IPv4 CIDR block in a.b.c.d/n form`);
   }
-  if (!Number.isInteger(availabilityZoneCount) || availabilityZoneCount < 1 || availabilityZoneCount > MAX_AVAILABILITY_ZONES) {
-    throw new Error(`availability zone count must be an integer from 1 to ${MAX_AVAILABILITY_ZONES}, got ${availabilityZoneCount}`);
+  if (
+    !Number.isInteger(availabilityZoneCount) ||
+    availabilityZoneCount < 1 ||
+    availabilityZoneCount > MAX_AVAILABILITY_ZONES
+  ) {
+    throw new Error(
+      `availability zone count must be an integer from 1 to ${MAX_AVAILABILITY_ZONES}, got ${availabilityZoneCount}`,
+    );
   }
   const [address, prefix] = ipaddr.IPv4.parseCIDR(vpcCidr);
   if (prefix > 22) throw new Error(`VPC block ${vpcCidr} is too small: use /22 or larger`);
