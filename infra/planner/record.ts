@@ -38,7 +38,7 @@ interface RegisterResourceRequest {
   getDeletebeforereplace(): boolean;
   getIgnorechangesList(): string[];
   getReplaceonchangesList(): string[];
-  getObject(): unknown;
+  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
 }
 type Callback = (error: unknown, response: { getUrn(): string } | undefined) => void;
 interface RecordableMonitor {
