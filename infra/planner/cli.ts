@@ -26,6 +26,8 @@ export interface CliOptions {
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
   readonly root: string;
+  /** Module exporting `program()`. @default infra/program.ts */
+  readonly programModule?: string;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
 }
@@ -55,7 +57,10 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
   // Refuse a bad ref before spending seconds on planning.
   if (options.diff !== undefined) resolveRef(options.diff, io.root);
 
-  const plans: StackPlan[] = await planStacks(stacks, io.root);
+  const plans: StackPlan[] = await planStacks(stacks, {
+    root: io.root,
+    ...(io.programModule ? { programModule: io.programModule } : {}),
+  });
 
   if (options.diff !== undefined) {
     const base = options.diff;

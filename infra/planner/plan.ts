@@ -14,13 +14,25 @@ export interface StackPlan {
   readonly elapsedMs: number;
 }
 
+/** The platform's composition root. */
+export const PROGRAM_MODULE = path.join(__dirname, "..", "program.ts");
+
+/** Where to find the stacks and which program to run for them. */
+export interface PlanSource {
+  /** Directory holding Pulumi.yaml and the Pulumi.<stack>.yaml files. @default the repository root */
+  readonly root?: string;
+  /** Module exporting `program()`. @default infra/program.ts */
+  readonly programModule?: string;
+}
+
 /** Runs one stack's program in a fresh process (the Pulumi runtime's state is global). */
-export function planStack(stack: string, root = REPO_ROOT): Promise<StackPlan> {
+export function planStack(stack: string, source: PlanSource = {}): Promise<StackPlan> {
+  const root = source.root ?? REPO_ROOT;
   const project = readProjectName(root);
   const stackFile = readStackFile(stack, root, project);
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, "run-stack.ts"), [], {
-      cwd: root,
+      cwd: REPO_ROOT,
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
@@ -55,14 +67,14 @@ export function planStack(stack: string, root = REPO_ROOT): Promise<StackPlan> {
       const tail = output.trim().split("\n").slice(-5).join(" | ");
       fail(`the planner process exited (${signal ?? `code ${code}`}) before reporting${tail ? `: ${tail}` : ""}`);
     });
-    const request: RunStackRequest = { project, stackFile };
+    const request: RunStackRequest = { project, stackFile, programModule: source.programModule ?? PROGRAM_MODULE };
     child.send(request);
   });
 }
 
 /** Plans the stacks side by side, one process each, and reports them in the order asked. */
-export async function planStacks(stacks: readonly string[], root = REPO_ROOT): Promise<StackPlan[]> {
-  const settled = await Promise.allSettled(stacks.map((stack) => planStack(stack, root)));
+export async function planStacks(stacks: readonly string[], source: PlanSource = {}): Promise<StackPlan[]> {
+  const settled = await Promise.allSettled(stacks.map((stack) => planStack(stack, source)));
   const failures = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
   if (failures.length > 0) {
     throw new PlanError(failures.map((failure) => failure.message).join("\n"));

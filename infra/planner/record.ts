@@ -118,7 +118,7 @@ export async function recordStack(options: {
     });
 
   // Errors raised inside `apply` callbacks surface as unhandled rejections, as they do under
-  // the CLI; turn the first one into the run's failure instead of a crash.
+  // the CLI; the first one becomes the run's failure instead of a crash.
   let rejectLate: (error: unknown) => void = () => undefined;
   const late = new Promise<never>((_, reject) => {
     rejectLate = reject;
@@ -136,10 +136,11 @@ export async function recordStack(options: {
       })(),
       late,
     ]);
+    process.off("unhandledRejection", onRejection);
     return { resources, outputs };
   } catch (error) {
+    // The handler stays: a failed program leaves the runtime's own promises rejected (the stack's
+    // outputs, its children's data), and the process is about to report and exit anyway.
     throw new ProgramError(describeProgramError(error), { cause: error });
-  } finally {
-    process.off("unhandledRejection", onRejection);
   }
 }

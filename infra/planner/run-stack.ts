@@ -3,7 +3,6 @@
  * runtime and sends the snapshot (or a one-line error) back over IPC. One stack per process,
  * because the Pulumi runtime keeps its state in globals.
  */
-import { program } from "../program";
 import { recordStack } from "./record";
 import { toSnapshot, type PlanSnapshot } from "./snapshot";
 import type { StackFile } from "./stacks";
@@ -11,6 +10,8 @@ import type { StackFile } from "./stacks";
 export interface RunStackRequest {
   readonly project: string;
   readonly stackFile: StackFile;
+  /** Module whose `program` export is run; the platform's composition root unless a test says otherwise. */
+  readonly programModule: string;
 }
 
 export type RunStackResult =
@@ -21,6 +22,7 @@ async function run(request: RunStackRequest): Promise<RunStackResult> {
   const started = performance.now();
   const { config, secretKeys, stack } = request.stackFile;
   try {
+    const { program } = (await import(request.programModule)) as { program: () => Promise<unknown> };
     const recorded = await recordStack({
       project: request.project,
       stack,

@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { recordComponents, policyOf, type Recorded } from "../../testing/record";
+import { BackupBucket } from "./index";
+
+const keyArn = "arn:aws:kms:ap-southeast-1:123456789012:key/data";
+
+let recorded: Recorded;
+beforeAll(async () => {
+  recorded = await recordComponents(() => {
+    new BackupBucket("backups", {
+      bucketName: "paimon-test-backups",
+      kmsKeyArn: keyArn,
+      retentionDays: { postgres: 30, redis: 7, secrets: 90 },
+      noncurrentVersionRetentionDays: 14,
+    });
+  });
+});
+
+describe("BackupBucket", () => {
+  it("then every kind of public access is blocked and ACLs are disabled", () => {
+    expect(
+      recorded.named("backups-public-access", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs,
+    ).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(
+      recorded.named("backups-ownership", "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs["rule"],
+    ).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+  });
+
+  it("then objects are versioned and encrypted with the data key by default", () => {
+    expect(
+      recorded.named("backups-versioning", "aws:s3/bucketVersioning:BucketVersioning").inputs[
+        "versioningConfiguration"
+      ],
+    ).toEqual({
+      status: "Enabled",
+    });
+    const encryption = recorded.named(
+      "backups-encryption",
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    );
+    expect(encryption.inputs["rules"]).toEqual([
+      {
+        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
+        bucketKeyEnabled: true,
+      },
+    ]);
+  });
+
+  it("then each backup kind expires after its §7.1 retention, under its own prefix", () => {
+    const rules = recorded.named(
+      "backups-lifecycle",
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    ).inputs["rules"] as {
+      id: string;
+      filter: { prefix?: string };
+      expiration: { days?: number };
+      noncurrentVersionExpiration?: { noncurrentDays: number };
+    }[];
+    const byPrefix = Object.fromEntries(
+      rules.filter((r) => r.filter.prefix).map((r) => [r.filter.prefix, r.expiration.days]),
+    );
+    expect(byPrefix).toEqual({ "postgres/": 30, "redis/": 7, "secrets/": 90 });
+    expect(
+      rules.filter((r) => r.filter.prefix).every((r) => r.noncurrentVersionExpiration?.noncurrentDays === 14),
+    ).toBe(true);
+    expect(rules.find((r) => r.id === "housekeeping")).toMatchObject({
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+      expiration: { expiredObjectDeleteMarker: true },
+    });
+  });
+
+  it("then the bucket policy refuses plain HTTP, TLS below 1.2, and uploads under another key", () => {
+    const policy = recorded.named("backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
+    const statements = policyOf(policy).Statement;
+    expect(statements.every((s) => s["Effect"] === "Deny")).toBe(true);
+    expect(statements.map((s) => s["Condition"])).toEqual([
+      { Bool: { "aws:SecureTransport": "false" } },
+      { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+      { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+      { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } },
+    ]);
+    expect(policy.options?.dependsOn).toEqual([expect.stringContaining("backups-public-access")]);
+  });
+
+  it("then the bucket cannot be destroyed while it holds backups", () => {
+    expect(recorded.named("backups-bucket", "aws:s3/bucket:Bucket").inputs).toMatchObject({
+      bucket: "paimon-test-backups",
+      forceDestroy: false,
+    });
+  });
+});
