@@ -20,7 +20,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["*.mjs", "*.ts"] },
+        projectService: { allowDefaultProject: ["*.mjs"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -3,7 +3,7 @@
  * account, no network — prints what each stack would contain, and keeps the reviewed snapshots
  * in infra/plans/ up to date. See README.md, "Reading a plan".
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { diffSnapshots, type DiffReport } from "./diff";
@@ -44,6 +44,7 @@ function readCommitted(root: string, stack: string): string | undefined {
 
 /** Writes through a temporary file and a rename, so a crash never leaves half a snapshot. */
 function writeAtomically(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, text);
   renameSync(temporary, file);

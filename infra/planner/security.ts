@@ -206,6 +206,9 @@ export function directionOf(path: PropertyPath, before: Json | undefined, after:
     if (before === "Enabled" && after !== "Enabled") return "weakened";
     if (after === "Enabled") return "strengthened";
   }
+  if (/(^|\.)(kmsKeyId|kmsKeyArn|kmsMasterKeyId)$/.test(path) && before !== undefined && after === undefined) {
+    return "weakened";
+  }
   if (/sseAlgorithm$/.test(path)) {
     if (before === "aws:kms" || before === "aws:kms:dsse")
       return after === "aws:kms:dsse" ? "strengthened" : "weakened";

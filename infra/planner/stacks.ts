@@ -37,11 +37,13 @@ function parseYamlFile(file: string, absolute: string): unknown {
   } catch (error) {
     throw new PlanError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { uniqueKeys: true });
   const [first] = document.errors;
   if (first) {
     const at = first.linePos?.[0];
-    throw new PlanError(`${file}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${first.message.split("\n")[0]}`);
+    throw new PlanError(
+      `${file}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${(first.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
   }
   return document.contents;
 }

@@ -62,7 +62,7 @@ describe("BackupBucket", () => {
       noncurrentVersionExpiration?: { noncurrentDays: number };
     }[];
     const byPrefix = Object.fromEntries(
-      rules.filter((r) => r.filter.prefix).map((r) => [r.filter.prefix, r.expiration.days]),
+      rules.filter((r) => r.filter.prefix).map((r) => [r.filter.prefix ?? "", r.expiration.days] as const),
     );
     expect(byPrefix).toEqual({ "postgres/": 30, "redis/": 7, "secrets/": 90 });
     expect(

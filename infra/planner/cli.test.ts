@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { captureIo, createTempRoot, type TempRoot } from "../testing/temp-root";
+import { runPlan } from "./cli";
+import type { DiffReport } from "./diff";
+
+let temp: TempRoot;
+beforeEach(() => {
+  temp = createTempRoot();
+});
+afterEach(() => {
+  temp.remove();
+});
+
+const defaults = { format: "markdown" } as const;
+const fixture = (name: string) => path.join(__dirname, "fixtures", `${name}.ts`);
+
+describe("pnpm plan", () => {
+  it("when run, then it prints each stack's summary and writes its snapshot", async () => {
+    const io = captureIo(temp.root);
+    expect(await runPlan({ ...defaults, stack: "staging" }, io)).toBe(0);
+    expect(io.stdout()).toContain("== stack staging · 45 resources · region ap-southeast-1");
+    expect(io.stdout()).toContain("infra/plans/staging.json: written (45 resources)");
+    expect(temp.read("infra/plans/staging.json")).toBe(
+      readFileSync(path.join(__dirname, "..", "plans", "staging.json"), "utf8"),
+    );
+  });
+
+  it("when asked for an unknown stack, then it fails listing the known ones", async () => {
+    await expect(runPlan({ ...defaults, stack: "prod" }, captureIo(temp.root))).rejects.toThrow(
+      'unknown stack "prod": known stacks are production, staging',
+    );
+  });
+
+  it("when a stack file is not valid YAML, then it fails naming the file, line and column", async () => {
+    temp.edit("Pulumi.staging.yaml", "  paimon:environment: staging", "  paimon:environment: [staging");
+    await expect(runPlan({ ...defaults, stack: "staging" }, captureIo(temp.root))).rejects.toThrow(
+      /^Pulumi\.staging\.yaml:\d+:\d+: not valid YAML: /,
+    );
+  });
+
+  it("when a stack file fails validation, then it fails naming the stack, the file and the key", async () => {
+    temp.edit("Pulumi.production.yaml", "availabilityZoneCount: 3", "availabilityZoneCount: 1");
+    await expect(runPlan(defaults, captureIo(temp.root))).rejects.toThrow(
+      /^stack production: Pulumi\.production\.yaml: paimon:network\.availabilityZoneCount: Too small: expected number to be >=2$/,
+    );
+  });
+
+  it("when the region has fewer AZs than configured, then the program's refusal names the key", async () => {
+    temp.edit("Pulumi.staging.yaml", "availabilityZoneCount: 2", "availabilityZoneCount: 4");
+    await expect(runPlan({ ...defaults, stack: "staging" }, captureIo(temp.root))).rejects.toThrow(
+      "stack staging: Pulumi.staging.yaml: paimon:network.availabilityZoneCount: ap-southeast-1 has only 3 standard availability zones, 4 were asked for",
+    );
+  });
+
+  it("when the program throws in a component, then it fails naming that resource", async () => {
+    await expect(
+      runPlan({ ...defaults, stack: "staging" }, captureIo(temp.root, fixture("throwing-program"))),
+    ).rejects.toThrow(
+      'stack staging: paimon:network:Network "lonely" failed: availabilityZones: got 1, need at least 2',
+    );
+  });
+
+  it("when config holds a secure value, then the snapshot shows [secret] and never the value", async () => {
+    temp.edit(
+      "Pulumi.staging.yaml",
+      "config:\n",
+      "config:\n  paimon:pagerdutyToken:\n    secure: v1:c2VjcmV0LWNpcGhlcnRleHQ=\n",
+    );
+    const io = captureIo(temp.root, fixture("secret-program"));
+    expect(await runPlan({ ...defaults, stack: "staging" }, io)).toBe(0);
+    const snapshot = temp.read("infra/plans/staging.json");
+    expect(snapshot).not.toContain("c2VjcmV0");
+    const parsed = JSON.parse(snapshot) as {
+      resources: { name: string; type: string; inputs: Record<string, unknown> }[];
+      outputs: unknown;
+    };
+    const version = parsed.resources.find((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion");
+    expect(version?.inputs["secretString"]).toBe("[secret]");
+    expect(parsed.outputs).toEqual({ token: "[secret]" });
+  });
+
+  it("when a committed snapshot is stale, then --check fails naming the stack and writes nothing", async () => {
+    await runPlan({ ...defaults, quiet: true }, captureIo(temp.root));
+    temp.edit("Pulumi.production.yaml", "flowLogRetentionDays: 365", "flowLogRetentionDays: 400");
+    const before = temp.read("infra/plans/production.json");
+    const io = captureIo(temp.root);
+    expect(await runPlan({ ...defaults, check: true }, io)).toBe(1);
+    expect(io.stdout()).toContain("infra/plans/production.json: stale");
+    expect(io.stdout()).toContain("infra/plans/staging.json: fresh");
+    expect(io.stderr()).toMatch(/snapshot of production is out of date/);
+    expect(temp.read("infra/plans/production.json")).toBe(before);
+  });
+
+  it("when a snapshot is missing, then --check reports it missing", async () => {
+    const io = captureIo(temp.root);
+    expect(await runPlan({ ...defaults, check: true, stack: "staging" }, io)).toBe(1);
+    expect(io.stdout()).toContain("infra/plans/staging.json: missing");
+  });
+
+  it("when --diff is given a ref that does not exist or has no snapshot, then it fails saying which", async () => {
+    temp.commit("no snapshots yet");
+    await expect(runPlan({ ...defaults, diff: "nope" }, captureIo(temp.root))).rejects.toThrow(
+      'unknown git ref "nope"',
+    );
+    await expect(runPlan({ ...defaults, diff: "HEAD", stack: "staging" }, captureIo(temp.root))).rejects.toThrow(
+      "HEAD has no infra/plans/staging.json",
+    );
+  });
+
+  it("when config weakens a stack, then --diff flags it, in markdown and as JSON", async () => {
+    await runPlan({ ...defaults, quiet: true }, captureIo(temp.root));
+    temp.commit("baseline");
+    temp.edit("Pulumi.staging.yaml", "      redis: 7", "      redis: 3");
+    temp.edit("Pulumi.staging.yaml", "    forceDestroy: false", "    forceDestroy: true");
+
+    const markdown = captureIo(temp.root);
+    expect(await runPlan({ ...defaults, diff: "HEAD" }, markdown)).toBe(0);
+    const text = markdown.stdout();
+    expect(text).toContain("| staging | 0 | 2 | 0 | **2** (2 weakened) | 0 |");
+    expect(text).toContain("| production | 0 | 0 | 0 | 0 | 0 |");
+    expect(text.indexOf("Security-relevant changes")).toBeLessThan(text.indexOf("### Changes"));
+    expect(text).toContain("`rules[id=expire-redis].expiration.days`: `7` → `3`");
+    expect(text).toContain("`forceDestroy`: `false` → `true`");
+
+    const json = captureIo(temp.root);
+    await runPlan({ format: "json", diff: "HEAD" }, json);
+    const report = JSON.parse(json.stdout()) as DiffReport;
+    expect(report.stacks.find((s) => s.stack === "staging")?.flagged.map((f) => [f.category, f.direction])).toEqual([
+      ["backup-retention", "weakened"],
+      ["deletion-protection", "weakened"],
+    ]);
+  });
+
+  it("when nothing changed, then --diff prints one line", async () => {
+    await runPlan({ ...defaults, quiet: true }, captureIo(temp.root));
+    temp.commit("baseline");
+    const io = captureIo(temp.root);
+    await runPlan({ ...defaults, diff: "HEAD" }, io);
+    expect(io.stdout()).toBe("No infrastructure changes against `HEAD` (production, staging).\n");
+  });
+
+  it("when --check and --diff are combined, then it refuses", async () => {
+    await expect(runPlan({ ...defaults, check: true, diff: "HEAD" }, captureIo(temp.root))).rejects.toThrow(
+      "--check and --diff cannot be combined",
+    );
+  });
+});

@@ -1,0 +1,274 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { diffSnapshots, flatten, type FlaggedChange, type StackDiff } from "./diff";
+import { renderMarkdown } from "./report";
+import { parseSnapshot, type PlannedResource, type PlanSnapshot } from "./snapshot";
+
+const committed = parseSnapshot(
+  readFileSync(path.join(__dirname, "..", "plans", "production.json"), "utf8"),
+  "infra/plans/production.json",
+);
+const clone = (): PlanSnapshot => structuredClone(committed);
+const find = (snapshot: PlanSnapshot, name: string, type: string): PlannedResource => {
+  const found = snapshot.resources.find((r) => r.name === name && r.type === type);
+  if (!found) throw new Error(`${name} not in snapshot`);
+  return found;
+};
+const flags = (diff: StackDiff): Pick<FlaggedChange, "category" | "direction" | "name" | "kind">[] =>
+  diff.flagged.map(({ category, direction, name, kind }) => ({ category, direction, name, kind }));
+
+const securityGroup = (cidr: string, fromPort = 443, toPort = 443): PlannedResource => ({
+  urn: "urn:pulumi:production::paimon::aws:ec2/securityGroup:SecurityGroup::api-lb",
+  type: "aws:ec2/securityGroup:SecurityGroup",
+  name: "api-lb",
+  inputs: { ingress: [{ cidrBlocks: [cidr], fromPort, protocol: "tcp", toPort }], vpcId: "<vpc:network-vpc.id>" },
+});
+
+describe("diffSnapshots", () => {
+  it("when nothing changed, then there is nothing to report and the markdown is one line", () => {
+    const diff = diffSnapshots(committed, clone());
+    expect(diff.resources).toEqual([]);
+    expect(diff.counts.unchanged).toBe(committed.resources.length);
+    expect(renderMarkdown({ base: "main", stacks: [diff] })).toBe(
+      "No infrastructure changes against `main` (production).\n",
+    );
+  });
+
+  it("when the backup bucket's public access block is turned off, then it is flagged as weakened public access", () => {
+    const head = clone();
+    const block = find(head, "backups-public-access", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+    block.inputs["blockPublicPolicy"] = false;
+    block.inputs["restrictPublicBuckets"] = false;
+    const diff = diffSnapshots(committed, head);
+    expect(flags(diff)).toEqual([
+      { category: "public-access", direction: "weakened", name: "backups-public-access", kind: "changed" },
+      { category: "public-access", direction: "weakened", name: "backups-public-access", kind: "changed" },
+    ]);
+    expect(renderMarkdown({ base: "main", stacks: [diff] })).toContain(
+      "| ⚠ weakened | Public access | `backups-public-access` aws:s3:BucketPublicAccessBlock | `blockPublicPolicy`: `true` → `false` |",
+    );
+  });
+
+  it("when the public access block is deleted, then its removal is flagged as weakened", () => {
+    const head = clone();
+    head.resources = head.resources.filter((r) => r.name !== "backups-public-access");
+    expect(flags(diffSnapshots(committed, head))).toContainEqual({
+      category: "public-access",
+      direction: "weakened",
+      name: "backups-public-access",
+      kind: "removed",
+    });
+  });
+
+  it("when a bucket policy grants to everyone, then the IAM change is flagged as weakened", () => {
+    const head = clone();
+    const policy = find(head, "backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
+    const statement = (policy.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"]
+      .Statement[0]!;
+    statement["Effect"] = "Allow";
+    const diff = diffSnapshots(committed, head);
+    expect(diff.flagged).toContainEqual(
+      expect.objectContaining({
+        category: "iam",
+        direction: "weakened",
+        path: "policy.@json.Statement[Sid=DenyInsecureTransport].Effect",
+        before: "Deny",
+        after: "Allow",
+      }),
+    );
+  });
+
+  it("when an ingress rule is widened to the internet, then it is flagged as weakened network exposure", () => {
+    const base = clone();
+    base.resources.push(securityGroup("10.30.0.0/16"));
+    const head = clone();
+    head.resources.push(securityGroup("0.0.0.0/0", 0, 65535));
+    const diff = diffSnapshots(base, head);
+    const exposure = diff.flagged.filter((f) => f.category === "network-exposure");
+    expect(exposure).toContainEqual(
+      expect.objectContaining({
+        path: "ingress[0].cidrBlocks[0]",
+        before: "10.30.0.0/16",
+        after: "0.0.0.0/0",
+        direction: "weakened",
+      }),
+    );
+    expect(exposure.map((f) => f.path)).toEqual(expect.arrayContaining(["ingress[0].fromPort", "ingress[0].toPort"]));
+  });
+
+  it("when a new security group opens to the internet, then its addition is flagged as weakened", () => {
+    const head = clone();
+    head.resources.push(securityGroup("0.0.0.0/0"));
+    expect(flags(diffSnapshots(committed, head))).toEqual([
+      { category: "network-exposure", direction: "weakened", name: "api-lb", kind: "added" },
+    ]);
+  });
+
+  it("when encryption is dropped or downgraded, then it is flagged as weakened encryption", () => {
+    const removed = clone();
+    removed.resources = removed.resources.filter((r) => r.name !== "backups-encryption");
+    expect(flags(diffSnapshots(committed, removed))).toContainEqual({
+      category: "encryption",
+      direction: "weakened",
+      name: "backups-encryption",
+      kind: "removed",
+    });
+
+    const downgraded = clone();
+    const sse = find(
+      downgraded,
+      "backups-encryption",
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    );
+    sse.inputs["rules"] = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: false }];
+    const diff = diffSnapshots(committed, downgraded);
+    expect(diff.flagged.filter((f) => f.direction === "weakened").map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "rules[0].applyServerSideEncryptionByDefault.sseAlgorithm",
+        "rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId",
+        "rules[0].bucketKeyEnabled",
+      ]),
+    );
+
+    const unrotated = clone();
+    find(unrotated, "keys-data", "aws:kms/key:Key").inputs["enableKeyRotation"] = false;
+    expect(flags(diffSnapshots(committed, unrotated))).toEqual([
+      { category: "encryption", direction: "weakened", name: "keys-data", kind: "changed" },
+    ]);
+  });
+
+  it("when retention is shortened, then it is flagged as weakened; lengthened, as strengthened", () => {
+    const head = clone();
+    const lifecycle = find(
+      head,
+      "backups-lifecycle",
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    );
+    const rules = lifecycle.inputs["rules"] as { id: string; expiration: { days: number } }[];
+    rules.find((r) => r.id === "expire-postgres")!.expiration.days = 7;
+    find(head, "network-flow-logs", "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] = 731;
+    const diff = diffSnapshots(committed, head);
+    const found = diff.flagged.map(({ category, direction, path: p, before, after }) => ({
+      category,
+      direction,
+      path: p,
+      before,
+      after,
+    }));
+    expect(found).toHaveLength(2);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        {
+          category: "backup-retention",
+          direction: "weakened",
+          path: "rules[id=expire-postgres].expiration.days",
+          before: 30,
+          after: 7,
+        },
+        { category: "backup-retention", direction: "strengthened", path: "retentionInDays", before: 365, after: 731 },
+      ]),
+    );
+  });
+
+  it("when a key policy changes, then it is reported as a KMS key policy change, not twice", () => {
+    const head = clone();
+    const key = find(head, "keys-operator-signing", "aws:kms/key:Key");
+    const document = (key.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
+    document.Statement = document.Statement.filter((s) => s["Effect"] !== "Deny");
+    const diff = diffSnapshots(committed, head);
+    expect(new Set(diff.flagged.map((f) => f.category))).toEqual(new Set(["kms-key-policy"]));
+  });
+
+  it("when protection is lifted from the signing key, then it is flagged as weakened deletion protection", () => {
+    const head = clone();
+    delete find(head, "keys-operator-signing", "aws:kms/key:Key").options;
+    expect(diffSnapshots(committed, head).flagged).toContainEqual(
+      expect.objectContaining({
+        category: "deletion-protection",
+        direction: "weakened",
+        path: "options.protect",
+        before: true,
+      }),
+    );
+  });
+
+  it("when a stateful resource's identity changes, then its replacement is called out", () => {
+    const head = clone();
+    find(head, "backups-bucket", "aws:s3/bucket:Bucket").inputs["bucket"] = "paimon-production-backups-v2";
+    const diff = diffSnapshots(committed, head);
+    expect(diff.stateful).toEqual([
+      expect.objectContaining({ name: "backups-bucket", reason: "replaced", protected: false }),
+    ]);
+    expect(diff.stateful[0]!.detail).toContain("changing `bucket` forces a new Bucket");
+  });
+
+  it("when a protected stateful resource is deleted or moved, then the report says so", () => {
+    const head = clone();
+    const signing = find(head, "keys-operator-signing", "aws:kms/key:Key");
+    signing.urn = signing.urn.replace("paimon:security:Keys$", "paimon:security:Signing$");
+    head.resources = head.resources.filter((r) => r.name !== "backups-bucket");
+    const diff = diffSnapshots(committed, head);
+    const found = diff.stateful.map(({ name, reason, protected: p }) => ({ name, reason, protected: p }));
+    expect(found).toHaveLength(2);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { name: "keys-operator-signing", reason: "replaced", protected: true },
+        { name: "backups-bucket", reason: "deleted", protected: false },
+      ]),
+    );
+    const markdown = renderMarkdown({ base: "main", stacks: [diff] });
+    expect(markdown).toContain("### ⚠ Stateful resources replaced or deleted");
+    expect(markdown).toContain("(protected: `pulumi up` refuses until `protect` is lifted)");
+  });
+
+  it("when hundreds of resources change, then the summary stays first and long lists fold", () => {
+    const head = clone();
+    for (let index = 0; index < 300; index += 1) {
+      head.resources.push({
+        urn: `urn:pulumi:production::paimon::aws:ec2/subnet:Subnet::extra-${index}`,
+        type: "aws:ec2/subnet:Subnet",
+        name: `extra-${index}`,
+        inputs: { cidrBlock: `10.40.${index % 256}.0/24`, mapPublicIpOnLaunch: true },
+      });
+    }
+    const diff = diffSnapshots(committed, head);
+    expect(diff.counts.added).toBe(300);
+    const markdown = renderMarkdown({ base: "main", stacks: [diff] });
+    expect(markdown.startsWith("## Infrastructure plan: changes against `main`")).toBe(true);
+    expect(markdown).toContain("| production | 300 | 0 | 0 | **300** (300 weakened) | 0 |");
+    expect(markdown).toContain("<details><summary>252 more</summary>");
+    expect(markdown).toContain("- aws:ec2:Subnet ×300: `extra-0`");
+  });
+
+  it("when only secrets are involved, then no secret value can appear: they are placeholders on both sides", () => {
+    const base = clone();
+    base.resources.push({
+      urn: "urn:x::s",
+      type: "aws:secretsmanager/secretVersion:SecretVersion",
+      name: "s",
+      inputs: { secretString: "[secret]" },
+    });
+    const head = structuredClone(base);
+    expect(diffSnapshots(base, head).resources).toEqual([]);
+  });
+});
+
+describe("flatten", () => {
+  it("when list elements carry a Sid or id, then paths use it so an insertion shifts nothing", () => {
+    const leaves = flatten({
+      Statement: [
+        { Sid: "A", Effect: "Allow" },
+        { Sid: "B", Effect: "Deny" },
+      ],
+      tags: [],
+    });
+    expect([...leaves]).toEqual([
+      ["Statement[Sid=A].Sid", "A"],
+      ["Statement[Sid=A].Effect", "Allow"],
+      ["Statement[Sid=B].Sid", "B"],
+      ["Statement[Sid=B].Effect", "Deny"],
+      ["tags", []],
+    ]);
+  });
+});
