@@ -32,7 +32,8 @@ describe("parseStackConfig", () => {
     const p = parseStackConfig(readStackFile("production").config, "production");
     expect([s.network.availabilityZoneCount, s.network.natGateways]).toEqual([2, "single"]);
     expect([p.network.availabilityZoneCount, p.network.natGateways]).toEqual([3, "one-per-az"]);
-    for (const config of [s, p]) expect(config.backups.retentionDays).toEqual({ postgres: 30, redis: 7, secrets: 90 });
+    for (const config of [s, p])
+      expect(config.backups.retentionDays).toEqual({ postgres: 30, redis: 7, secrets: 90, timescaledb: 30 });
   });
 
   it("when a key is missing, then the error names the file and the key", () => {

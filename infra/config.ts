@@ -1,96 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
-import ipaddr from "ipaddr.js";
-import { z } from "zod";
+import { SECRET_KEYS, stackConfigSchema, type SecretKey, type StackConfigValues } from "./config-schema";
+
+export { BACKUP_KINDS, CLOUDWATCH_RETENTION_DAYS, SECRET_KEYS, type BackupKind } from "./config-schema";
 
 /**
  * The only reader of Pulumi configuration. Every stack difference lives in
  * `Pulumi.<stack>.yaml`; this module turns those values into one typed, frozen object and
- * refuses to go on when a key is missing, malformed or unknown, naming the file and the key.
+ * refuses to go on when a key is missing, malformed, unknown, or a secret held in plain text,
+ * naming the file and the key.
  */
 
 const PROJECT_NAMESPACE = "paimon";
 
-/** Backup kinds of the operations spec's §7.1 table that land in the backup bucket. */
-export const BACKUP_KINDS = ["postgres", "redis", "secrets"] as const;
-export type BackupKind = (typeof BACKUP_KINDS)[number];
-
-/** Values CloudWatch Logs accepts for a log group's retention. */
-export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
-
-const days = (max: number) => z.number().int().min(1).max(max);
-
-const cidrBlock = z.string().refine(
-  (value) => {
-    if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(value)) return false;
-    const [address, prefix] = ipaddr.IPv4.parseCIDR(value);
-    const network = ipaddr.IPv4.networkAddressFromCIDR(value);
-    return prefix >= 16 && prefix <= 20 && network.toString() === address.toString();
-  },
-  { message: "must be an IPv4 network block from /16 to /20 with no host bits set, e.g. 10.20.0.0/16" },
-);
-
-const networkSchema = z.strictObject({
-  /** The VPC's IPv4 range, split across AZs into public, private and database subnets. */
-  cidrBlock,
-  /** How many availability zones the VPC spans; the database tier needs at least two. */
-  availabilityZoneCount: z.number().int().min(2).max(6),
-  /**
-   * `single`: one NAT gateway shared by all private subnets (cheaper, one AZ is a single point
-   * of egress failure). `one-per-az`: each AZ egresses through its own NAT gateway.
-   */
-  natGateways: z.enum(["single", "one-per-az"]),
-  /** Retention of the VPC flow-log group, in days (a CloudWatch Logs allowed value). */
-  flowLogRetentionDays: z
-    .number()
-    .int()
-    .refine((value) => CLOUDWATCH_RETENTION_DAYS.includes(value), {
-      message: `must be one of CloudWatch Logs' retention values: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-    }),
-});
-
-const keysSchema = z.strictObject({
-  /** Waiting period before the data key is deleted once scheduled (AWS allows 7–30). */
-  dataKeyDeletionWindowDays: z.number().int().min(7).max(30),
-  /** Waiting period for the signing key; keep it at the 30-day maximum. */
-  signingKeyDeletionWindowDays: z.number().int().min(7).max(30),
-});
-
-const backupsSchema = z.strictObject({
-  /** Days each backup kind's objects are kept (operations spec §7.1). */
-  retentionDays: z.strictObject({
-    postgres: days(3650),
-    redis: days(3650),
-    secrets: days(3650),
-  }),
-  /** Days a replaced or deleted object version is kept before it expires. */
-  noncurrentVersionRetentionDays: days(365),
-  /** Whether `pulumi destroy` may delete a bucket that still holds backups. */
-  forceDestroy: z.boolean(),
-});
-
-const tagKey = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "tag keys are lower-case kebab-case");
-
-const stackConfigSchema = z.strictObject({
-  environment: z.enum(["staging", "production"]),
-  awsAccountId: z.string().regex(/^\d{12}$/, "must be the 12-digit AWS account id, quoted"),
-  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as ap-southeast-1"),
-  network: networkSchema,
-  keys: keysSchema,
-  backups: backupsSchema,
-  tags: z.record(tagKey, z.string().min(1).max(256)),
-});
-
-export type StackConfig = Readonly<z.infer<typeof stackConfigSchema>> & {
+export type StackConfig = Readonly<Omit<StackConfigValues, SecretKey>> & {
   /** The Pulumi stack name (`staging`, `production`, …). */
   readonly stack: string;
   /** The configuration file the values came from, for messages. */
   readonly file: string;
+  /** Secret config values, as secret outputs: they never reach a plan or a log in clear. */
+  readonly secretValues: Readonly<Partial<Record<SecretKey, pulumi.Output<string>>>>;
 };
 
 /** Config keys read from namespaces other than the project's, mapped to schema fields. */
-const FOREIGN_KEYS: Readonly<Record<string, keyof z.infer<typeof stackConfigSchema>>> = {
+const FOREIGN_KEYS: Readonly<Record<string, keyof StackConfigValues>> = {
   "aws:region": "region",
 };
 
@@ -131,9 +63,14 @@ function keyName(path: readonly PropertyKey[]): string {
 
 /**
  * Validates a stack's raw configuration (the `namespace:key` → string map that
- * `pulumi.runtime.allConfig()` returns) and reports every problem at once.
+ * `pulumi.runtime.allConfig()` returns, and the keys it holds as secrets) and reports every
+ * problem at once.
  */
-export function parseStackConfig(values: Readonly<Record<string, string>>, stack: string): StackConfig {
+export function parseStackConfig(
+  values: Readonly<Record<string, string>>,
+  stack: string,
+  secretKeys: readonly string[] = [],
+): StackConfig {
   const file = `Pulumi.${stack}.yaml`;
   const candidate: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -143,6 +80,14 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
       candidate[foreign] = decode(raw);
     } else if (key.startsWith(`${PROJECT_NAMESPACE}:`)) {
       candidate[key.slice(PROJECT_NAMESPACE.length + 1)] = decode(raw);
+    }
+  }
+  for (const name of SECRET_KEYS) {
+    const key = `${PROJECT_NAMESPACE}:${name}`;
+    if (key in values && !secretKeys.includes(key)) {
+      problems.push(
+        `${key}: is a secret but is stored in plain text; set it with \`pulumi config set --secret ${key} …\``,
+      );
     }
   }
   const result = stackConfigSchema.safeParse(candidate);
@@ -158,21 +103,32 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
     }
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(file, problems);
-  if (result.data.environment !== stack && !stack.startsWith(`${result.data.environment}-`)) {
+  const { bscRpcUrl, bscWsUrl, pagerdutyRoutingKey, ...settings } = result.data;
+  if (settings.environment !== stack && !stack.startsWith(`${settings.environment}-`)) {
     throw new StackConfigError(file, [
-      `${keyName(["environment"])}: "${result.data.environment}" does not match stack "${stack}" (name personal stacks <environment>-<suffix>)`,
+      `${keyName(["environment"])}: "${settings.environment}" does not match stack "${stack}" (name personal stacks <environment>-<suffix>)`,
     ]);
   }
-  return deepFreeze({ ...result.data, stack, file });
+  const plain: Record<SecretKey, string | undefined> = { bscRpcUrl, bscWsUrl, pagerdutyRoutingKey };
+  const secretValues: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
+  for (const name of SECRET_KEYS) {
+    const value = plain[name];
+    if (value !== undefined) secretValues[name] = pulumi.secret(value);
+  }
+  return deepFreeze({ ...settings, stack, file, secretValues });
 }
 
 /** Reads and validates the current stack's configuration: the composition root's first step. */
 export function loadStackConfig(): StackConfig {
-  return parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
+  const values = pulumi.runtime.allConfig();
+  // `isConfigSecret` is exported by the runtime but left out of its type declarations.
+  const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
+  const secretKeys = Object.keys(values).filter((key) => runtime.isConfigSecret(key));
+  return parseStackConfig(values, pulumi.getStack(), secretKeys);
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
+  if (value && typeof value === "object" && !pulumi.Output.isInstance(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

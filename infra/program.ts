@@ -1,11 +1,21 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "./components/backup-bucket";
-import { Keys } from "./components/keys";
+import { Cache } from "./components/cache";
+import { Cluster } from "./components/cluster";
+import { Database } from "./components/database";
+import { DisasterRecovery } from "./components/dr";
+import { Edge, ORIGIN_VERIFY_HEADER } from "./components/edge";
+import { DataKey, SigningKey } from "./components/keys";
+import { LogDomain, domainArn } from "./components/logs";
 import { Network } from "./components/network";
+import { PlatformSecrets, secretArnPattern, type SecretSource } from "./components/secrets";
+import { TimescalePrerequisites } from "./components/timescale";
+import { PlatformRoles } from "./components/workload-roles/platform";
+import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
 
-/** What `pulumi stack output` shows, and what the Kubernetes layer and operators read. */
+/** What `pulumi stack output` shows: what operators and the Kubernetes layer read. */
 export interface StackOutputs {
   readonly region: string;
   readonly vpcId: pulumi.Output<string>;
@@ -17,6 +27,33 @@ export interface StackOutputs {
   readonly signingKeyArn: pulumi.Output<string>;
   readonly signingKeyId: pulumi.Output<string>;
   readonly backupBucketName: pulumi.Output<string>;
+  readonly clusterName: pulumi.Output<string>;
+  readonly clusterEndpoint: pulumi.Output<string>;
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly storageClasses: { readonly default: string; readonly timescaledb: string };
+  readonly databaseAddress: pulumi.Output<string>;
+  readonly databaseReplicaAddresses: pulumi.Output<string>[];
+  readonly redisEndpoint: pulumi.Output<string>;
+  readonly redisReplicationGroupId: pulumi.Output<string>;
+  readonly logDomainEndpoint: pulumi.Output<string>;
+  readonly secretNames: Readonly<Record<string, string>>;
+  readonly workloadRoles: Readonly<
+    Record<string, { roleArn: pulumi.Output<string>; namespace: string; serviceAccount: string }>
+  >;
+  readonly edge: {
+    readonly apiDomain: string;
+    readonly originDomain: string;
+    readonly distributionDomainName: pulumi.Output<string>;
+    readonly originSecurityGroupId: pulumi.Output<string>;
+    readonly originCertificateArn: pulumi.Output<string>;
+    readonly originVerifyHeader: string;
+  };
+  readonly dr?: {
+    readonly region: string;
+    readonly keyArn: pulumi.Output<string>;
+    readonly backupBucketName: pulumi.Output<string>;
+    readonly replicatedDatabaseBackupsArn: pulumi.Output<string>;
+  };
 }
 
 /**
@@ -60,14 +97,9 @@ export async function program(): Promise<StackOutputs> {
   }
   const scope = { accountId: config.awsAccountId, partition: partition.partition, region: config.region };
 
-  const keys = new Keys(
+  const dataKey = new DataKey(
     "keys",
-    {
-      aliasPrefix: prefix,
-      scope,
-      dataKeyDeletionWindowDays: config.keys.dataKeyDeletionWindowDays,
-      signingKeyDeletionWindowDays: config.keys.signingKeyDeletionWindowDays,
-    },
+    { aliasPrefix: prefix, scope, deletionWindowDays: config.keys.dataKeyDeletionWindowDays },
     opts,
   );
 
@@ -81,7 +113,7 @@ export async function program(): Promise<StackOutputs> {
       region: config.region,
       accountId: config.awsAccountId,
       partition: scope.partition,
-      flowLogKmsKeyArn: keys.dataKeyArn,
+      flowLogKmsKeyArn: dataKey.keyArn,
       flowLogRetentionDays: config.network.flowLogRetentionDays,
     },
     opts,
@@ -91,12 +123,163 @@ export async function program(): Promise<StackOutputs> {
     "backups",
     {
       bucketName: `${prefix}-backups-${config.awsAccountId}-${config.region}`,
-      kmsKeyArn: keys.dataKeyArn,
+      kmsKeyArn: dataKey.keyArn,
       retentionDays: config.backups.retentionDays,
       noncurrentVersionRetentionDays: config.backups.noncurrentVersionRetentionDays,
       forceDestroy: config.backups.forceDestroy,
     },
     opts,
+  );
+
+  const cluster = new Cluster(
+    "cluster",
+    {
+      clusterName: prefix,
+      kubernetesVersion: config.cluster.kubernetesVersion,
+      region: config.region,
+      partition: scope.partition,
+      privateSubnetIds: network.privateSubnetIds,
+      publicAccessCidrs: config.cluster.publicAccessCidrs,
+      adminRoleArns: config.cluster.adminRoleArns,
+      dataKeyArn: dataKey.keyArn,
+      nodeGroups: config.cluster.nodeGroups,
+      deletionProtection: config.cluster.deletionProtection,
+      logRetentionDays: config.cluster.logRetentionDays,
+    },
+    opts,
+  );
+
+  const dataStore = {
+    namePrefix: prefix,
+    vpcId: network.vpcId,
+    subnetIds: network.databaseSubnetIds,
+    clientSecurityGroupId: cluster.nodeSecurityGroupId,
+    kmsKeyArn: dataKey.keyArn,
+  };
+  const database = new Database("database", { ...dataStore, ...config.database }, opts);
+  const cache = new Cache("cache", { ...dataStore, ...config.cache }, opts);
+
+  const secretPrefix = `paimon/${config.stack}`;
+  const logDomainName = `${prefix}-logs`;
+  const platformRoles = new PlatformRoles(
+    "roles",
+    {
+      namePrefix: prefix,
+      partition: scope.partition,
+      oidcProviderArn: cluster.oidcProviderArn,
+      oidcIssuer: cluster.oidcIssuer,
+      dataKeyArn: dataKey.keyArn,
+      backupBucketArn: backups.bucketArn,
+      cacheArn: cache.replicationGroupArn,
+      cacheSnapshotArnPrefix: `arn:${scope.partition}:elasticache:${config.region}:${config.awsAccountId}:snapshot:${prefix}-`,
+      secretArnPattern: secretArnPattern(scope, secretPrefix),
+      logDomainArn: domainArn(scope.partition, config.region, config.awsAccountId, logDomainName),
+    },
+    opts,
+  );
+  const { roles } = platformRoles;
+
+  // The signing key names the worker's role as its only signer, and the role's grant names the
+  // key: the role exists first, then the key, then the grant.
+  const signingKey = new SigningKey(
+    "keys",
+    {
+      aliasPrefix: prefix,
+      scope,
+      deletionWindowDays: config.keys.signingKeyDeletionWindowDays,
+      signerRoleArns: [roles.rebalanceWorker.roleArn],
+    },
+    opts,
+  );
+  roles.rebalanceWorker.grant(signingKey.keyArn.apply(rebalanceWorkerPolicy));
+
+  const logs = new LogDomain(
+    "logs",
+    {
+      domainName: logDomainName,
+      ...scope,
+      vpcId: network.vpcId,
+      subnetIds: network.databaseSubnetIds,
+      clientSecurityGroupId: cluster.nodeSecurityGroupId,
+      kmsKeyArn: dataKey.keyArn,
+      ...config.logs,
+      writerRoleArns: [roles.logShipper.roleArn, config.logs.masterRoleArn],
+    },
+    opts,
+  );
+
+  const timescale = new TimescalePrerequisites(
+    "timescale",
+    {
+      namePrefix: prefix,
+      provider: cluster.provider,
+      oidcProviderArn: cluster.oidcProviderArn,
+      oidcIssuer: cluster.oidcIssuer,
+      kmsKeyArn: dataKey.keyArn,
+      backupBucketArn: backups.bucketArn,
+    },
+    opts,
+  );
+
+  const edge = new Edge(
+    "edge",
+    {
+      namePrefix: prefix,
+      ...config.edge,
+      vpcId: network.vpcId,
+      vpcCidr: config.network.cidrBlock,
+    },
+    opts,
+  );
+
+  const fromConfig = (value: pulumi.Output<string> | undefined, key: string): SecretSource =>
+    value ? { value } : { outOfBand: `pulumi config set --secret paimon:${key}, or put the value in Secrets Manager` };
+  const secrets = new PlatformSecrets(
+    "secrets",
+    {
+      prefix: secretPrefix,
+      ...scope,
+      kmsKeyArn: dataKey.keyArn,
+      recoveryWindowDays: config.secrets.recoveryWindowDays,
+      secrets: {
+        "database-url": { value: database.databaseUrl },
+        "redis-url": { value: cache.redisUrl },
+        "bsc-rpc-url": fromConfig(config.secretValues.bscRpcUrl, "bscRpcUrl"),
+        "bsc-ws-url": fromConfig(config.secretValues.bscWsUrl, "bscWsUrl"),
+        "jwt-secret": { generate: 64 },
+        "kms-key-id": { value: signingKey.keyId },
+        "pagerduty-key": fromConfig(config.secretValues.pagerdutyRoutingKey, "pagerdutyRoutingKey"),
+        "timescaledb-password": { generate: 32 },
+        "origin-verify": { value: edge.originVerifySecret },
+      },
+    },
+    opts,
+  );
+
+  const dr = config.dr
+    ? new DisasterRecovery(
+        "dr",
+        {
+          namePrefix: prefix,
+          region: config.dr.region,
+          accountId: config.awsAccountId,
+          partition: scope.partition,
+          sourceBucket: backups,
+          sourceKeyArn: dataKey.keyArn,
+          retentionDays: config.backups.retentionDays,
+          noncurrentVersionRetentionDays: config.backups.noncurrentVersionRetentionDays,
+          databaseInstanceArn: database.instanceArn,
+          databaseBackupRetentionDays: config.dr.backupRetentionDays,
+        },
+        opts,
+      )
+    : undefined;
+
+  const workloadRoles = Object.fromEntries(
+    Object.entries({ ...roles, timescaleBackup: timescale.backupRole }).map(([workload, role]) => [
+      workload,
+      { roleArn: role.roleArn, namespace: role.serviceAccount.namespace, serviceAccount: role.serviceAccount.name },
+    ]),
   );
 
   return {
@@ -106,9 +289,38 @@ export async function program(): Promise<StackOutputs> {
     privateSubnetIds: network.privateSubnetIds,
     databaseSubnetIds: network.databaseSubnetIds,
     natPublicIps: network.natPublicIps,
-    dataKeyArn: keys.dataKeyArn,
-    signingKeyArn: keys.signingKeyArn,
-    signingKeyId: keys.signingKeyId,
+    dataKeyArn: dataKey.keyArn,
+    signingKeyArn: signingKey.keyArn,
+    signingKeyId: signingKey.keyId,
     backupBucketName: backups.bucketName,
+    clusterName: cluster.clusterName,
+    clusterEndpoint: cluster.endpoint,
+    kubeconfig: cluster.kubeconfig,
+    storageClasses: { default: cluster.storageClassName, timescaledb: timescale.storageClassName },
+    databaseAddress: database.address,
+    databaseReplicaAddresses: database.replicaAddresses,
+    redisEndpoint: cache.endpoint,
+    redisReplicationGroupId: cache.replicationGroupId,
+    logDomainEndpoint: logs.endpoint,
+    secretNames: secrets.names,
+    workloadRoles,
+    edge: {
+      apiDomain: config.edge.apiDomain,
+      originDomain: config.edge.originDomain,
+      distributionDomainName: edge.distributionDomainName,
+      originSecurityGroupId: edge.originSecurityGroupId,
+      originCertificateArn: edge.originCertificateArn,
+      originVerifyHeader: ORIGIN_VERIFY_HEADER,
+    },
+    ...(dr
+      ? {
+          dr: {
+            region: config.dr?.region ?? "",
+            keyArn: dr.keyArn,
+            backupBucketName: dr.bucketName,
+            replicatedDatabaseBackupsArn: dr.replicatedBackupsArn,
+          },
+        }
+      : {}),
   };
 }

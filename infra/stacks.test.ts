@@ -26,7 +26,7 @@ describe.each(["staging", "production"])("the %s plan", (stack) => {
     expect(serializeSnapshot(plans[stack]!.snapshot)).toBe(committed);
   });
 
-  it("then the backup bucket keeps postgres 30, redis 7 and secrets 90 days, encrypted and private", () => {
+  it("then the backup bucket keeps postgres 30, redis 7, secrets 90, timescaledb 30 days, encrypted and private", () => {
     const lifecycle = one(
       stack,
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
@@ -39,6 +39,7 @@ describe.each(["staging", "production"])("the %s plan", (stack) => {
       "postgres/": 30,
       "redis/": 7,
       "secrets/": 90,
+      "timescaledb/": 30,
     });
     expect(
       one(

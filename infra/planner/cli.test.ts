@@ -20,8 +20,8 @@ describe("pnpm plan", () => {
   it("when run, then it prints each stack's summary and writes its snapshot", async () => {
     const io = captureIo(temp.root);
     expect(await runPlan({ ...defaults, stack: "staging" }, io)).toBe(0);
-    expect(io.stdout()).toContain("== stack staging · 45 resources · region ap-southeast-1");
-    expect(io.stdout()).toContain("infra/plans/staging.json: written (45 resources)");
+    expect(io.stdout()).toMatch(/^== stack staging · \d+ resources · region ap-southeast-1/);
+    expect(io.stdout()).toMatch(/infra\/plans\/staging\.json: written \(\d+ resources\)/);
     expect(temp.read("infra/plans/staging.json")).toBe(
       readFileSync(path.join(__dirname, "..", "plans", "staging.json"), "utf8"),
     );

@@ -206,7 +206,7 @@ describe("diffSnapshots", () => {
   it("when a protected stateful resource is deleted or moved, then the report says so", () => {
     const head = clone();
     const signing = find(head, "keys-operator-signing", "aws:kms/key:Key");
-    signing.urn = signing.urn.replace("paimon:security:Keys$", "paimon:security:Signing$");
+    signing.urn = signing.urn.replace("paimon:security:SigningKey$", "paimon:security:OperatorKey$");
     head.resources = head.resources.filter((r) => r.name !== "backups-bucket");
     const diff = diffSnapshots(committed, head);
     const found = diff.stateful.map(({ name, reason, protected: p }) => ({ name, reason, protected: p }));

@@ -22,16 +22,79 @@ export function partitionOf(region: string): { partition: string; dnsSuffix: str
   return { partition: "aws", dnsSuffix: "amazonaws.com" };
 }
 
+type Computed = (
+  name: string,
+  inputs: Record<string, unknown>,
+  environment: MockEnvironment,
+) => Record<string, unknown>;
+
 /**
- * Computed outputs per resource type that the program reads and that no input echoes. Each
- * value is a readable placeholder naming the resource and attribute, so that a reference like
+ * Outputs a provider computes that the program reads and no input echoes, per resource type.
+ * Values are readable placeholders naming the resource and attribute, so that a reference like
  * `subnet.vpcId` shows in the plan as `<vpc:network-vpc.id>`.
  */
-const COMPUTED_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
-  "aws:kms/key:Key": ["keyId"],
-  "aws:ec2/natGateway:NatGateway": ["publicIp"],
-  "aws:ec2/eip:Eip": ["publicIp", "allocationId"],
+const COMPUTED_OUTPUTS: Readonly<Record<string, Computed>> = {
+  "aws:kms/key:Key": (name) => ({ keyId: placeholder("aws:kms/key:Key", name, "keyId") }),
+  "aws:ec2/natGateway:NatGateway": (name) => ({
+    publicIp: placeholder("aws:ec2/natGateway:NatGateway", name, "publicIp"),
+  }),
+  "aws:ec2/eip:Eip": (name) => ({ publicIp: placeholder("aws:ec2/eip:Eip", name, "publicIp") }),
+  "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
+  "aws:eks/cluster:Cluster": (name, inputs) => {
+    const at = (attribute: string) => placeholder("aws:eks/cluster:Cluster", name, attribute);
+    return {
+      endpoint: `https://${at("endpoint")}`,
+      certificateAuthority: { data: at("certificateAuthority") },
+      identities: [{ oidcs: [{ issuer: `https://${at("oidcIssuer")}` }] }],
+      vpcConfig: { ...(inputs["vpcConfig"] as object), clusterSecurityGroupId: at("clusterSecurityGroupId") },
+    };
+  },
+  "aws:rds/instance:Instance": (name) => ({
+    address: placeholder("aws:rds/instance:Instance", name, "address"),
+    endpoint: placeholder("aws:rds/instance:Instance", name, "endpoint"),
+  }),
+  "aws:elasticache/replicationGroup:ReplicationGroup": (name) => ({
+    primaryEndpointAddress: placeholder(
+      "aws:elasticache/replicationGroup:ReplicationGroup",
+      name,
+      "primaryEndpointAddress",
+    ),
+    configurationEndpointAddress: placeholder(
+      "aws:elasticache/replicationGroup:ReplicationGroup",
+      name,
+      "configurationEndpointAddress",
+    ),
+  }),
+  "aws:opensearch/domain:Domain": (name) => ({
+    endpoint: placeholder("aws:opensearch/domain:Domain", name, "endpoint"),
+  }),
+  "aws:cloudfront/distribution:Distribution": (name) => ({
+    domainName: placeholder("aws:cloudfront/distribution:Distribution", name, "domainName"),
+    // CloudFront's fixed hosted zone for alias records.
+    hostedZoneId: "Z2FDTNDATAQYW2",
+  }),
+  "aws:acm/certificate:Certificate": (name, inputs) => ({
+    domainValidationOptions: [
+      {
+        domainName: inputs["domainName"],
+        resourceRecordName: `_${name}.${String(inputs["domainName"])}.`,
+        resourceRecordType: "CNAME",
+        resourceRecordValue: placeholder("aws:acm/certificate:Certificate", name, "validationTarget"),
+      },
+    ],
+  }),
+  "aws:route53/record:Record": (_, inputs) => ({ fqdn: inputs["name"] }),
+  // The engine keeps these secret (the provider SDK lists them as additional secret outputs).
+  "random:index/randomPassword:RandomPassword": (name) => ({
+    result: secret(placeholder("random:index/randomPassword:RandomPassword", name, "result")),
+    bcryptHash: secret(placeholder("random:index/randomPassword:RandomPassword", name, "bcryptHash")),
+  }),
 };
+
+/** A value in the runtime's wire form for secrets. */
+function secret(value: unknown): Record<string, unknown> {
+  return { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value };
+}
 
 /** `<role:network-flow-logs.arn>`: the short type keeps same-named resources of two types apart. */
 export function placeholder(type: string, name: string, attribute: string): string {
@@ -40,7 +103,11 @@ export function placeholder(type: string, name: string, attribute: string): stri
 }
 
 /** Invokes the program makes, answered as AWS would for the configured account and region. */
-function answer(token: string, environment: MockEnvironment): pulumi.runtime.MockCallResult {
+function answer(
+  token: string,
+  inputs: Record<string, unknown>,
+  environment: MockEnvironment,
+): pulumi.runtime.MockCallResult {
   const { partition, dnsSuffix } = partitionOf(environment.region);
   switch (token) {
     case "aws:index/getAvailabilityZones:getAvailabilityZones": {
@@ -69,6 +136,20 @@ function answer(token: string, environment: MockEnvironment): pulumi.runtime.Moc
         arn: `arn:${partition}:iam::${environment.accountId}:role/plan`,
         userId: "PLAN",
       };
+    case "aws:route53/getZone:getZone": {
+      const zone = String(inputs["name"]);
+      return { id: `<zone:${zone}.id>`, zoneId: `<zone:${zone}.id>`, name: zone, privateZone: false };
+    }
+    case "aws:ec2/getManagedPrefixList:getManagedPrefixList": {
+      const list = String(inputs["name"]);
+      return { id: `<prefixList:${list}.id>`, name: list, addressFamily: "IPv4", maxEntries: 55, entries: [] };
+    }
+    case "tls:index/getCertificate:getCertificate":
+      return {
+        id: String(inputs["url"]),
+        url: inputs["url"],
+        certificates: [{ sha1Fingerprint: `<certificate:${String(inputs["url"])}.rootSha1Fingerprint>`, isCa: true }],
+      };
     default:
       throw new Error(
         `the plan's mocks cannot answer the invoke ${token}; teach infra/planner/mocks.ts what AWS would return`,
@@ -83,16 +164,15 @@ function answer(token: string, environment: MockEnvironment): pulumi.runtime.Moc
 export function createMocks(environment: MockEnvironment): pulumi.runtime.Mocks {
   return {
     newResource(args) {
-      const computed: Record<string, string> = { arn: placeholder(args.type, args.name, "arn") };
-      for (const attribute of COMPUTED_OUTPUTS[args.type] ?? [])
-        computed[attribute] = placeholder(args.type, args.name, attribute);
+      const inputs = args.inputs as Record<string, unknown>;
+      const computed = COMPUTED_OUTPUTS[args.type]?.(args.name, inputs, environment) ?? {};
       return {
         id: placeholder(args.type, args.name, "id"),
-        state: { name: args.name, ...computed, ...(args.inputs as Record<string, unknown>) },
+        state: { name: args.name, arn: placeholder(args.type, args.name, "arn"), ...inputs, ...computed },
       };
     },
     call(args) {
-      return answer(args.token, environment);
+      return answer(args.token, args.inputs as Record<string, unknown>, environment);
     },
   };
 }

@@ -17,6 +17,8 @@ export interface BackupBucketArgs {
   readonly noncurrentVersionRetentionDays?: number;
   /** Allow `pulumi destroy` to delete a bucket that still holds backups. @default false */
   readonly forceDestroy?: boolean;
+  /** Region of the bucket when not the provider's (the DR copy). @default the provider's region */
+  readonly region?: string;
 }
 
 /**
@@ -26,6 +28,8 @@ export interface BackupBucketArgs {
 export class BackupBucket extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
+  /** The versioning resource: replication may only be configured after it. */
+  readonly versioning: aws.s3.BucketVersioning;
 
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("paimon:storage:BackupBucket", name, {}, opts);
@@ -42,10 +46,11 @@ export class BackupBucket extends pulumi.ComponentResource {
       }
     }
     const child = { parent: this };
+    const region = args.region ? { region: args.region } : {};
 
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      { bucket: args.bucketName, forceDestroy: args.forceDestroy ?? false },
+      { bucket: args.bucketName, forceDestroy: args.forceDestroy ?? false, ...region },
       child,
     );
     this.bucketName = bucket.bucket;
@@ -53,13 +58,14 @@ export class BackupBucket extends pulumi.ComponentResource {
 
     new aws.s3.BucketOwnershipControls(
       `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" }, ...region },
       child,
     );
     const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access`,
       {
         bucket: bucket.id,
+        ...region,
         blockPublicAcls: true,
         blockPublicPolicy: true,
         ignorePublicAcls: true,
@@ -67,15 +73,16 @@ export class BackupBucket extends pulumi.ComponentResource {
       },
       child,
     );
-    new aws.s3.BucketVersioning(
+    this.versioning = new aws.s3.BucketVersioning(
       `${name}-versioning`,
-      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" }, ...region },
       child,
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       {
         bucket: bucket.id,
+        ...region,
         rules: [
           {
             applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn },
@@ -89,6 +96,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       `${name}-lifecycle`,
       {
         bucket: bucket.id,
+        ...region,
         rules: backupLifecycleRules(args.retentionDays, args.noncurrentVersionRetentionDays ?? 7),
       },
       child,
@@ -97,6 +105,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         bucket: bucket.id,
+        ...region,
         policy: pulumi
           .all([bucket.arn, args.kmsKeyArn])
           .apply(([bucketArn, keyArn]) => JSON.stringify(backupBucketPolicy(bucketArn, keyArn))),

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordComponents, policyOf, type Recorded } from "../../testing/record";
-import { Keys, SIGNING_KEY_SPEC } from "./index";
+import { DataKey, SIGNING_KEY_SPEC, SigningKey } from "./index";
 
 const scope = { accountId: "123456789012", partition: "aws", region: "ap-southeast-1" };
 const workerRole = "arn:aws:iam::123456789012:role/paimon-test-rebalance-worker";
@@ -8,14 +8,15 @@ const workerRole = "arn:aws:iam::123456789012:role/paimon-test-rebalance-worker"
 let recorded: Recorded;
 beforeAll(async () => {
   recorded = await recordComponents(() => {
-    new Keys("keys", { aliasPrefix: "paimon-test", scope });
-    new Keys("signed", { aliasPrefix: "paimon-signed", scope, signerRoleArns: [workerRole] });
+    new DataKey("keys", { aliasPrefix: "paimon-test", scope });
+    new SigningKey("keys", { aliasPrefix: "paimon-test", scope });
+    new SigningKey("signed", { aliasPrefix: "paimon-signed", scope, signerRoleArns: [workerRole] });
   });
 });
 
 const KEY = "aws:kms/key:Key";
 
-describe("Keys", () => {
+describe("DataKey and SigningKey", () => {
   it("then the data key is symmetric, rotated yearly, and usable by CloudWatch Logs of this account only", () => {
     const key = recorded.named("keys-data", KEY);
     expect(key.inputs).toMatchObject({
@@ -68,11 +69,6 @@ describe("Keys", () => {
         .ofType("aws:kms/alias:Alias")
         .map((a) => a.inputs["name"])
         .sort(),
-    ).toEqual([
-      "alias/paimon-signed-data",
-      "alias/paimon-signed-operator-signing",
-      "alias/paimon-test-data",
-      "alias/paimon-test-operator-signing",
-    ]);
+    ).toEqual(["alias/paimon-signed-operator-signing", "alias/paimon-test-data", "alias/paimon-test-operator-signing"]);
   });
 });

@@ -1,0 +1,63 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { WorkloadRole } from "../workload-roles";
+import { timescaleBackupPolicy } from "../workload-roles/policies";
+
+/** Where the TimescaleDB workload runs, and as whom. */
+export const TIMESCALE_NAMESPACE = "paimon";
+export const TIMESCALE_BACKUP_SERVICE_ACCOUNT = "paimon-backup-timescaledb";
+
+export interface TimescaleArgs {
+  readonly namePrefix: string;
+  /** The cluster's Kubernetes provider. */
+  readonly provider: k8s.Provider;
+  readonly oidcProviderArn: pulumi.Input<string>;
+  readonly oidcIssuer: pulumi.Input<string>;
+  /** Encrypts the volumes. */
+  readonly kmsKeyArn: pulumi.Input<string>;
+  readonly backupBucketArn: pulumi.Input<string>;
+}
+
+/**
+ * What the cluster needs to host TimescaleDB, which RDS cannot load: a StorageClass of encrypted
+ * gp3 volumes that are retained when their claim goes (metrics history outlives any pod), and
+ * the backup job's role, which may only add objects under `timescaledb/` in the backup bucket.
+ * The StatefulSet itself and its credentials' sync belong to the Kubernetes layer.
+ */
+export class TimescalePrerequisites extends pulumi.ComponentResource {
+  readonly storageClassName: string;
+  /** The backup job's role, for its service account's annotation. */
+  readonly backupRole: WorkloadRole;
+
+  constructor(name: string, args: TimescaleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("paimon:data:TimescalePrerequisites", name, {}, opts);
+    this.storageClassName = "gp3-encrypted-retain";
+    new k8s.storage.v1.StorageClass(
+      `${name}-storage`,
+      {
+        metadata: { name: this.storageClassName },
+        provisioner: "ebs.csi.aws.com",
+        parameters: { type: "gp3", encrypted: "true", kmsKeyId: args.kmsKeyArn, iops: "3000", throughput: "125" },
+        reclaimPolicy: "Retain",
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: true,
+      },
+      { parent: this, provider: args.provider },
+    );
+    this.backupRole = new WorkloadRole(
+      `${name}-backup`,
+      {
+        roleName: `${args.namePrefix}-backup-timescaledb`,
+        description: "TimescaleDB daily dump to the backup bucket",
+        oidcProviderArn: args.oidcProviderArn,
+        oidcIssuer: args.oidcIssuer,
+        serviceAccount: { namespace: TIMESCALE_NAMESPACE, name: TIMESCALE_BACKUP_SERVICE_ACCOUNT },
+        policy: pulumi
+          .all([args.backupBucketArn, args.kmsKeyArn])
+          .apply(([bucket, key]) => timescaleBackupPolicy(bucket, key)),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ backupRoleArn: this.backupRole.roleArn });
+  }
+}

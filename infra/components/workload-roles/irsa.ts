@@ -1,0 +1,36 @@
+import type * as aws from "@pulumi/aws";
+
+/** A Kubernetes service account: who a workload role is for. */
+export interface ServiceAccountRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * Trust policy of an IRSA role: only the named service account of the named namespace, with
+ * tokens issued by this cluster's OIDC provider for STS, may assume it.
+ * @param issuer the OIDC issuer without its scheme (`oidc.eks.<region>.amazonaws.com/id/<id>`)
+ */
+export function irsaTrustPolicy(
+  oidcProviderArn: string,
+  issuer: string,
+  account: ServiceAccountRef,
+): aws.iam.PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ServiceAccountFederation",
+        Effect: "Allow",
+        Principal: { Federated: oidcProviderArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: {
+            [`${issuer}:sub`]: `system:serviceaccount:${account.namespace}:${account.name}`,
+            [`${issuer}:aud`]: "sts.amazonaws.com",
+          },
+        },
+      },
+    ],
+  };
+}
