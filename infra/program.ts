@@ -157,7 +157,11 @@ export async function program(): Promise<StackOutputs> {
     kmsKeyArn: dataKey.keyArn,
   };
   const database = new Database("database", { ...dataStore, ...config.database }, opts);
-  const cache = new Cache("cache", { ...dataStore, ...config.cache }, opts);
+  const cache = new Cache(
+    "cache",
+    { ...dataStore, ...config.cache, logRetentionDays: config.logs.logRetentionDays },
+    opts,
+  );
 
   const secretPrefix = `paimon/${config.stack}`;
   const logDomainName = `${prefix}-logs`;
@@ -228,6 +232,7 @@ export async function program(): Promise<StackOutputs> {
       ...config.edge,
       vpcId: network.vpcId,
       vpcCidr: config.network.cidrBlock,
+      wafLogRetentionDays: config.logs.logRetentionDays,
     },
     opts,
   );

@@ -118,8 +118,8 @@ describe("pnpm plan", () => {
     const markdown = captureIo(temp.root);
     expect(await runPlan({ ...defaults, diff: "HEAD" }, markdown)).toBe(0);
     const text = markdown.stdout();
-    expect(text).toContain("| staging | 0 | 2 | 0 | **2** (2 weakened) | 0 |");
-    expect(text).toContain("| production | 0 | 0 | 0 | 0 | 0 |");
+    expect(text).toContain("| staging | 0 | 2 | 0 | **2** (2 weakened) | 0 | clean |");
+    expect(text).toContain("| production | 0 | 0 | 0 | 0 | 0 | clean |");
     expect(text.indexOf("Security-relevant changes")).toBeLessThan(text.indexOf("### Changes"));
     expect(text).toContain("`rules[id=expire-redis].expiration.days`: `7` → `3`");
     expect(text).toContain("`forceDestroy`: `false` → `true`");

@@ -63,14 +63,34 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
     ...(io.programModule ? { programModule: io.programModule } : {}),
   });
 
+  const mandatory = plans.flatMap((plan) =>
+    plan.violations
+      .filter((violation) => violation.enforcement === "mandatory")
+      .map((violation) => ({ plan, violation })),
+  );
+  const refuse = (): number => {
+    io.err(
+      `plan: ${mandatory.length} mandatory policy violation(s): ${mandatory
+        .map(
+          ({ plan, violation }) =>
+            `${plan.stack}: ${violation.policy} (${violation.name ?? "stack"}: ${violation.message})`,
+        )
+        .join("; ")}\n`,
+    );
+    return 1;
+  };
+
   if (options.diff !== undefined) {
     const base = options.diff;
     const report: DiffReport = {
       base,
-      stacks: plans.map((plan) => diffSnapshots(snapshotAt(base, plan.stack, io.root), plan.snapshot)),
+      stacks: plans.map((plan) => ({
+        ...diffSnapshots(snapshotAt(base, plan.stack, io.root), plan.snapshot),
+        violations: plan.violations,
+      })),
     };
     io.out(options.format === "json" ? renderJson(report) : renderMarkdown(report));
-    return 0;
+    return mandatory.length > 0 ? refuse() : 0;
   }
 
   if (options.check) {
@@ -83,6 +103,7 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
         : "fresh";
       io.out(`${PLANS_DIR}/${plan.stack}.json: ${state}\n`);
     }
+    if (mandatory.length > 0) return refuse();
     if (stale.length > 0) {
       io.err(
         `plan: snapshot of ${stale.map((plan) => plan.stack).join(", ")} is out of date with the program and its config; run \`pnpm plan\` and commit ${PLANS_DIR}/\n`,
@@ -92,8 +113,11 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
     return 0;
   }
 
+  // Every summary is printed, violations included, before a violation stops the run.
+  if (!options.quiet)
+    for (const plan of plans) io.out(`${summarize(plan.snapshot, plan.elapsedMs, plan.violations)}\n\n`);
+  if (mandatory.length > 0) return refuse();
   for (const plan of plans) {
-    if (!options.quiet) io.out(`${summarize(plan.snapshot, plan.elapsedMs)}\n\n`);
     const text = serializeSnapshot(plan.snapshot);
     const unchanged = readCommitted(io.root, plan.stack) === text;
     if (!unchanged) writeAtomically(snapshotPath(io.root, plan.stack), text);

@@ -236,7 +236,7 @@ describe("diffSnapshots", () => {
     expect(diff.counts.added).toBe(300);
     const markdown = renderMarkdown({ base: "main", stacks: [diff] });
     expect(markdown.startsWith("## Infrastructure plan: changes against `main`")).toBe(true);
-    expect(markdown).toContain("| production | 300 | 0 | 0 | **300** (300 weakened) | 0 |");
+    expect(markdown).toContain("| production | 300 | 0 | 0 | **300** (300 weakened) | 0 | clean |");
     expect(markdown).toContain("<details><summary>252 more</summary>");
     expect(markdown).toContain("- aws:ec2:Subnet ×300: `extra-0`");
   });

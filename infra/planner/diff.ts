@@ -7,6 +7,7 @@ import {
   type PropertyPath,
   type SecurityCategory,
 } from "./security";
+import type { PolicyViolation } from "./policy";
 import type { Json, PlannedResource, PlanSnapshot } from "./snapshot";
 
 export interface PropertyChange {
@@ -61,6 +62,8 @@ export interface StackDiff {
   readonly stateful: readonly StatefulChange[];
   readonly resources: readonly ResourceChange[];
   readonly outputs: readonly PropertyChange[];
+  /** The current plan's policy violations (not a difference: what the change would ship with). */
+  readonly violations?: readonly PolicyViolation[];
 }
 
 export interface DiffReport {

@@ -1,6 +1,7 @@
 import { fork } from "node:child_process";
 import path from "node:path";
 import { PlanError } from "./errors";
+import type { PolicyViolation } from "./policy";
 import type { RunStackRequest, RunStackResult } from "./run-stack";
 import type { PlanSnapshot } from "./snapshot";
 import { REPO_ROOT, readProjectName, readStackFile } from "./stacks";
@@ -11,6 +12,8 @@ const STACK_TIMEOUT_MS = 180_000;
 export interface StackPlan {
   readonly stack: string;
   readonly snapshot: PlanSnapshot;
+  /** What the policy pack found, mandatory first. */
+  readonly violations: readonly PolicyViolation[];
   readonly elapsedMs: number;
 }
 
@@ -58,7 +61,7 @@ export function planStack(stack: string, source: PlanSource = {}): Promise<Stack
       }
       settled = true;
       clearTimeout(timer);
-      resolve({ stack, snapshot: result.snapshot, elapsedMs: result.elapsedMs });
+      resolve({ stack, snapshot: result.snapshot, violations: result.violations, elapsedMs: result.elapsedMs });
     });
     child.once("error", (error) => {
       fail(error.message);

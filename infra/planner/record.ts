@@ -15,6 +15,8 @@ export interface RecordedResource {
   readonly deleteBeforeReplace: boolean;
   readonly ignoreChanges: readonly string[];
   readonly replaceOnChanges: readonly string[];
+  /** Input property → the URNs of the resources its value came from. */
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
   /** Inputs as deserialized by the runtime: secrets keep their secret wrapper. */
   readonly inputs: Record<string, unknown>;
 }
@@ -32,7 +34,7 @@ interface RegisterResourceRequest {
   getParent(): string;
   getProvider(): string;
   getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }) => void): void };
+  getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDeletebeforereplace(): boolean;
@@ -43,6 +45,14 @@ interface RegisterResourceRequest {
 type Callback = (error: unknown, response: { getUrn(): string } | undefined) => void;
 interface RecordableMonitor {
   registerResource(request: RegisterResourceRequest, callback: Callback): Promise<void>;
+}
+
+function propertyDependencies(request: RegisterResourceRequest): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  request.getPropertydependenciesMap().forEach((value, key) => {
+    out[key] = [...value.getUrnsList()];
+  });
+  return out;
 }
 
 /** `dependsOn` as written: all dependencies less those implied by inputs. */
@@ -111,6 +121,7 @@ export async function recordStack(options: {
           deleteBeforeReplace: request.getDeletebeforereplace(),
           ignoreChanges: request.getIgnorechangesList(),
           replaceOnChanges: request.getReplaceonchangesList(),
+          propertyDependencies: propertyDependencies(request),
           inputs: pulumi.runtime.deserializeProperties(request.getObject()),
         });
       }

@@ -74,27 +74,55 @@ function stackSection(diff: StackDiff): string[] {
   return lines;
 }
 
+function policyCell(diff: StackDiff): string {
+  const violations = diff.violations ?? [];
+  const mandatory = violations.filter((violation) => violation.enforcement === "mandatory").length;
+  if (violations.length === 0) return "clean";
+  return mandatory > 0
+    ? `**✗ ${mandatory} mandatory**, ${violations.length - mandatory} advisory`
+    : `${violations.length} advisory`;
+}
+
+function policySection(report: DiffReport): string[] {
+  const rows = report.stacks.flatMap((diff) =>
+    (diff.violations ?? []).map(
+      (violation) =>
+        `| ${diff.stack} | ${violation.enforcement === "mandatory" ? "✗ mandatory" : "advisory"} | ${code(violation.policy)} | ${code(violation.name ?? "(stack)")} | ${cell(violation.message)} |`,
+    ),
+  );
+  if (rows.length === 0) return [];
+  return [
+    "### Policy violations in the proposed plan",
+    "",
+    "| Stack | Level | Rule | Resource | Finding |",
+    "|---|---|---|---|---|",
+    ...rows,
+    "",
+  ];
+}
+
 /** The markdown an auditor reads in a pull request: summary, flagged changes, stateful risks, then every change. */
 export function renderMarkdown(report: DiffReport): string {
   const stacks = report.stacks.map((diff) => diff.stack).join(", ");
   if (!report.stacks.some(hasChanges)) {
-    return `No infrastructure changes against ${code(report.base)} (${stacks}).\n`;
+    const policy = policySection(report);
+    return `No infrastructure changes against ${code(report.base)} (${stacks}).\n${policy.length > 0 ? `\n${policy.join("\n")}` : ""}`;
   }
   const lines = [
     `## Infrastructure plan: changes against ${code(report.base)}`,
     "",
-    "| Stack | Added | Changed | Removed | Security-relevant | Stateful replaced or deleted |",
-    "|---|--:|--:|--:|--:|--:|",
+    "| Stack | Added | Changed | Removed | Security-relevant | Stateful replaced or deleted | Policy |",
+    "|---|--:|--:|--:|--:|--:|---|",
   ];
   for (const diff of report.stacks) {
     const weakened = diff.flagged.filter((flag) => flag.direction === "weakened").length;
     const security =
       diff.flagged.length === 0 ? "0" : `**${diff.flagged.length}**${weakened ? ` (${weakened} weakened)` : ""}`;
     lines.push(
-      `| ${diff.stack} | ${diff.counts.added} | ${diff.counts.changed} | ${diff.counts.removed} | ${security} | ${diff.stateful.length ? `**${diff.stateful.length}**` : "0"} |`,
+      `| ${diff.stack} | ${diff.counts.added} | ${diff.counts.changed} | ${diff.counts.removed} | ${security} | ${diff.stateful.length ? `**${diff.stateful.length}**` : "0"} | ${policyCell(diff)} |`,
     );
   }
-  lines.push("");
+  lines.push("", ...policySection(report));
 
   const flaggedStacks = report.stacks.filter((diff) => diff.flagged.length > 0);
   if (flaggedStacks.length > 0) {

@@ -3,6 +3,8 @@
  * runtime and sends the snapshot (or a one-line error) back over IPC. One stack per process,
  * because the Pulumi runtime keeps its state in globals.
  */
+import { policies } from "../policy/policies";
+import { evaluatePolicies, type PolicyViolation } from "./policy";
 import { recordStack } from "./record";
 import { toSnapshot, type PlanSnapshot } from "./snapshot";
 import type { StackFile } from "./stacks";
@@ -15,7 +17,12 @@ export interface RunStackRequest {
 }
 
 export type RunStackResult =
-  | { readonly ok: true; readonly snapshot: PlanSnapshot; readonly elapsedMs: number }
+  | {
+      readonly ok: true;
+      readonly snapshot: PlanSnapshot;
+      readonly violations: readonly PolicyViolation[];
+      readonly elapsedMs: number;
+    }
   | { readonly ok: false; readonly error: string };
 
 async function run(request: RunStackRequest): Promise<RunStackResult> {
@@ -35,7 +42,15 @@ async function run(request: RunStackRequest): Promise<RunStackResult> {
       },
       program,
     });
-    return { ok: true, snapshot: toSnapshot(request.project, stack, recorded), elapsedMs: performance.now() - started };
+    // Held to production's bar unless the stack says it is staging.
+    const environment = config[`${request.project}:environment`] === "staging" ? "staging" : "production";
+    const violations = evaluatePolicies(policies, recorded.resources, { environment });
+    return {
+      ok: true,
+      snapshot: toSnapshot(request.project, stack, recorded),
+      violations,
+      elapsedMs: performance.now() - started,
+    };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }

@@ -55,6 +55,7 @@ describe("snapshots", () => {
         deleteBeforeReplace: false,
         ignoreChanges: ["tags"],
         replaceOnChanges: [],
+        propertyDependencies: {},
         inputs: { x: 1 },
       },
       {
@@ -70,6 +71,7 @@ describe("snapshots", () => {
         deleteBeforeReplace: false,
         ignoreChanges: [],
         replaceOnChanges: [],
+        propertyDependencies: {},
         inputs: {},
       },
     ],

@@ -1,4 +1,5 @@
 import { flatten } from "./diff";
+import type { PolicyViolation } from "./policy";
 import { columns, formatValue, shortPath, shortType } from "./format";
 import { SECURITY_CATEGORIES, categorize, type SecurityCategory } from "./security";
 import { JSON_DOCUMENT_KEY, type Json, type PlannedResource, type PlanSnapshot } from "./snapshot";
@@ -148,8 +149,30 @@ function componentLines(snapshot: PlanSnapshot): string[] {
   return columns(rows, "    ");
 }
 
+/** The policy pack's findings, mandatory first; advisory ones with their resource. */
+export function policyLines(violations: readonly PolicyViolation[]): string[] {
+  const mandatory = violations.filter((violation) => violation.enforcement === "mandatory").length;
+  const lines = [`  Policy pack: ${mandatory} mandatory, ${violations.length - mandatory} advisory violations`];
+  lines.push(
+    ...columns(
+      violations.map((violation) => [
+        violation.enforcement === "mandatory" ? "✗ mandatory" : "! advisory",
+        violation.policy,
+        violation.name ?? "(stack)",
+        violation.message,
+      ]),
+      "    ",
+    ),
+  );
+  return lines;
+}
+
 /** The readable per-stack summary `pnpm plan` prints. */
-export function summarize(snapshot: PlanSnapshot, elapsedMs?: number): string {
+export function summarize(
+  snapshot: PlanSnapshot,
+  elapsedMs?: number,
+  violations: readonly PolicyViolation[] = [],
+): string {
   const provider = snapshot.resources.find((resource) => resource.type === "pulumi:providers:aws");
   const region = provider ? formatValue(provider.inputs["region"]) : "?";
   const header = [
@@ -172,5 +195,6 @@ export function summarize(snapshot: PlanSnapshot, elapsedMs?: number): string {
       ),
     );
   }
+  lines.push(...policyLines(violations));
   return lines.join("\n");
 }

@@ -1,0 +1,279 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { planStacks, type StackPlan } from "./planner/plan";
+import type { PlannedResource } from "./planner/snapshot";
+
+/**
+ * The security-critical settings of the AWS platform, per stack, read from a fresh plan of each
+ * (one process per stack, as `pnpm plan` runs them).
+ */
+let plans: Record<string, StackPlan>;
+beforeAll(async () => {
+  plans = Object.fromEntries((await planStacks(["staging", "production"])).map((plan) => [plan.stack, plan]));
+});
+
+const all = (stack: string, type: string): PlannedResource[] =>
+  plans[stack]!.snapshot.resources.filter((resource) => resource.type === type);
+const one = (stack: string, type: string, name: string): PlannedResource => {
+  const found = all(stack, type).find((resource) => resource.name === name);
+  if (!found) throw new Error(`${stack} has no ${type} named ${name}`);
+  return found;
+};
+const statements = (resource: PlannedResource, property = "policy") =>
+  (resource.inputs[property] as { "@json": { Statement: Record<string, unknown>[] } })["@json"].Statement;
+
+describe.each(["staging", "production"])("the %s platform", (stack) => {
+  it("then the policy pack finds no mandatory violation", () => {
+    expect(plans[stack]!.violations.filter((violation) => violation.enforcement === "mandatory")).toEqual([]);
+  });
+
+  it("then PostgreSQL 16 is private, encrypted with the data key, TLS-only, with a generated password", () => {
+    const primary = one(stack, "aws:rds/instance:Instance", "database-primary");
+    expect(primary.inputs).toMatchObject({
+      engine: "postgres",
+      publiclyAccessible: false,
+      storageEncrypted: true,
+      kmsKeyId: "<key:keys-data.arn>",
+      password: "[secret]",
+    });
+    expect(primary.inputs["engineVersion"]).toMatch(/^16\./);
+    const parameters = one(stack, "aws:rds/parameterGroup:ParameterGroup", "database-parameters").inputs["parameters"];
+    expect(parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
+    const ingress = one(
+      stack,
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+      "database-access-from-cluster",
+    );
+    expect(ingress.inputs).toMatchObject({
+      fromPort: 5432,
+      toPort: 5432,
+      referencedSecurityGroupId: "<cluster:cluster-eks.clusterSecurityGroupId>",
+    });
+    expect(ingress.inputs["cidrIpv4"]).toBeUndefined();
+  });
+
+  it("then Redis 7 requires TLS and AUTH, is encrypted with the data key, keeps 7 days of snapshots, never evicts", () => {
+    const redis = one(stack, "aws:elasticache/replicationGroup:ReplicationGroup", "cache-redis");
+    expect(redis.inputs).toMatchObject({
+      transitEncryptionEnabled: true,
+      transitEncryptionMode: "required",
+      atRestEncryptionEnabled: true,
+      kmsKeyId: "<key:keys-data.arn>",
+      authToken: "[secret]",
+      snapshotRetentionLimit: 7,
+    });
+    expect(
+      one(stack, "aws:elasticache/parameterGroup:ParameterGroup", "cache-parameters").inputs["parameters"],
+    ).toContainEqual({
+      name: "maxmemory-policy",
+      value: "noeviction",
+    });
+  });
+
+  it("then EKS is private but for allow-listed ranges, encrypts secrets, logs everything, and its nodes require IMDSv2", () => {
+    const cluster = one(stack, "aws:eks/cluster:Cluster", "cluster-eks");
+    expect(cluster.inputs).toMatchObject({
+      version: "1.31",
+      vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: true },
+      encryptionConfig: { provider: { keyArn: "<key:keys-data.arn>" }, resources: ["secrets"] },
+      enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+      accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
+    });
+    const cidrs = (cluster.inputs["vpcConfig"] as { publicAccessCidrs: string[] }).publicAccessCidrs;
+    expect(cidrs.length).toBeGreaterThan(0);
+    expect(cidrs).not.toContain("0.0.0.0/0");
+    for (const template of all(stack, "aws:ec2/launchTemplate:LaunchTemplate")) {
+      expect(template.inputs).toMatchObject({
+        metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+        blockDeviceMappings: [{ ebs: { encrypted: "true", volumeType: "gp3", kmsKeyId: "<key:keys-data.arn>" } }],
+      });
+    }
+    const storageClass = one(stack, "kubernetes:storage.k8s.io/v1:StorageClass", "cluster-gp3-encrypted");
+    expect(storageClass.inputs).toMatchObject({
+      provisioner: "ebs.csi.aws.com",
+      parameters: { type: "gp3", encrypted: "true", kmsKeyId: "<key:keys-data.arn>" },
+      metadata: { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+    });
+    expect(one(stack, "kubernetes:storage.k8s.io/v1:StorageClass", "timescale-storage").inputs["reclaimPolicy"]).toBe(
+      "Retain",
+    );
+  });
+
+  it("then only the rebalance worker's role may sign, and that role may do nothing else", () => {
+    const key = one(stack, "aws:kms/key:Key", "keys-operator-signing");
+    const signers = statements(key).filter((s) => (s["Action"] as string[]).includes("kms:Sign"));
+    expect(signers).toEqual([
+      expect.objectContaining({ Principal: { AWS: ["<role:roles-rebalanceWorker-role.arn>"] } }),
+    ]);
+    const grant = one(stack, "aws:iam/rolePolicy:RolePolicy", "roles-rebalanceWorker-policy");
+    expect(statements(grant)).toEqual([
+      {
+        Sid: "SignWithOperatorKey",
+        Effect: "Allow",
+        Action: ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"],
+        Resource: "<key:keys-operator-signing.arn>",
+      },
+    ]);
+  });
+
+  it("then every workload role trusts exactly one service account of this cluster", () => {
+    const roles = all(stack, "aws:iam/role:Role").filter((role) =>
+      JSON.stringify(role.inputs).includes("AssumeRoleWithWebIdentity"),
+    );
+    expect(roles.length).toBe(10);
+    for (const role of roles) {
+      const [trust] = statements(role, "assumeRolePolicy");
+      const equals = (trust!["Condition"] as { StringEquals: Record<string, string> }).StringEquals;
+      expect(Object.entries(equals)).toEqual([
+        ["<cluster:cluster-eks.oidcIssuer>:sub", expect.stringMatching(/^system:serviceaccount:[a-z-]+:[a-z-]+$/)],
+        ["<cluster:cluster-eks.oidcIssuer>:aud", "sts.amazonaws.com"],
+      ]);
+    }
+  });
+
+  it("then backup jobs may only add objects under their own prefix", () => {
+    for (const [role, prefix] of [
+      ["roles-postgresBackup-policy", "postgres"],
+      ["roles-secretsBackup-policy", "secrets"],
+      ["timescale-backup-policy", "timescaledb"],
+    ] as const) {
+      const write = statements(one(stack, "aws:iam/rolePolicy:RolePolicy", role)).find(
+        (s) => s["Sid"] === "WriteOwnPrefix",
+      );
+      expect(write).toEqual({
+        Sid: "WriteOwnPrefix",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: `<bucket:backups-bucket.arn>/${prefix}/*`,
+      });
+    }
+  });
+
+  it("then every secret lives under the stack's prefix, encrypted with the data key, and none holds a value in the plan", () => {
+    const secrets = all(stack, "aws:secretsmanager/secret:Secret");
+    expect(secrets.map((secret) => secret.inputs["name"]).sort()).toEqual(
+      [
+        "bsc-rpc-url",
+        "bsc-ws-url",
+        "database-url",
+        "jwt-secret",
+        "kms-key-id",
+        "origin-verify",
+        "pagerduty-key",
+        "redis-url",
+        "timescaledb-password",
+      ].map((name) => `paimon/${stack}/${name}`),
+    );
+    expect(secrets.every((secret) => secret.inputs["kmsKeyId"] === "<key:keys-data.arn>")).toBe(true);
+    for (const version of all(stack, "aws:secretsmanager/secretVersion:SecretVersion")) {
+      expect(version.inputs["secretString"]).toBe("[secret]");
+    }
+  });
+
+  it("then the edge serves HTTPS only, TLS 1.2+, behind WAF's managed groups and a rate limit", () => {
+    const cdn = one(stack, "aws:cloudfront/distribution:Distribution", "edge-cdn");
+    expect(cdn.inputs).toMatchObject({
+      viewerCertificate: { minimumProtocolVersion: "TLSv1.2_2021", sslSupportMethod: "sni-only" },
+      defaultCacheBehavior: { viewerProtocolPolicy: "https-only" },
+      webAclId: "<webAcl:edge-waf.arn>",
+    });
+    const acl = one(stack, "aws:wafv2/webAcl:WebAcl", "edge-waf");
+    const groups = (acl.inputs["rules"] as { statement: { managedRuleGroupStatement?: { name: string } } }[]).flatMap(
+      (rule) => rule.statement.managedRuleGroupStatement?.name ?? [],
+    );
+    expect(groups).toEqual([
+      "AWSManagedRulesCommonRuleSet",
+      "AWSManagedRulesKnownBadInputsRuleSet",
+      "AWSManagedRulesAmazonIpReputationList",
+    ]);
+    const origin = one(
+      stack,
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+      "edge-origin-from-cloudfront",
+    );
+    expect(origin.inputs).toMatchObject({
+      fromPort: 443,
+      prefixListId: "<prefixList:com.amazonaws.global.cloudfront.origin-facing.id>",
+    });
+  });
+
+  it("then the log domain is in the VPC, encrypted at rest and between nodes, HTTPS with TLS 1.2+, fine-grained", () => {
+    expect(one(stack, "aws:opensearch/domain:Domain", "logs-domain").inputs).toMatchObject({
+      encryptAtRest: { enabled: true, kmsKeyId: "<key:keys-data.arn>" },
+      nodeToNodeEncryption: { enabled: true },
+      domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" },
+      advancedSecurityOptions: { enabled: true, internalUserDatabaseEnabled: false },
+    });
+  });
+});
+
+describe("production against staging", () => {
+  it("then production's database is Multi-AZ with a read replica, deletion protection and 30 days of PITR; staging's is single-AZ with 7", () => {
+    const primary = (stack: string) => one(stack, "aws:rds/instance:Instance", "database-primary");
+    expect(primary("production").inputs).toMatchObject({
+      multiAz: true,
+      deletionProtection: true,
+      backupRetentionPeriod: 30,
+      performanceInsightsEnabled: true,
+      skipFinalSnapshot: false,
+    });
+    expect(primary("production").options?.protect).toBe(true);
+    expect(primary("staging").inputs).toMatchObject({
+      multiAz: false,
+      deletionProtection: false,
+      backupRetentionPeriod: 7,
+    });
+    expect(all("production", "aws:rds/instance:Instance").filter((db) => db.inputs["replicateSourceDb"])).toHaveLength(
+      1,
+    );
+    expect(all("staging", "aws:rds/instance:Instance")).toHaveLength(1);
+  });
+
+  it("then production's Redis is sharded 2 × (1 + 1) across AZs with failover; staging's is one node", () => {
+    expect(one("production", "aws:elasticache/replicationGroup:ReplicationGroup", "cache-redis").inputs).toMatchObject({
+      clusterMode: "enabled",
+      numNodeGroups: 2,
+      replicasPerNodeGroup: 1,
+      automaticFailoverEnabled: true,
+      multiAzEnabled: true,
+    });
+    expect(one("staging", "aws:elasticache/replicationGroup:ReplicationGroup", "cache-redis").inputs).toMatchObject({
+      clusterMode: "disabled",
+      numCacheClusters: 1,
+      automaticFailoverEnabled: false,
+    });
+  });
+
+  it("then production's log domain spans three AZs with dedicated masters", () => {
+    expect(one("production", "aws:opensearch/domain:Domain", "logs-domain").inputs["clusterConfig"]).toMatchObject({
+      instanceCount: 3,
+      zoneAwarenessEnabled: true,
+      zoneAwarenessConfig: { availabilityZoneCount: 3 },
+      dedicatedMasterEnabled: true,
+      dedicatedMasterCount: 3,
+    });
+  });
+
+  it("then only production replicates backups and database backups to the DR region", () => {
+    const replication = one("production", "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "dr-replication");
+    expect(replication.inputs).toMatchObject({
+      rules: [
+        { status: "Enabled", destination: { encryptionConfiguration: { replicaKmsKeyId: "<key:dr-data.arn>" } } },
+      ],
+    });
+    expect(one("production", "aws:s3/bucket:Bucket", "dr-backups-bucket").inputs).toMatchObject({
+      region: "ap-northeast-1",
+    });
+    expect(
+      one(
+        "production",
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+        "dr-postgres-backups",
+      ).inputs,
+    ).toMatchObject({
+      region: "ap-northeast-1",
+      retentionPeriod: 30,
+      kmsKeyId: "<key:dr-data.arn>",
+    });
+    expect(plans["staging"]!.snapshot.resources.some((resource) => resource.name.startsWith("dr-"))).toBe(false);
+  });
+});
