@@ -81,6 +81,24 @@ describe("pnpm plan", () => {
     expect(parsed.outputs).toEqual({ token: "[secret]" });
   });
 
+  it("when a stack breaks a mandatory policy, then the plan prints it, fails naming the rule, and writes nothing", async () => {
+    temp.edit(
+      "Pulumi.production.yaml",
+      "    deletionProtection: true\n    performanceInsights",
+      "    deletionProtection: false\n    performanceInsights",
+    );
+    const io = captureIo(temp.root);
+    expect(await runPlan({ ...defaults, stack: "production" }, io)).toBe(1);
+    expect(io.stdout()).toContain("Policy pack: 2 mandatory, 0 advisory violations");
+    expect(io.stdout()).toMatch(
+      /✗ mandatory\s+CKV_AWS_293-rds-deletion-protection\s+database-primary\s+deletionProtection is off/,
+    );
+    expect(io.stderr()).toContain(
+      "production: CKV_AWS_293-rds-deletion-protection (database-primary: deletionProtection is off)",
+    );
+    expect(() => temp.read("infra/plans/production.json")).toThrow();
+  });
+
   it("when a committed snapshot is stale, then --check fails naming the stack and writes nothing", async () => {
     await runPlan({ ...defaults, quiet: true }, captureIo(temp.root));
     temp.edit("Pulumi.production.yaml", "flowLogRetentionDays: 365", "flowLogRetentionDays: 400");
