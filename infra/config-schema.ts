@@ -126,6 +126,14 @@ const databaseSchema = z.strictObject({
   backupRetentionDays: int(1, 35),
   deletionProtection: z.boolean(),
   performanceInsights: z.boolean(),
+  /**
+   * Brings the instance up by restoring the latest restorable time of these automated backups
+   * (a standby stack in the DR region names the replicated backups here; runbooks/disaster-recovery.md).
+   */
+  restoreFromBackupsArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:[\w-]+$/, "must be an RDS automated-backups ARN")
+    .optional(),
   /** Enhanced monitoring interval; 0 turns it off. */
   monitoringIntervalSeconds: z.union([
     z.literal(0),

@@ -33,6 +33,11 @@ export interface DatabaseArgs {
   readonly performanceInsights: boolean;
   /** Enhanced monitoring interval in seconds; 0 turns it off. */
   readonly monitoringIntervalSeconds: number;
+  /**
+   * Create the instance by restoring these automated backups to their latest restorable time:
+   * how a standby environment in the DR region gets the fund's data. @default a new, empty database
+   */
+  readonly restoreFromBackupsArn?: string | undefined;
 }
 
 /**
@@ -160,6 +165,14 @@ export class Database extends pulumi.ComponentResource {
         applyImmediately: false,
         ...insights,
         ...monitoring,
+        ...(args.restoreFromBackupsArn
+          ? {
+              restoreToPointInTime: {
+                sourceDbInstanceAutomatedBackupsArn: args.restoreFromBackupsArn,
+                useLatestRestorableTime: true,
+              },
+            }
+          : {}),
       },
       { ...child, protect: args.deletionProtection },
     );
