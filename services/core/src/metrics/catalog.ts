@@ -1,0 +1,140 @@
+/**
+ * The metric catalog: every metric the platform's services export, and every metric they do not
+ * export but alerts and dashboards read, in one place. Services register their prom-client
+ * metrics from it, alert rules and dashboards take names from it, and a test checks that nothing
+ * queries a metric that is not here — the seed's dashboard plotted `paimon_l2_ratio`, which its
+ * metric list never defined; here that cannot happen.
+ */
+
+export type MetricType = "counter" | "gauge" | "histogram";
+
+export interface MetricSpec {
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly string[];
+  /** Histogram bucket upper bounds, in the metric's unit. */
+  readonly buckets?: readonly number[];
+}
+
+/** The operations spec's §5.1 buckets for request latency, in seconds. */
+export const HTTP_DURATION_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5] as const;
+/** The operations spec's §5.1 buckets for event processing, in seconds. */
+export const EVENT_DURATION_BUCKETS_SECONDS = [0.01, 0.1, 0.5, 1, 5, 10] as const;
+
+/** Metrics the Paimon services export. */
+export const METRICS = {
+  // §5.1: redemptions
+  paimon_redemption_requests_total: {
+    type: "counter",
+    help: "Redemption requests, by channel (instant, standard) and status (requested, settled, cancelled, rejected)",
+    labels: ["channel", "status"],
+  },
+  paimon_pending_redemptions: {
+    type: "gauge",
+    help: "Redemptions requested and not yet settled or cancelled, by channel",
+    labels: ["channel"],
+  },
+  // §5.1: rebalancing
+  paimon_rebalance_executions_total: {
+    type: "counter",
+    help: "Rebalance executions, by trigger (threshold, scheduled, manual) and status (succeeded, failed)",
+    labels: ["trigger", "status"],
+  },
+  paimon_rebalance_last_success_timestamp_seconds: {
+    type: "gauge",
+    help: "Unix time of the last rebalance that completed on chain",
+    labels: [],
+  },
+  // §5.1: risk and liquidity
+  paimon_risk_level: { type: "gauge", help: "Current risk level, 1 (normal) to 4 (critical)", labels: [] },
+  paimon_l1_ratio: { type: "gauge", help: "Layer 1 (cash and stablecoins) value over NAV", labels: [] },
+  paimon_l2_ratio: { type: "gauge", help: "Layer 2 (short-term money market) value over NAV", labels: [] },
+  paimon_l3_ratio: { type: "gauge", help: "Layer 3 (longer-dated assets) value over NAV", labels: [] },
+  paimon_nav_usd: { type: "gauge", help: "The fund's net asset value, in USD", labels: [] },
+  paimon_l1_redemption_coverage: {
+    type: "gauge",
+    help: "How many times L1 covers the pending redemptions",
+    labels: [],
+  },
+  // §5.1: API
+  paimon_http_request_duration_seconds: {
+    type: "histogram",
+    help: "HTTP request duration, by method, route template and status code",
+    labels: ["method", "route", "status"],
+    buckets: HTTP_DURATION_BUCKETS_SECONDS,
+  },
+  // §5.1: events
+  paimon_event_processing_duration_seconds: {
+    type: "histogram",
+    help: "Time from fetching a block's logs to committing their events, by event type",
+    labels: ["event_type"],
+    buckets: EVENT_DURATION_BUCKETS_SECONDS,
+  },
+  paimon_event_queue_size: { type: "gauge", help: "Jobs waiting in the work queues, by priority", labels: ["priority"] },
+  // The chain follower
+  paimon_chain_head_block: { type: "gauge", help: "Latest block number the RPC node reports", labels: [] },
+  paimon_chain_last_processed_block: { type: "gauge", help: "Latest block whose events are committed", labels: [] },
+  paimon_chain_head_lag_blocks: { type: "gauge", help: "Blocks between the chain head and the last processed block", labels: [] },
+  paimon_chain_finalized_lag_blocks: {
+    type: "gauge",
+    help: "Blocks between the finalized head and the last block whose work was released",
+    labels: [],
+  },
+  paimon_chain_reorgs_total: { type: "counter", help: "Chain reorganisations detected", labels: [] },
+  paimon_chain_reorg_depth_blocks: {
+    type: "histogram",
+    help: "Depth of each reorganisation, in blocks",
+    labels: [],
+    buckets: [1, 2, 3, 5, 10, 20, 50],
+  },
+  paimon_chain_reconnects_total: { type: "counter", help: "Reconnections to the RPC node's WebSocket", labels: [] },
+  paimon_chain_rpc_request_duration_seconds: {
+    type: "histogram",
+    help: "JSON-RPC request duration, by method and outcome",
+    labels: ["method", "outcome"],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  },
+  paimon_outbox_backlog: { type: "gauge", help: "Outbox rows committed but not yet relayed to the queues", labels: [] },
+  // Backups and DR (§7, §8)
+  paimon_backup_last_success_timestamp_seconds: {
+    type: "gauge",
+    help: "Unix time of the last successful backup, by kind (postgres, redis, secrets, timescaledb)",
+    labels: ["kind"],
+  },
+  paimon_backup_size_bytes: { type: "gauge", help: "Size of the last successful backup, by kind", labels: ["kind"] },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricName = keyof typeof METRICS;
+
+/**
+ * Metrics other components export, which alerts and dashboards read: named here so that the
+ * consistency test can tell a typo from a dependency.
+ */
+export const EXTERNAL_METRICS = {
+  up: { source: "Prometheus", help: "1 when the last scrape of a target succeeded" },
+  kube_pod_container_status_restarts_total: { source: "kube-state-metrics", help: "Container restarts" },
+  kube_pod_container_status_waiting_reason: {
+    source: "kube-state-metrics",
+    help: "Containers waiting, by reason (CrashLoopBackOff, …)",
+  },
+  kube_deployment_status_replicas_available: { source: "kube-state-metrics", help: "Available replicas of a deployment" },
+  pg_up: { source: "postgres-exporter", help: "1 when the exporter reaches PostgreSQL" },
+  pg_stat_database_numbackends: { source: "postgres-exporter", help: "Open connections per database" },
+  redis_up: { source: "redis-exporter", help: "1 when the exporter reaches Redis" },
+  redis_memory_used_bytes: { source: "redis-exporter", help: "Memory Redis uses" },
+  redis_memory_max_bytes: { source: "redis-exporter", help: "Redis maxmemory" },
+  certmanager_certificate_expiration_timestamp_seconds: {
+    source: "cert-manager",
+    help: "Unix time at which a certificate expires",
+  },
+} as const satisfies Record<string, { source: string; help: string }>;
+
+export type ExternalMetricName = keyof typeof EXTERNAL_METRICS;
+export type AnyMetricName = MetricName | ExternalMetricName;
+
+/** Whether `name` (a series name, including histogram suffixes) belongs to the catalog. */
+export function catalogued(name: string): boolean {
+  if (name in METRICS || name in EXTERNAL_METRICS) return true;
+  const base = name.replace(/_(bucket|sum|count)$/, "");
+  return base !== name && (METRICS as Record<string, MetricSpec>)[base]?.type === "histogram";
+}
