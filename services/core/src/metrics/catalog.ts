@@ -70,11 +70,19 @@ export const METRICS = {
     labels: ["event_type"],
     buckets: EVENT_DURATION_BUCKETS_SECONDS,
   },
-  paimon_event_queue_size: { type: "gauge", help: "Jobs waiting in the work queues, by priority", labels: ["priority"] },
+  paimon_event_queue_size: {
+    type: "gauge",
+    help: "Jobs waiting in the work queues, by priority",
+    labels: ["priority"],
+  },
   // The chain follower
   paimon_chain_head_block: { type: "gauge", help: "Latest block number the RPC node reports", labels: [] },
   paimon_chain_last_processed_block: { type: "gauge", help: "Latest block whose events are committed", labels: [] },
-  paimon_chain_head_lag_blocks: { type: "gauge", help: "Blocks between the chain head and the last processed block", labels: [] },
+  paimon_chain_head_lag_blocks: {
+    type: "gauge",
+    help: "Blocks between the chain head and the last processed block",
+    labels: [],
+  },
   paimon_chain_finalized_lag_blocks: {
     type: "gauge",
     help: "Blocks between the finalized head and the last block whose work was released",
@@ -117,7 +125,10 @@ export const EXTERNAL_METRICS = {
     source: "kube-state-metrics",
     help: "Containers waiting, by reason (CrashLoopBackOff, …)",
   },
-  kube_deployment_status_replicas_available: { source: "kube-state-metrics", help: "Available replicas of a deployment" },
+  kube_deployment_status_replicas_available: {
+    source: "kube-state-metrics",
+    help: "Available replicas of a deployment",
+  },
   pg_up: { source: "postgres-exporter", help: "1 when the exporter reaches PostgreSQL" },
   pg_stat_database_numbackends: { source: "postgres-exporter", help: "Open connections per database" },
   redis_up: { source: "redis-exporter", help: "1 when the exporter reaches Redis" },

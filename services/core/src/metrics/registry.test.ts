@@ -30,14 +30,20 @@ describe("the metric catalog", () => {
   });
 
   it("when a service registers metrics, then they come from the catalog on its own registry", async () => {
-    const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds", "paimon_risk_level"], {
-      defaultMetrics: false,
-    });
+    const { registry, metrics } = createServiceMetrics(
+      "api",
+      ["paimon_http_request_duration_seconds", "paimon_risk_level"],
+      {
+        defaultMetrics: false,
+      },
+    );
     metrics.paimon_http_request_duration_seconds.observe({ method: "GET", route: "/v1/fund", status: "200" }, 0.02);
     metrics.paimon_risk_level.set(2);
     const text = await registry.metrics();
     expect(text).toContain('paimon_risk_level{service="api"} 2');
-    expect(text).toContain('paimon_http_request_duration_seconds_bucket{le="0.05",service="api",method="GET",route="/v1/fund",status="200"} 1');
+    expect(text).toContain(
+      'paimon_http_request_duration_seconds_bucket{le="0.05",service="api",method="GET",route="/v1/fund",status="200"} 1',
+    );
     expect(HTTP_DURATION_BUCKETS_SECONDS.every((le) => text.includes(`le="${le}"`))).toBe(true);
   });
 });

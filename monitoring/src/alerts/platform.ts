@@ -1,0 +1,234 @@
+import { m } from "../promql";
+import type { AlertRule } from "./types";
+
+/** The operations spec's §7–§8: RPO under an hour. Redis snapshots run hourly; daily dumps back up PITR. */
+const REDIS_BACKUP_MAX_AGE_SECONDS = 75 * 60;
+const DAILY_BACKUP_MAX_AGE_HOURS = 26;
+
+/** Services, data stores, backups and the cluster. */
+export const PLATFORM_ALERTS: readonly AlertRule[] = [
+  {
+    alert: "ServiceDown",
+    expr: `${m("up")}{job="paimon-api"} == 0`,
+    for: "1m",
+    severity: "critical",
+    component: "api",
+    summary: "Paimon API is down",
+    description: "Prometheus cannot scrape {{ $labels.instance }}: the API is unreachable or not running.",
+    fires: {
+      series: [{ series: `up{job="paimon-api",instance="api-0"}`, values: "0x5" }],
+      at: "2m",
+      resultLabels: { job: "paimon-api", instance: "api-0" },
+      value: 0,
+    },
+    quiet: { series: [{ series: `up{job="paimon-api",instance="api-0"}`, values: "1x5" }], at: "2m" },
+  },
+  {
+    alert: "EventListenerDown",
+    expr: `${m("up")}{job="paimon-event-listener"} == 0`,
+    for: "2m",
+    severity: "critical",
+    component: "event-listener",
+    summary: "The event listener is down",
+    description: "Prometheus cannot scrape {{ $labels.instance }}: no chain event is being recorded.",
+    fires: {
+      series: [{ series: `up{job="paimon-event-listener",instance="listener-0"}`, values: "0x5" }],
+      at: "3m",
+      resultLabels: { job: "paimon-event-listener", instance: "listener-0" },
+      value: 0,
+    },
+    quiet: { series: [{ series: `up{job="paimon-event-listener",instance="listener-0"}`, values: "1x5" }], at: "3m" },
+  },
+  {
+    alert: "WorkerDown",
+    expr: `${m("up")}{job="paimon-workers"} == 0`,
+    for: "2m",
+    severity: "critical",
+    component: "workers",
+    summary: "A worker is down",
+    description: "Prometheus cannot scrape the {{ $labels.worker }} worker ({{ $labels.instance }}).",
+    fires: {
+      series: [{ series: `up{job="paimon-workers",worker="rebalance",instance="w-0"}`, values: "0x5" }],
+      at: "3m",
+      resultLabels: { job: "paimon-workers", worker: "rebalance", instance: "w-0" },
+      value: 0,
+    },
+    quiet: {
+      series: [{ series: `up{job="paimon-workers",worker="rebalance",instance="w-0"}`, values: "1x5" }],
+      at: "3m",
+    },
+  },
+  {
+    alert: "PostgresDown",
+    expr: `${m("pg_up")}{db="postgres"} == 0`,
+    for: "1m",
+    severity: "critical",
+    component: "postgres",
+    summary: "PostgreSQL is unreachable",
+    description: "The exporter cannot reach the fund's PostgreSQL ({{ $labels.instance }}).",
+    fires: {
+      series: [{ series: `pg_up{db="postgres",instance="rds"}`, values: "0x5" }],
+      at: "2m",
+      resultLabels: { db: "postgres", instance: "rds" },
+      value: 0,
+    },
+    quiet: { series: [{ series: `pg_up{db="postgres",instance="rds"}`, values: "1x5" }], at: "2m" },
+  },
+  {
+    alert: "TimescaleDBDown",
+    expr: `${m("pg_up")}{db="timescaledb"} == 0`,
+    for: "2m",
+    severity: "warning",
+    component: "timescaledb",
+    summary: "TimescaleDB is unreachable",
+    description:
+      "The exporter cannot reach the metrics database ({{ $labels.instance }}); time series are not being written.",
+    fires: {
+      series: [{ series: `pg_up{db="timescaledb",instance="timescaledb-0"}`, values: "0x5" }],
+      at: "3m",
+      resultLabels: { db: "timescaledb", instance: "timescaledb-0" },
+      value: 0,
+    },
+    quiet: { series: [{ series: `pg_up{db="timescaledb",instance="timescaledb-0"}`, values: "1x5" }], at: "3m" },
+  },
+  {
+    alert: "RedisDown",
+    expr: `${m("redis_up")} == 0`,
+    for: "1m",
+    severity: "critical",
+    component: "redis",
+    summary: "Redis is unreachable",
+    description: "The exporter cannot reach Redis ({{ $labels.instance }}): the work queues are stopped.",
+    fires: {
+      series: [{ series: `redis_up{instance="elasticache"}`, values: "0x5" }],
+      at: "2m",
+      resultLabels: { instance: "elasticache" },
+      value: 0,
+    },
+    quiet: { series: [{ series: `redis_up{instance="elasticache"}`, values: "1x5" }], at: "2m" },
+  },
+  {
+    alert: "RedisMemoryHigh",
+    expr: `${m("redis_memory_used_bytes")} / ${m("redis_memory_max_bytes")} > 0.8`,
+    for: "10m",
+    severity: "warning",
+    component: "redis",
+    summary: "Redis is filling up",
+    description:
+      "Redis uses {{ $value | humanizePercentage }} of its memory. With noeviction, a full Redis refuses new jobs.",
+    fires: {
+      series: [
+        { series: `redis_memory_used_bytes{instance="elasticache"}`, values: "850x15" },
+        { series: `redis_memory_max_bytes{instance="elasticache"}`, values: "1000x15" },
+      ],
+      at: "11m",
+      resultLabels: { instance: "elasticache" },
+      value: 0.85,
+    },
+    quiet: {
+      series: [
+        { series: `redis_memory_used_bytes{instance="elasticache"}`, values: "800x15" },
+        { series: `redis_memory_max_bytes{instance="elasticache"}`, values: "1000x15" },
+      ],
+      at: "11m",
+    },
+  },
+  {
+    alert: "RedisBackupOlderThanRpo",
+    expr: `time() - ${m("paimon_backup_last_success_timestamp_seconds")}{kind="redis"} > ${REDIS_BACKUP_MAX_AGE_SECONDS}`,
+    for: "5m",
+    severity: "critical",
+    component: "backups",
+    upstream: ["redis"],
+    summary: "The hourly Redis snapshot is overdue",
+    description: 'The last Redis snapshot is {{ printf "%.0f" $value }} s old; the RPO is one hour.',
+    fires: {
+      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="redis"}`, values: "0x90" }],
+      at: "81m",
+      resultLabels: { kind: "redis" },
+      value: 4860,
+    },
+    quiet: {
+      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="redis"}`, values: "0x90" }],
+      at: "75m",
+    },
+  },
+  {
+    alert: "DailyBackupMissed",
+    expr: `(time() - ${m("paimon_backup_last_success_timestamp_seconds")}{kind=~"postgres|secrets|timescaledb"}) / 3600 > ${DAILY_BACKUP_MAX_AGE_HOURS}`,
+    for: "10m",
+    severity: "warning",
+    component: "backups",
+    summary: "A daily backup is overdue",
+    description: 'The last {{ $labels.kind }} backup is {{ printf "%.1f" $value }} hours old.',
+    fires: {
+      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="postgres"}`, values: "0x1600" }],
+      at: "1571m",
+      resultLabels: { kind: "postgres" },
+      value: 1571 / 60,
+    },
+    quiet: {
+      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="postgres"}`, values: "0x1600" }],
+      at: "1560m",
+    },
+  },
+  {
+    alert: "TLSCertificateExpiring",
+    expr: `(${m("certmanager_certificate_expiration_timestamp_seconds")} - time()) / 86400 < 14`,
+    for: "1h",
+    severity: "warning",
+    component: "platform",
+    summary: "A TLS certificate expires within two weeks",
+    description:
+      '{{ $labels.name }} in {{ $labels.namespace }} expires in {{ printf "%.1f" $value }} days; cert-manager has not renewed it.',
+    fires: {
+      series: [
+        {
+          series: `certmanager_certificate_expiration_timestamp_seconds{name="paimon-api-tls",namespace="paimon"}`,
+          values: "1200000x90",
+        },
+      ],
+      at: "61m",
+      resultLabels: { name: "paimon-api-tls", namespace: "paimon" },
+      value: (1200000 - 61 * 60) / 86400,
+    },
+    quiet: {
+      series: [
+        {
+          series: `certmanager_certificate_expiration_timestamp_seconds{name="paimon-api-tls",namespace="paimon"}`,
+          values: "1300000x90",
+        },
+      ],
+      at: "61m",
+    },
+  },
+  {
+    alert: "PodCrashLooping",
+    expr: `max by (namespace, pod, container) (max_over_time(${m("kube_pod_container_status_waiting_reason")}{reason="CrashLoopBackOff",namespace="paimon"}[5m])) >= 1`,
+    for: "15m",
+    severity: "warning",
+    component: "platform",
+    summary: "A container is crash-looping",
+    description: "{{ $labels.container }} in {{ $labels.namespace }}/{{ $labels.pod }} keeps restarting.",
+    fires: {
+      series: [
+        {
+          series: `kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff",namespace="paimon",pod="api-1",container="api"}`,
+          values: "1x20",
+        },
+      ],
+      at: "16m",
+      resultLabels: { namespace: "paimon", pod: "api-1", container: "api" },
+      value: 1,
+    },
+    quiet: {
+      series: [
+        {
+          series: `kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff",namespace="paimon",pod="api-1",container="api"}`,
+          values: "0x20",
+        },
+      ],
+      at: "16m",
+    },
+  },
+];
