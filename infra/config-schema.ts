@@ -209,6 +209,24 @@ const secretsSchema = z.strictObject({
   recoveryWindowDays: int(7, 30),
 });
 
+const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/, "must be an e-mail address");
+const escalationLevel = z.strictObject({
+  users: z.array(email).min(1),
+  escalateAfterMinutes: int(1, 1440),
+});
+const pagingSchema = z.strictObject({
+  serviceName: z.string().min(1).max(100),
+  timeZone: z.string().regex(/^[A-Za-z]+\/[A-Za-z_]+$/, "must be an IANA time zone such as Asia/Singapore"),
+  rotationStart: z.iso.datetime({ offset: true }),
+  shiftHours: int(1, 24 * 14),
+  levels: z.strictObject({
+    onCall: escalationLevel,
+    backend: escalationLevel,
+    techLead: escalationLevel,
+    management: escalationLevel,
+  }),
+});
+
 const drSchema = z.strictObject({
   /** The standby region: backups are replicated there, and a standby environment is built there from config. */
   region,
@@ -231,6 +249,8 @@ export const stackConfigSchema = z
     edge: edgeSchema,
     logs: logsSchema,
     secrets: secretsSchema,
+    /** PagerDuty escalation (spec §10); where absent, critical alerts reach the team's chat only. */
+    paging: pagingSchema.optional(),
     /** Present only where a DR region is kept (production). */
     dr: drSchema.optional(),
     tags: z.record(

@@ -255,6 +255,23 @@ describe("production against staging", () => {
     });
   });
 
+  it("then production pages through PagerDuty along the spec's §10.2 path; staging pages nobody", () => {
+    const policy = one("production", "pagerduty:index/escalationPolicy:EscalationPolicy", "paging-escalation");
+    const rules = policy.inputs["rules"] as {
+      escalationDelayInMinutes: number;
+      targets: { type: string; id: string }[];
+    }[];
+    expect(rules.map((rule) => rule.escalationDelayInMinutes)).toEqual([30, 60, 60, 30]);
+    expect(rules[0]!.targets).toEqual([{ type: "schedule_reference", id: "<schedule:paging-oncall.id>" }]);
+    expect(rules.slice(1).map((rule) => rule.targets.map((target) => target.id))).toEqual([
+      ["<user:dev@paimon.fund.id>"],
+      ["<user:tech-lead@paimon.fund.id>"],
+      ["<user:fund@paimon.fund.id>"],
+    ]);
+    expect(all("production", "pagerduty:index/serviceIntegration:ServiceIntegration")).toHaveLength(1);
+    expect(all("staging", "pagerduty:index/escalationPolicy:EscalationPolicy")).toEqual([]);
+  });
+
   it("then only production replicates backups and database backups to the DR region", () => {
     const replication = one("production", "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "dr-replication");
     expect(replication.inputs).toMatchObject({

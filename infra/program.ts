@@ -9,6 +9,7 @@ import { Edge, ORIGIN_VERIFY_HEADER } from "./components/edge";
 import { DataKey, SigningKey } from "./components/keys";
 import { LogDomain, domainArn } from "./components/logs";
 import { Network } from "./components/network";
+import { Paging } from "./components/paging";
 import { PlatformSecrets, secretArnPattern, type SecretSource } from "./components/secrets";
 import { TimescalePrerequisites } from "./components/timescale";
 import { PlatformRoles } from "./components/workload-roles/platform";
@@ -237,6 +238,9 @@ export async function program(): Promise<StackOutputs> {
     opts,
   );
 
+  // Paging is provisioned where configured; its integration key becomes the `pagerduty-key` secret.
+  const paging = config.paging ? new Paging("paging", config.paging) : undefined;
+
   const fromConfig = (value: pulumi.Output<string> | undefined, key: string): SecretSource =>
     value ? { value } : { outOfBand: `pulumi config set --secret paimon:${key}, or put the value in Secrets Manager` };
   const secrets = new PlatformSecrets(
@@ -253,7 +257,9 @@ export async function program(): Promise<StackOutputs> {
         "bsc-ws-url": fromConfig(config.secretValues.bscWsUrl, "bscWsUrl"),
         "jwt-secret": { generate: 64 },
         "kms-key-id": { value: signingKey.keyId },
-        "pagerduty-key": fromConfig(config.secretValues.pagerdutyRoutingKey, "pagerdutyRoutingKey"),
+        "pagerduty-key": paging
+          ? { value: paging.integrationKey }
+          : fromConfig(config.secretValues.pagerdutyRoutingKey, "pagerdutyRoutingKey"),
         "timescaledb-password": { generate: 32 },
         "origin-verify": { value: edge.originVerifySecret },
       },

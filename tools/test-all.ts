@@ -66,6 +66,7 @@ const outcomes: Outcome[] = [
   check("lint (eslint)", "pnpm", ["exec", "eslint", "--max-warnings=0", "."]),
   check("typecheck (tsc, every package)", "pnpm", ["run", "typecheck"]),
   check("plan snapshots fresh (pnpm plan --check)", "pnpm", ["exec", "tsx", "infra/planner/cli.ts", "--check"]),
+  check("generated files fresh (pnpm generate --check)", "pnpm", ["exec", "tsx", "tools/generate.ts", "--check"]),
   vitest(),
 ];
 const passed = outcomes.reduce((sum, outcome) => sum + outcome.passed, 0);

@@ -84,6 +84,11 @@ const COMPUTED_OUTPUTS: Readonly<Record<string, Computed>> = {
     ],
   }),
   "aws:route53/record:Record": (_, inputs) => ({ fqdn: inputs["name"] }),
+  "pagerduty:index/serviceIntegration:ServiceIntegration": (name) => ({
+    integrationKey: secret(
+      placeholder("pagerduty:index/serviceIntegration:ServiceIntegration", name, "integrationKey"),
+    ),
+  }),
   // The engine keeps these secret (the provider SDK lists them as additional secret outputs).
   "random:index/randomPassword:RandomPassword": (name) => ({
     result: secret(placeholder("random:index/randomPassword:RandomPassword", name, "result")),
@@ -143,6 +148,10 @@ function answer(
     case "aws:ec2/getManagedPrefixList:getManagedPrefixList": {
       const list = String(inputs["name"]);
       return { id: `<prefixList:${list}.id>`, name: list, addressFamily: "IPv4", maxEntries: 55, entries: [] };
+    }
+    case "pagerduty:index/getUser:getUser": {
+      const email = String(inputs["email"]);
+      return { id: `<user:${email}.id>`, email, name: email.split("@")[0] };
     }
     case "tls:index/getCertificate:getCertificate":
       return {

@@ -3,10 +3,12 @@ import { ALERTS, ruleLabels } from "./alerts";
 import { RECEIVERS, alertmanagerConfig, renderAlertmanagerConfig } from "./alertmanager";
 import { runTool } from "./testing";
 
-const config = renderAlertmanagerConfig("production");
+const production = { environment: "production", paging: true };
+const staging = { environment: "staging", paging: false };
+const config = renderAlertmanagerConfig(production);
 
-function routes(labels: Readonly<Record<string, string>>): string {
-  const result = runTool("amtool", { "alertmanager.yml": config }, () => [
+function routes(labels: Readonly<Record<string, string>>, file = config): string {
+  const result = runTool("amtool", { "alertmanager.yml": file }, () => [
     "config",
     "routes",
     "test",
@@ -27,8 +29,8 @@ function matches(matcher: string, labels: Readonly<Record<string, string>>): boo
 }
 
 describe("Alertmanager", () => {
-  it.each(["staging", "production"])("then amtool accepts the %s configuration", (environment) => {
-    const result = runTool("amtool", { "alertmanager.yml": renderAlertmanagerConfig(environment) }, () => [
+  it.each([staging, production])("then amtool accepts the $environment configuration", (stack) => {
+    const result = runTool("amtool", { "alertmanager.yml": renderAlertmanagerConfig(stack) }, () => [
       "check-config",
       "alertmanager.yml",
     ]);
@@ -38,6 +40,12 @@ describe("Alertmanager", () => {
 
   it("when an alert is critical, then it pages through PagerDuty and also reaches the team", () => {
     expect(routes({ alertname: "PostgresDown", severity: "critical" })).toBe(`${RECEIVERS.pager},${RECEIVERS.chat}`);
+  });
+
+  it("when a stack has no paging, then its critical alerts reach the team without paging anyone", () => {
+    expect(routes({ alertname: "PostgresDown", severity: "critical" }, renderAlertmanagerConfig(staging))).toBe(
+      RECEIVERS.chat,
+    );
   });
 
   it("when an alert is a warning, then it reaches the team's chat and mail only", () => {
@@ -50,7 +58,7 @@ describe("Alertmanager", () => {
   });
 
   it("when a dependency is down, then every alert that names it upstream is muted, and the outage itself is not", () => {
-    const { inhibit_rules: rules } = alertmanagerConfig("production") as {
+    const { inhibit_rules: rules } = alertmanagerConfig(production) as {
       inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[];
     };
     const outage = (alertname: string, component: string) => ({ alertname, component, severity: "critical" });
