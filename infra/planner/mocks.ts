@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { secretValue } from "./signatures";
 
 /** What the mocks must know of the stack to answer like AWS would. */
 export interface MockEnvironment {
@@ -85,21 +86,16 @@ const COMPUTED_OUTPUTS: Readonly<Record<string, Computed>> = {
   }),
   "aws:route53/record:Record": (_, inputs) => ({ fqdn: inputs["name"] }),
   "pagerduty:index/serviceIntegration:ServiceIntegration": (name) => ({
-    integrationKey: secret(
+    integrationKey: secretValue(
       placeholder("pagerduty:index/serviceIntegration:ServiceIntegration", name, "integrationKey"),
     ),
   }),
   // The engine keeps these secret (the provider SDK lists them as additional secret outputs).
   "random:index/randomPassword:RandomPassword": (name) => ({
-    result: secret(placeholder("random:index/randomPassword:RandomPassword", name, "result")),
-    bcryptHash: secret(placeholder("random:index/randomPassword:RandomPassword", name, "bcryptHash")),
+    result: secretValue(placeholder("random:index/randomPassword:RandomPassword", name, "result")),
+    bcryptHash: secretValue(placeholder("random:index/randomPassword:RandomPassword", name, "bcryptHash")),
   }),
 };
-
-/** A value in the runtime's wire form for secrets. */
-function secret(value: unknown): Record<string, unknown> {
-  return { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value };
-}
 
 /** `<role:network-flow-logs.arn>`: the short type keeps same-named resources of two types apart. */
 export function placeholder(type: string, name: string, attribute: string): string {

@@ -6,6 +6,7 @@ import type {
 } from "@pulumi/policy";
 import type { PolicyConfig } from "../policy/rule";
 import type { RecordedResource } from "./record";
+import { isSecretValue } from "./signatures";
 
 /** One rule broken by one resource (or by the stack as a whole). */
 export interface PolicyViolation {
@@ -16,9 +17,6 @@ export interface PolicyViolation {
   readonly name?: string;
 }
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
 /**
  * Inputs as the engine hands them to a policy: secrets unwrapped to their values (a policy must
  * see that an origin is HTTPS-only even when the origin list carries a secret header). Under the
@@ -27,9 +25,8 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SIG_KEY] === SECRET_SIG) return plain(record["value"]);
-    return Object.fromEntries(Object.entries(record).map(([key, child]) => [key, plain(child)]));
+    if (isSecretValue(value)) return plain(value.value);
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, plain(child)]));
   }
   return value;
 }

@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { ASSET_SIG, RESOURCE_SIG, SIG_KEY, UNKNOWN, secretValue } from "./signatures";
 import { normalize, parseSnapshot, serializeSnapshot, toSnapshot } from "./snapshot";
-
-const SIG = "4dabf18193072939515e22adb298388d";
 
 describe("normalize", () => {
   it("when a value is secret, then only [secret] remains, however deep", () => {
-    const secret = { [SIG]: "1b47061264138c4ac30d75fd1eb44270", value: "hunter2" };
+    const secret = secretValue("hunter2");
     expect(normalize({ a: secret, b: [secret], c: { d: secret } })).toEqual({
       a: "[secret]",
       b: ["[secret]"],
@@ -24,9 +23,9 @@ describe("normalize", () => {
   it("when values are unknown, resources, assets or engine bookkeeping, then they print as such or vanish", () => {
     expect(
       normalize({
-        unknown: "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-        ref: { [SIG]: "5cf8f73096256a8f31e491e813e4eb8e", urn: "urn:pulumi:s::p::t::n" },
-        asset: { [SIG]: "c44067f5952c0a294b673a41bacd8c17", path: "/etc/passwd" },
+        unknown: UNKNOWN,
+        ref: { [SIG_KEY]: RESOURCE_SIG, urn: "urn:pulumi:s::p::t::n" },
+        asset: { [SIG_KEY]: ASSET_SIG, path: "/etc/passwd" },
         __defaults: [],
         missing: undefined,
       }),

@@ -1,4 +1,5 @@
 import type { RecordedStack } from "./record";
+import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN } from "./signatures";
 import { SECRET_PLACEHOLDER } from "./stacks";
 
 /** Bumped whenever the snapshot's shape changes, so that diffs never compare unlike files. */
@@ -33,14 +34,6 @@ export interface PlanSnapshot {
   resources: PlannedResource[];
   outputs: { [key: string]: Json };
 }
-
-// The runtime's markers for values that are not plain data (see @pulumi/pulumi runtime/rpc).
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
-const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Key under which a JSON document held in a string input (a policy, say) is shown parsed. */
 export const JSON_DOCUMENT_KEY = "@json";
