@@ -227,6 +227,58 @@ const pagingSchema = z.strictObject({
   }),
 });
 
+/** A container image: registry/repository, a tag and/or a digest; never `latest`. */
+const image = z
+  .string()
+  .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, "must be an image reference")
+  .refine((reference) => !/:latest(@|$)/.test(reference) && /[:@]/.test(reference.split("/").pop() ?? ""), {
+    message: "must name a version (a tag other than latest, or a digest)",
+  });
+
+const workloadsSchema = z
+  .strictObject({
+    /** The namespace of the fund's workloads. */
+    namespace: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
+    /** The services' image (one image, every service: see the Dockerfile). */
+    image,
+    /** The image of the backup CronJobs: aws-cli, pg_dump, curl. */
+    backupToolsImage: image,
+    /** TimescaleDB (PostgreSQL 16 with the extension). */
+    timescaledbImage: image,
+    /** Refuse image references without a digest (production runs only what was reviewed). */
+    requireImageDigests: z.boolean(),
+    /** cert-manager ClusterIssuer of the ingress certificate. */
+    tlsIssuer: z.enum(["letsencrypt-staging", "letsencrypt-prod"]),
+    /** Contact address of the ACME account. */
+    acmeEmail: z.string().regex(/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/),
+    api: z.strictObject({
+      replicas: int(1, 50),
+      /** HorizontalPodAutoscaler bounds; absent keeps the replica count fixed. */
+      autoscaling: z
+        .strictObject({ minReplicas: int(1, 50), maxReplicas: int(1, 100), targetCpuPercent: int(10, 95) })
+        .optional(),
+    }),
+    /** Spread replicas across zones and nodes, and keep a PodDisruptionBudget per Deployment. */
+    highAvailability: z.boolean(),
+  })
+  .refine(
+    (workloads) =>
+      !workloads.requireImageDigests ||
+      [workloads.image, workloads.backupToolsImage, workloads.timescaledbImage].every((ref) =>
+        ref.includes("@sha256:"),
+      ),
+    {
+      message: "every image needs an @sha256: digest when requireImageDigests is true",
+    },
+  )
+  .refine(
+    (workloads) =>
+      !workloads.api.autoscaling || workloads.api.autoscaling.minReplicas <= workloads.api.autoscaling.maxReplicas,
+    {
+      message: "api.autoscaling needs minReplicas ≤ maxReplicas",
+    },
+  );
+
 const drSchema = z.strictObject({
   /** The standby region: backups are replicated there, and a standby environment is built there from config. */
   region,
@@ -249,6 +301,8 @@ export const stackConfigSchema = z
     edge: edgeSchema,
     logs: logsSchema,
     secrets: secretsSchema,
+    /** The Kubernetes workloads (infra/k8s). */
+    workloads: workloadsSchema,
     /** PagerDuty escalation (spec §10); where absent, critical alerts reach the team's chat only. */
     paging: pagingSchema.optional(),
     /** Present only where a DR region is kept (production). */

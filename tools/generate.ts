@@ -1,11 +1,12 @@
 /**
- * `pnpm generate`: writes every generated file (dashboards, rules, Alertmanager configuration,
- * Kubernetes monitoring objects) from its TypeScript source. `--check` writes nothing and fails
+ * `pnpm generate` (and `pnpm synth`): writes every generated file — dashboards, rules,
+ * Alertmanager configurations, and charts-generated/<stack>/ from the cdk8s charts — from its
+ * TypeScript source and the stacks' configuration. `--check` writes nothing and fails
  * naming each file that is stale. (`pnpm plan` keeps infra/plans/ the same way.)
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { monitoringOutputs } from "../monitoring/src/outputs";
+import { generatedFiles } from "./outputs";
 
 const root = path.resolve(__dirname, "..");
 const check = process.argv.includes("--check");
@@ -19,7 +20,7 @@ const read = (file: string) => {
 };
 
 const stale: string[] = [];
-for (const output of monitoringOutputs()) {
+for (const output of generatedFiles()) {
   if (read(output.path) === output.content) continue;
   stale.push(output.path);
   if (check) continue;

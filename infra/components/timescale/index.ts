@@ -6,6 +6,8 @@ import { timescaleBackupPolicy } from "../workload-roles/policies";
 /** Where the TimescaleDB workload runs, and as whom. */
 export const TIMESCALE_NAMESPACE = "paimon";
 export const TIMESCALE_BACKUP_SERVICE_ACCOUNT = "paimon-backup-timescaledb";
+/** Encrypted gp3 volumes, retained when their claim is deleted. */
+export const TIMESCALE_STORAGE_CLASS = "gp3-encrypted-retain";
 
 export interface TimescaleArgs {
   readonly namePrefix: string;
@@ -31,7 +33,7 @@ export class TimescalePrerequisites extends pulumi.ComponentResource {
 
   constructor(name: string, args: TimescaleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("paimon:data:TimescalePrerequisites", name, {}, opts);
-    this.storageClassName = "gp3-encrypted-retain";
+    this.storageClassName = TIMESCALE_STORAGE_CLASS;
     new k8s.storage.v1.StorageClass(
       `${name}-storage`,
       {

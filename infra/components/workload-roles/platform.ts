@@ -23,6 +23,11 @@ export const SERVICE_ACCOUNTS = {
 } as const satisfies Record<string, ServiceAccountRef>;
 export type PlatformWorkload = keyof typeof SERVICE_ACCOUNTS;
 
+/** A workload role's physical name: `<prefix>-<workload in kebab-case>` (what the Kubernetes layer annotates). */
+export function workloadRoleName(namePrefix: string, workload: string): string {
+  return `${namePrefix}-${workload.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
 export interface PlatformRolesArgs {
   /** Role names are `<prefix>-<workload>`. */
   readonly namePrefix: string;
@@ -54,7 +59,7 @@ export class PlatformRoles extends pulumi.ComponentResource {
       new WorkloadRole(
         `${name}-${workload}`,
         {
-          roleName: `${args.namePrefix}-${workload.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
+          roleName: workloadRoleName(args.namePrefix, workload),
           description,
           oidcProviderArn: args.oidcProviderArn,
           oidcIssuer: args.oidcIssuer,

@@ -1,0 +1,117 @@
+import { ApiObject } from "cdk8s";
+import { k8s } from "cdk8s-plus-28";
+import type { Construct } from "constructs";
+import { SECRET_NAME } from "./values";
+
+/** uid/gid of every workload (the services' Dockerfile creates this user). */
+export const RUN_AS = 1001;
+
+/** Labels that select a workload's pods; `component` tells the services apart. */
+export const selectorLabels = (component: string) => ({
+  "app.kubernetes.io/name": component,
+  "app.kubernetes.io/part-of": "paimon",
+});
+
+/** The restricted Pod Security profile at pod level. */
+export const podSecurityContext: k8s.PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: RUN_AS,
+  runAsGroup: RUN_AS,
+  fsGroup: RUN_AS,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** The restricted Pod Security profile at container level: read-only root, no capabilities. */
+export const containerSecurityContext: k8s.SecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: RUN_AS,
+  runAsGroup: RUN_AS,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  privileged: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** A writable /tmp for a read-only root filesystem. */
+export const tmpVolume: k8s.Volume = { name: "tmp", emptyDir: { sizeLimit: k8sQuantity("256Mi") } };
+export const tmpMount: k8s.VolumeMount = { name: "tmp", mountPath: "/tmp" };
+
+/** An environment variable read from the synced `paimon-secrets`. */
+export function secretEnv(name: string, key: string): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: SECRET_NAME, key } } };
+}
+
+export function plainEnv(values: Readonly<Record<string, string>>): k8s.EnvVar[] {
+  return Object.entries(values).map(([name, value]) => ({ name, value }));
+}
+
+/** `requests` and `limits` in the seed's notation. */
+export function resources(
+  requests: { memory: string; cpu: string },
+  limits: { memory: string; cpu: string },
+): k8s.ResourceRequirements {
+  return {
+    requests: { memory: k8sQuantity(requests.memory), cpu: k8sQuantity(requests.cpu) },
+    limits: { memory: k8sQuantity(limits.memory), cpu: k8sQuantity(limits.cpu) },
+  };
+}
+
+/** An HTTP probe on `path` and `port`. */
+export function httpProbe(path: string, port: number, initialDelaySeconds: number, periodSeconds: number): k8s.Probe {
+  return {
+    httpGet: { path, port: k8sPort(port) },
+    initialDelaySeconds,
+    periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold: 3,
+  };
+}
+
+function k8sQuantity(value: string): k8s.Quantity {
+  return k8s.Quantity.fromString(value);
+}
+function k8sPort(port: number): k8s.IntOrString {
+  return k8s.IntOrString.fromNumber(port);
+}
+export const quantity = k8sQuantity;
+export const port = k8sPort;
+
+/** Pods spread across zones (hard) and nodes (soft), for highly available stacks. */
+export function spread(component: string): k8s.TopologySpreadConstraint[] {
+  const labelSelector = { matchLabels: selectorLabels(component) };
+  return [
+    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector },
+    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector },
+  ];
+}
+
+/**
+ * A PodDisruptionBudget allowing one voluntary disruption at a time: node drains proceed, one
+ * pod at a time, and a rolling update (maxUnavailable 0) never takes the count lower.
+ */
+export function disruptionBudget(
+  scope: Construct,
+  name: string,
+  labels: Record<string, string>,
+): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(scope, `${name}-pdb`, {
+    metadata: { name, labels },
+    spec: { maxUnavailable: port(1), selector: { matchLabels: labels } },
+  });
+}
+
+/** A Prometheus Operator ServiceMonitor for a Service's named port. */
+export function serviceMonitor(
+  scope: Construct,
+  name: string,
+  labels: Record<string, string>,
+  portName: string,
+): ApiObject {
+  return new ApiObject(scope, `${name}-service-monitor`, {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { name, labels: { ...labels, release: "kube-prometheus-stack" } },
+    spec: { selector: { matchLabels: labels }, endpoints: [{ port: portName, path: "/metrics", interval: "15s" }] },
+  });
+}

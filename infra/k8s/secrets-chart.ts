@@ -1,0 +1,60 @@
+import { ApiObject, Chart, type ChartProps } from "cdk8s";
+import type { Construct } from "constructs";
+import { SECRET_NAME, type WorkloadValues } from "./values";
+
+/** The keys of `paimon-secrets`, each the Secrets Manager secret `<prefix>/<key>`. */
+export const SECRET_KEYS = [
+  "bsc-rpc-url",
+  "bsc-ws-url",
+  "database-url",
+  "jwt-secret",
+  "kms-key-id",
+  "origin-verify",
+  "pagerduty-key",
+  "redis-url",
+  "timescaledb-password",
+] as const;
+
+export const SECRET_STORE = "aws-secrets-manager";
+
+export interface SecretsChartProps extends ChartProps {
+  readonly values: WorkloadValues;
+}
+
+/**
+ * Replaces the seed's plain-text §2.4 Secret: External Secrets syncs `paimon/<stack>/*` from
+ * Secrets Manager into `paimon-secrets`, refreshed hourly; nothing secret is in the repository.
+ * The store authenticates as the external-secrets controller, whose IRSA role reads only this
+ * stack's prefix.
+ */
+export class SecretsChart extends Chart {
+  constructor(scope: Construct, id: string, props: SecretsChartProps) {
+    super(scope, id, { ...props, namespace: props.values.namespace });
+    const { values } = props;
+    new ApiObject(this, "store", {
+      apiVersion: "external-secrets.io/v1beta1",
+      kind: "SecretStore",
+      metadata: { name: SECRET_STORE },
+      spec: {
+        provider: {
+          aws: {
+            service: "SecretsManager",
+            region: values.region,
+            auth: { jwt: { serviceAccountRef: { name: "external-secrets", namespace: "external-secrets" } } },
+          },
+        },
+      },
+    });
+    new ApiObject(this, "external-secret", {
+      apiVersion: "external-secrets.io/v1beta1",
+      kind: "ExternalSecret",
+      metadata: { name: SECRET_NAME },
+      spec: {
+        refreshInterval: "1h",
+        secretStoreRef: { kind: "SecretStore", name: SECRET_STORE },
+        target: { name: SECRET_NAME, creationPolicy: "Owner", deletionPolicy: "Retain" },
+        data: SECRET_KEYS.map((key) => ({ secretKey: key, remoteRef: { key: `${values.secretPrefix}/${key}` } })),
+      },
+    });
+  }
+}

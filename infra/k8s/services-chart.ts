@@ -1,0 +1,148 @@
+import { Chart, type ChartProps } from "cdk8s";
+import { k8s } from "cdk8s-plus-28";
+import type { Construct } from "constructs";
+import {
+  containerSecurityContext,
+  disruptionBudget,
+  httpProbe,
+  plainEnv,
+  podSecurityContext,
+  resources,
+  secretEnv,
+  selectorLabels,
+  serviceMonitor,
+  tmpMount,
+  tmpVolume,
+} from "./pod";
+import { PORTS, type WorkloadValues } from "./values";
+
+export const EVENT_LISTENER = "paimon-event-listener";
+/** The workers of §2.3, one image, `--worker=<name>` each. */
+export const WORKERS = ["rebalance", "risk", "scheduler"] as const;
+export const workerName = (worker: (typeof WORKERS)[number]) => `paimon-${worker}-worker`;
+
+export interface ServicesChartProps extends ChartProps {
+  readonly values: WorkloadValues;
+}
+
+interface BackgroundService {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly port: number;
+  readonly env: readonly k8s.EnvVar[];
+  /** Only the rebalance worker talks to AWS (KMS), through its IRSA role. */
+  readonly roleArn?: string;
+  readonly resources: k8s.ResourceRequirements;
+  readonly recreate: boolean;
+  readonly livenessDelaySeconds: number;
+  readonly livenessPeriodSeconds: number;
+}
+
+/**
+ * The seed's §2.2 event listener (one replica, `Recreate`; the advisory lock, not the strategy,
+ * guarantees a single writer) and §2.3 workers (rebalance with its own role and the KMS key id,
+ * risk, scheduler), each with health and metrics on its own port.
+ */
+export class ServicesChart extends Chart {
+  constructor(scope: Construct, id: string, props: ServicesChartProps) {
+    super(scope, id, { ...props, namespace: props.values.namespace });
+    const { values } = props;
+    const common = [
+      ...plainEnv({ ENVIRONMENT: values.environment }),
+      secretEnv("DATABASE_URL", "database-url"),
+      secretEnv("REDIS_URL", "redis-url"),
+    ];
+    const chain = [secretEnv("BSC_RPC_URL", "bsc-rpc-url"), secretEnv("BSC_WS_URL", "bsc-ws-url")];
+    const services: BackgroundService[] = [
+      {
+        name: EVENT_LISTENER,
+        args: ["event-listener"],
+        port: PORTS.eventListener,
+        env: [...common, ...chain, ...plainEnv({ HEALTH_PORT: String(PORTS.eventListener) })],
+        resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "200m" }),
+        recreate: true,
+        livenessDelaySeconds: 30,
+        livenessPeriodSeconds: 30,
+      },
+      ...WORKERS.map((worker): BackgroundService => ({
+        name: workerName(worker),
+        args: ["workers", `--worker=${worker}`],
+        port: PORTS.workers,
+        env: [
+          ...common,
+          ...(worker === "rebalance"
+            ? [...chain, secretEnv("AWS_KMS_KEY_ID", "kms-key-id"), ...plainEnv({ AWS_REGION: values.region })]
+            : []),
+          ...plainEnv({ HEALTH_PORT: String(PORTS.workers) }),
+        ],
+        ...(worker === "rebalance" ? { roleArn: values.roleArns["rebalanceWorker"] ?? "" } : {}),
+        resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "500m" }),
+        recreate: false,
+        livenessDelaySeconds: 30,
+        livenessPeriodSeconds: 30,
+      })),
+    ];
+    for (const service of services) this.backgroundService(service, values);
+  }
+
+  private backgroundService(service: BackgroundService, values: WorkloadValues): void {
+    const labels = selectorLabels(service.name);
+    new k8s.KubeServiceAccount(this, `${service.name}-sa`, {
+      metadata: {
+        name: service.name,
+        labels,
+        ...(service.roleArn ? { annotations: { "eks.amazonaws.com/role-arn": service.roleArn } } : {}),
+      },
+      // Only a pod with an AWS role needs a (projected, audience-bound) token.
+      automountServiceAccountToken: service.roleArn !== undefined,
+    });
+    new k8s.KubeDeployment(this, `${service.name}-deployment`, {
+      metadata: { name: service.name, labels },
+      spec: {
+        replicas: 1,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: labels },
+        strategy: service.recreate ? { type: "Recreate" } : { type: "RollingUpdate" },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: service.name,
+            automountServiceAccountToken: service.roleArn !== undefined,
+            securityContext: podSecurityContext,
+            terminationGracePeriodSeconds: 60,
+            volumes: [tmpVolume],
+            containers: [
+              {
+                name: service.name.replace(/^paimon-/, ""),
+                image: values.image,
+                args: [...service.args],
+                ports: [{ name: "health", containerPort: service.port }],
+                env: [...service.env],
+                resources: service.resources,
+                livenessProbe: httpProbe(
+                  "/health",
+                  service.port,
+                  service.livenessDelaySeconds,
+                  service.livenessPeriodSeconds,
+                ),
+                readinessProbe: httpProbe("/health/ready", service.port, 10, 10),
+                securityContext: containerSecurityContext,
+                volumeMounts: [tmpMount],
+              },
+            ],
+          },
+        },
+      },
+    });
+    new k8s.KubeService(this, `${service.name}-service`, {
+      metadata: { name: service.name, labels },
+      spec: {
+        type: "ClusterIP",
+        selector: labels,
+        ports: [{ name: "health", port: service.port, targetPort: k8s.IntOrString.fromString("health") }],
+      },
+    });
+    serviceMonitor(this, service.name, labels, "health");
+    if (values.highAvailability) disruptionBudget(this, service.name, labels);
+  }
+}

@@ -1,0 +1,110 @@
+import { Chart, type ChartProps } from "cdk8s";
+import { k8s } from "cdk8s-plus-28";
+import type { Construct } from "constructs";
+import {
+  containerSecurityContext,
+  plainEnv,
+  podSecurityContext,
+  port,
+  quantity,
+  resources,
+  secretEnv,
+  selectorLabels,
+  tmpMount,
+  tmpVolume,
+} from "./pod";
+import { PORTS, type WorkloadValues } from "./values";
+
+export const TIMESCALEDB = "paimon-timescaledb";
+
+export interface TimescaleChartProps extends ChartProps {
+  readonly values: WorkloadValues;
+}
+
+/**
+ * The metrics database RDS cannot host (it does not load TimescaleDB): a StatefulSet on
+ * encrypted, retained gp3 volumes, its password from the synced secret. Its daily dump is in the
+ * backups chart.
+ */
+export class TimescaleChart extends Chart {
+  constructor(scope: Construct, id: string, props: TimescaleChartProps) {
+    super(scope, id, { ...props, namespace: props.values.namespace });
+    const { values } = props;
+    const labels = selectorLabels(TIMESCALEDB);
+    const probe = (initialDelaySeconds: number, periodSeconds: number): k8s.Probe => ({
+      exec: { command: ["pg_isready", "-U", "paimon", "-d", "metrics", "-h", "127.0.0.1"] },
+      initialDelaySeconds,
+      periodSeconds,
+      timeoutSeconds: 5,
+    });
+    new k8s.KubeService(this, "service", {
+      metadata: { name: TIMESCALEDB, labels },
+      spec: {
+        clusterIp: "None",
+        selector: labels,
+        ports: [{ name: "postgres", port: PORTS.timescaledb, targetPort: k8s.IntOrString.fromString("postgres") }],
+      },
+    });
+    new k8s.KubeStatefulSet(this, "statefulset", {
+      metadata: { name: TIMESCALEDB, labels },
+      spec: {
+        serviceName: TIMESCALEDB,
+        replicas: 1,
+        selector: { matchLabels: labels },
+        podManagementPolicy: "OrderedReady",
+        updateStrategy: { type: "RollingUpdate" },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext,
+            terminationGracePeriodSeconds: 120,
+            volumes: [tmpVolume, { name: "run", emptyDir: {} }],
+            containers: [
+              {
+                name: "timescaledb",
+                image: values.timescaledbImage,
+                ports: [{ name: "postgres", containerPort: PORTS.timescaledb }],
+                env: [
+                  ...plainEnv({
+                    POSTGRES_USER: "paimon",
+                    POSTGRES_DB: "metrics",
+                    PGDATA: "/var/lib/postgresql/data/pgdata",
+                  }),
+                  secretEnv("POSTGRES_PASSWORD", "timescaledb-password"),
+                ],
+                resources: resources({ memory: "1Gi", cpu: "500m" }, { memory: "2Gi", cpu: "1" }),
+                livenessProbe: probe(30, 15),
+                readinessProbe: probe(5, 10),
+                securityContext: containerSecurityContext,
+                volumeMounts: [
+                  tmpMount,
+                  { name: "run", mountPath: "/var/run/postgresql" },
+                  { name: "data", mountPath: "/var/lib/postgresql/data" },
+                ],
+              },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: "data", labels },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: values.timescaleStorageClass,
+              resources: { requests: { storage: quantity(`${values.timescaleVolumeGiB}Gi`) } },
+            },
+          },
+        ],
+      },
+    });
+    if (values.highAvailability) {
+      // One replica: the budget only makes a drain wait until the volume can follow the pod.
+      new k8s.KubePodDisruptionBudget(this, "pdb", {
+        metadata: { name: TIMESCALEDB, labels },
+        spec: { maxUnavailable: port(1), selector: { matchLabels: labels } },
+      });
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { monitoringOutputs, type GeneratedFile } from "../monitoring/src/outputs";
+import { parseStackConfig, type StackConfig } from "../infra/config";
+import { chartFiles, synthesizeStack } from "../infra/k8s/main";
+import { listStacks, readStackFile } from "../infra/planner/stacks";
+
+/** Every stack's validated configuration, read from its Pulumi.<stack>.yaml. */
+export function stackConfigs(): StackConfig[] {
+  return listStacks().map((stack) => {
+    const file = readStackFile(stack);
+    return parseStackConfig(file.config, stack, file.secretKeys);
+  });
+}
+
+/**
+ * Every generated file of the repository except the plan snapshots (`pnpm plan` owns those):
+ * dashboards, rules, Alertmanager configurations, and the Kubernetes manifests per stack.
+ */
+export function generatedFiles(configs = stackConfigs()): GeneratedFile[] {
+  return [
+    ...monitoringOutputs(
+      configs.map((config) => ({
+        stack: config.stack,
+        environment: config.environment,
+        paging: config.paging !== undefined,
+      })),
+    ),
+    ...configs.flatMap((config) => chartFiles(config.stack, synthesizeStack(config))),
+  ];
+}
