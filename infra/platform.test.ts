@@ -162,6 +162,8 @@ describe.each(["staging", "production"])("the %s platform", (stack) => {
         "origin-verify",
         "pagerduty-key",
         "redis-url",
+        "slack-webhook-url",
+        "smtp-password",
         "timescaledb-password",
       ].map((name) => `paimon/${stack}/${name}`),
     );
@@ -205,6 +207,58 @@ describe.each(["staging", "production"])("the %s platform", (stack) => {
       domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" },
       advancedSecurityOptions: { enabled: true, internalUserDatabaseEnabled: false },
     });
+  });
+});
+
+describe.each(["staging", "production"])("the %s cluster's contents", (stack) => {
+  it("then the add-ons are Helm releases with pinned versions and their values visible", () => {
+    const releases = all(stack, "kubernetes:helm.sh/v3:Release");
+    expect(releases.map((release) => release.inputs["chart"]).sort()).toEqual([
+      "aws-load-balancer-controller",
+      "cert-manager",
+      "external-secrets",
+      "fluent-bit",
+      "ingress-nginx",
+      "kube-prometheus-stack",
+      "metrics-server",
+      "prometheus-postgres-exporter",
+      "prometheus-pushgateway",
+      "prometheus-redis-exporter",
+    ]);
+    for (const release of releases) expect(release.inputs["version"]).toMatch(/^v?\d+\.\d+\.\d+$/);
+    const secrets = one(stack, "kubernetes:helm.sh/v3:Release", "kubernetes-external-secrets");
+    expect(secrets.inputs["values"]).toMatchObject({
+      serviceAccount: { annotations: { "eks.amazonaws.com/role-arn": "<role:roles-externalSecrets-role.arn>" } },
+    });
+    const nginx = one(stack, "kubernetes:helm.sh/v3:Release", "kubernetes-ingress-nginx");
+    expect(nginx.inputs["values"]).toMatchObject({
+      controller: {
+        service: {
+          annotations: {
+            "service.beta.kubernetes.io/aws-load-balancer-security-groups": "<securityGroup:edge-origin-sg.id>",
+          },
+        },
+      },
+    });
+  });
+
+  it("then every generated manifest is its own resource, custom resources after the release with their CRDs", () => {
+    const resources = plans[stack]!.snapshot.resources;
+    const manifests = resources.filter(
+      (r) =>
+        r.type.startsWith("kubernetes:") &&
+        r.type !== "kubernetes:helm.sh/v3:Release" &&
+        r.parent?.includes("KubernetesPlatform"),
+    );
+    expect(manifests.length).toBeGreaterThan(50);
+    const rule = manifests.find((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule")!;
+    expect(rule.options?.dependsOn).toEqual([expect.stringContaining("kubernetes-kube-prometheus-stack")]);
+    const external = manifests.find((r) => r.type === "kubernetes:external-secrets.io/v1beta1:ExternalSecret")!;
+    expect(external.options?.dependsOn).toEqual(
+      expect.arrayContaining([expect.stringContaining("kubernetes-external-secrets")]),
+    );
+    const deployment = manifests.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+    expect(deployment.options?.dependsOn).toEqual([expect.stringContaining("v1:Namespace")]);
   });
 });
 

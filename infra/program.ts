@@ -9,12 +9,15 @@ import { Edge, ORIGIN_VERIFY_HEADER } from "./components/edge";
 import { DataKey, SigningKey } from "./components/keys";
 import { LogDomain, domainArn } from "./components/logs";
 import { Network } from "./components/network";
+import { KubernetesPlatform } from "./components/kubernetes-platform";
 import { Paging } from "./components/paging";
 import { PlatformSecrets, secretArnPattern, type SecretSource } from "./components/secrets";
 import { TimescalePrerequisites } from "./components/timescale";
 import { PlatformRoles } from "./components/workload-roles/platform";
 import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
+import { synthesizeStack } from "./k8s/main";
+import { alertmanagerConfig } from "@paimon/monitoring/alertmanager";
 
 /** What `pulumi stack output` shows: what operators and the Kubernetes layer read. */
 export interface StackOutputs {
@@ -262,9 +265,35 @@ export async function program(): Promise<StackOutputs> {
           : fromConfig(config.secretValues.pagerdutyRoutingKey, "pagerdutyRoutingKey"),
         "timescaledb-password": { generate: 32 },
         "origin-verify": { value: edge.originVerifySecret },
+        "slack-webhook-url": { outOfBand: "the #paimon-alerts channel's incoming webhook URL" },
+        "smtp-password": { outOfBand: "the SES SMTP password of the alertmanager user" },
       },
     },
     opts,
+  );
+
+  new KubernetesPlatform(
+    "kubernetes",
+    {
+      provider: cluster.provider,
+      charts: synthesizeStack(config),
+      clusterName: cluster.clusterName,
+      region: config.region,
+      vpcId: network.vpcId,
+      highAvailability: config.workloads.highAvailability,
+      loadBalancerControllerRoleArn: roles.loadBalancerController.roleArn,
+      externalSecretsRoleArn: roles.externalSecrets.roleArn,
+      logShipperRoleArn: roles.logShipper.roleArn,
+      originSecurityGroupId: edge.originSecurityGroupId,
+      logDomainEndpoint: logs.endpoint,
+      alertmanagerConfig: alertmanagerConfig({
+        environment: config.environment,
+        paging: config.paging !== undefined,
+      }) as Record<string, unknown>,
+      storageClass: cluster.storageClassName,
+    },
+    // The workload charts need the platform's secrets synced and its volume classes in place.
+    { dependsOn: [secrets, timescale] },
   );
 
   const dr = config.dr

@@ -1,5 +1,6 @@
 import { ApiObject, Chart, type ChartProps } from "cdk8s";
 import type { Construct } from "constructs";
+import { MONITORING_NAMESPACE } from "@paimon/monitoring/outputs";
 import { SECRET_NAME, type WorkloadValues } from "./values";
 
 /** The keys of `paimon-secrets`, each the Secrets Manager secret `<prefix>/<key>`. */
@@ -15,6 +16,15 @@ export const SECRET_KEYS = [
   "timescaledb-password",
 ] as const;
 
+/** What Alertmanager and the exporters in the monitoring namespace read. */
+export const MONITORING_SECRET_KEYS = [
+  "database-url",
+  "pagerduty-key",
+  "redis-url",
+  "slack-webhook-url",
+  "smtp-password",
+] as const;
+
 export const SECRET_STORE = "aws-secrets-manager";
 
 export interface SecretsChartProps extends ChartProps {
@@ -25,36 +35,40 @@ export interface SecretsChartProps extends ChartProps {
  * Replaces the seed's plain-text §2.4 Secret: External Secrets syncs `paimon/<stack>/*` from
  * Secrets Manager into `paimon-secrets`, refreshed hourly; nothing secret is in the repository.
  * The store authenticates as the external-secrets controller, whose IRSA role reads only this
- * stack's prefix.
+ * stack's prefix. The monitoring namespace gets the keys Alertmanager and the exporters need.
  */
 export class SecretsChart extends Chart {
   constructor(scope: Construct, id: string, props: SecretsChartProps) {
-    super(scope, id, { ...props, namespace: props.values.namespace });
+    super(scope, id, props);
     const { values } = props;
-    new ApiObject(this, "store", {
-      apiVersion: "external-secrets.io/v1beta1",
-      kind: "SecretStore",
-      metadata: { name: SECRET_STORE },
-      spec: {
-        provider: {
-          aws: {
-            service: "SecretsManager",
-            region: values.region,
-            auth: { jwt: { serviceAccountRef: { name: "external-secrets", namespace: "external-secrets" } } },
+    const sync = (namespace: string, keys: readonly string[]) => {
+      new ApiObject(this, `store-${namespace}`, {
+        apiVersion: "external-secrets.io/v1beta1",
+        kind: "SecretStore",
+        metadata: { name: SECRET_STORE, namespace },
+        spec: {
+          provider: {
+            aws: {
+              service: "SecretsManager",
+              region: values.region,
+              auth: { jwt: { serviceAccountRef: { name: "external-secrets", namespace: "external-secrets" } } },
+            },
           },
         },
-      },
-    });
-    new ApiObject(this, "external-secret", {
-      apiVersion: "external-secrets.io/v1beta1",
-      kind: "ExternalSecret",
-      metadata: { name: SECRET_NAME },
-      spec: {
-        refreshInterval: "1h",
-        secretStoreRef: { kind: "SecretStore", name: SECRET_STORE },
-        target: { name: SECRET_NAME, creationPolicy: "Owner", deletionPolicy: "Retain" },
-        data: SECRET_KEYS.map((key) => ({ secretKey: key, remoteRef: { key: `${values.secretPrefix}/${key}` } })),
-      },
-    });
+      });
+      new ApiObject(this, `external-secret-${namespace}`, {
+        apiVersion: "external-secrets.io/v1beta1",
+        kind: "ExternalSecret",
+        metadata: { name: SECRET_NAME, namespace },
+        spec: {
+          refreshInterval: "1h",
+          secretStoreRef: { kind: "SecretStore", name: SECRET_STORE },
+          target: { name: SECRET_NAME, creationPolicy: "Owner", deletionPolicy: "Retain" },
+          data: keys.map((key) => ({ secretKey: key, remoteRef: { key: `${values.secretPrefix}/${key}` } })),
+        },
+      });
+    };
+    sync(values.namespace, SECRET_KEYS);
+    sync(MONITORING_NAMESPACE, MONITORING_SECRET_KEYS);
   }
 }

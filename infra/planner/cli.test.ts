@@ -136,11 +136,15 @@ describe("pnpm plan", () => {
     const markdown = captureIo(temp.root);
     expect(await runPlan({ ...defaults, diff: "HEAD" }, markdown)).toBe(0);
     const text = markdown.stdout();
-    expect(text).toContain("| staging | 0 | 2 | 0 | **2** (2 weakened) | 0 | clean |");
+    expect(text).toContain("| staging | 0 | 3 | 0 | **2** (2 weakened) | 0 | clean |");
     expect(text).toContain("| production | 0 | 0 | 0 | 0 | 0 | clean |");
     expect(text.indexOf("Security-relevant changes")).toBeLessThan(text.indexOf("### Changes"));
     expect(text).toContain("`rules[id=expire-redis].expiration.days`: `7` → `3`");
     expect(text).toContain("`forceDestroy`: `false` → `true`");
+    // The hourly Redis backup job expires snapshots after the same retention.
+    expect(text).toContain(
+      "`spec.jobTemplate.spec.template.spec.containers[name=backup].env[name=RETENTION_DAYS].value`: `7` → `3`",
+    );
 
     const json = captureIo(temp.root);
     await runPlan({ format: "json", diff: "HEAD" }, json);

@@ -1,0 +1,215 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** A Helm chart, pinned: upgrading one is a reviewed change to this table. */
+export interface ChartPin {
+  readonly chart: string;
+  readonly version: string;
+  readonly repo: string;
+  readonly namespace: string;
+}
+
+export const CHARTS = {
+  loadBalancerController: {
+    chart: "aws-load-balancer-controller",
+    version: "1.8.1",
+    repo: "https://aws.github.io/eks-charts",
+    namespace: "kube-system",
+  },
+  ingressNginx: {
+    chart: "ingress-nginx",
+    version: "4.11.3",
+    repo: "https://kubernetes.github.io/ingress-nginx",
+    namespace: "ingress-nginx",
+  },
+  certManager: {
+    chart: "cert-manager",
+    version: "v1.16.1",
+    repo: "https://charts.jetstack.io",
+    namespace: "cert-manager",
+  },
+  externalSecrets: {
+    chart: "external-secrets",
+    version: "0.10.4",
+    repo: "https://charts.external-secrets.io",
+    namespace: "external-secrets",
+  },
+  kubePrometheusStack: {
+    chart: "kube-prometheus-stack",
+    version: "65.1.1",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    namespace: "monitoring",
+  },
+  pushgateway: {
+    chart: "prometheus-pushgateway",
+    version: "2.14.0",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    namespace: "monitoring",
+  },
+  postgresExporter: {
+    chart: "prometheus-postgres-exporter",
+    version: "6.4.0",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    namespace: "monitoring",
+  },
+  redisExporter: {
+    chart: "prometheus-redis-exporter",
+    version: "6.6.0",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    namespace: "monitoring",
+  },
+  metricsServer: {
+    chart: "metrics-server",
+    version: "3.12.2",
+    repo: "https://kubernetes-sigs.github.io/metrics-server/",
+    namespace: "kube-system",
+  },
+  fluentBit: {
+    chart: "fluent-bit",
+    version: "0.47.10",
+    repo: "https://fluent.github.io/helm-charts",
+    namespace: "logging",
+  },
+} as const satisfies Record<string, ChartPin>;
+
+/** What the add-ons' values are built from. */
+export interface AddonInputs {
+  readonly clusterName: pulumi.Input<string>;
+  readonly region: string;
+  readonly vpcId: pulumi.Input<string>;
+  readonly highAvailability: boolean;
+  readonly loadBalancerControllerRoleArn: pulumi.Input<string>;
+  readonly externalSecretsRoleArn: pulumi.Input<string>;
+  readonly logShipperRoleArn: pulumi.Input<string>;
+  /** The security group that admits CloudFront only, for the ingress controller's load balancer. */
+  readonly originSecurityGroupId: pulumi.Input<string>;
+  readonly logDomainEndpoint: pulumi.Input<string>;
+  /** Alertmanager's configuration (monitoring/generated/alertmanager-<stack>.yml), parsed. */
+  readonly alertmanagerConfig: Record<string, unknown>;
+  readonly storageClass: string;
+}
+
+const irsa = (roleArn: pulumi.Input<string>, name: string) => ({
+  create: true,
+  name,
+  annotations: { "eks.amazonaws.com/role-arn": roleArn },
+});
+const replicas = (inputs: AddonInputs) => (inputs.highAvailability ? 2 : 1);
+
+/** Typed values of each add-on, from the platform's outputs. */
+export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Record<string, unknown>> {
+  return {
+    loadBalancerController: {
+      clusterName: inputs.clusterName,
+      region: inputs.region,
+      // Pods cannot reach instance metadata (hop limit 1): the controller is told where it is.
+      vpcId: inputs.vpcId,
+      replicaCount: replicas(inputs),
+      serviceAccount: irsa(inputs.loadBalancerControllerRoleArn, "aws-load-balancer-controller"),
+      enableServiceMutatorWebhook: false,
+    },
+    ingressNginx: {
+      controller: {
+        replicaCount: inputs.highAvailability ? 3 : 1,
+        ingressClassResource: { name: "nginx", default: true },
+        config: { "use-forwarded-headers": "true", "server-tokens": "false", "ssl-protocols": "TLSv1.2 TLSv1.3" },
+        metrics: {
+          enabled: true,
+          serviceMonitor: { enabled: true, additionalLabels: { release: "kube-prometheus-stack" } },
+        },
+        service: {
+          // An NLB passing TLS through to the controller (cert-manager's certificate), reachable
+          // only from CloudFront's origin-facing ranges through the edge's security group.
+          annotations: {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-security-groups": inputs.originSecurityGroupId,
+            "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "true",
+          },
+        },
+        podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      },
+    },
+    certManager: {
+      crds: { enabled: true, keep: true },
+      replicaCount: replicas(inputs),
+      prometheus: { enabled: true, servicemonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
+    },
+    externalSecrets: {
+      installCRDs: true,
+      replicaCount: replicas(inputs),
+      serviceAccount: irsa(inputs.externalSecretsRoleArn, "external-secrets"),
+      serviceMonitor: { enabled: true, additionalLabels: { release: "kube-prometheus-stack" } },
+    },
+    kubePrometheusStack: {
+      alertmanager: {
+        config: inputs.alertmanagerConfig,
+        alertmanagerSpec: {
+          replicas: inputs.highAvailability ? 3 : 1,
+          // Mounted at /etc/alertmanager/secrets/paimon-secrets: the PagerDuty, Slack and SMTP credentials.
+          secrets: ["paimon-secrets"],
+        },
+      },
+      prometheus: {
+        prometheusSpec: {
+          replicas: replicas(inputs),
+          retention: "15d",
+          serviceMonitorSelectorNilUsesHelmValues: false,
+          ruleSelectorNilUsesHelmValues: false,
+          storageSpec: {
+            volumeClaimTemplate: {
+              spec: {
+                storageClassName: inputs.storageClass,
+                accessModes: ["ReadWriteOnce"],
+                resources: { requests: { storage: "100Gi" } },
+              },
+            },
+          },
+        },
+      },
+      grafana: {
+        sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", searchNamespace: "monitoring" } },
+        persistence: { enabled: true, storageClassName: inputs.storageClass, size: "10Gi" },
+      },
+    },
+    pushgateway: {
+      serviceMonitor: { enabled: true, honorLabels: true, additionalLabels: { release: "kube-prometheus-stack" } },
+      persistentVolume: { enabled: true, storageClass: inputs.storageClass, size: "2Gi" },
+    },
+    postgresExporter: {
+      config: {
+        datasourceSecret: { name: "paimon-secrets", key: "database-url" },
+      },
+      serviceMonitor: {
+        enabled: true,
+        labels: { release: "kube-prometheus-stack" },
+        relabelings: [{ targetLabel: "db", replacement: "postgres" }],
+      },
+    },
+    redisExporter: {
+      redisAddress: "",
+      auth: { enabled: true, secret: { name: "paimon-secrets", key: "redis-url" } },
+      serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } },
+    },
+    metricsServer: { replicas: replicas(inputs) },
+    fluentBit: {
+      serviceAccount: irsa(inputs.logShipperRoleArn, "fluent-bit"),
+      // JSON logs (spec §6.1) to the OpenSearch domain, signed with the role (spec §6.2's index name).
+      config: {
+        outputs: pulumi.interpolate`[OUTPUT]
+    Name               opensearch
+    Match              kube.*
+    Host               ${inputs.logDomainEndpoint}
+    Port               443
+    tls                On
+    AWS_Auth           On
+    AWS_Region         ${inputs.region}
+    Logstash_Format    On
+    Logstash_Prefix    paimon-logs
+    Suppress_Type_Name On
+    Retry_Limit        False
+`,
+      },
+    },
+  };
+}

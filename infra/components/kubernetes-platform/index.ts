@@ -1,0 +1,96 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { SynthesizedChart } from "../../k8s/main";
+import { CHARTS, addonValues, type AddonInputs } from "./addons";
+
+/** API groups whose custom resources need a release's CRDs first. */
+const CRD_OWNERS: Readonly<Record<string, keyof typeof CHARTS>> = {
+  "monitoring.coreos.com": "kubePrometheusStack",
+  "cert-manager.io": "certManager",
+  "external-secrets.io": "externalSecrets",
+};
+
+export interface KubernetesPlatformArgs extends AddonInputs {
+  /** The cluster's provider. */
+  readonly provider: k8s.Provider;
+  /** The stack's synthesized charts (infra/k8s), in deployment order. */
+  readonly charts: readonly SynthesizedChart[];
+}
+
+/**
+ * Deploys into the cluster: the platform add-ons as Helm releases with pinned chart versions and
+ * typed values, then every object of the generated charts as its own resource — so `pnpm plan`
+ * and `pulumi preview` show each one — custom resources only after the release that installs
+ * their CRDs, namespaced objects after their namespace.
+ */
+export class KubernetesPlatform extends pulumi.ComponentResource {
+  readonly releases: Readonly<Record<keyof typeof CHARTS, k8s.helm.v3.Release>>;
+
+  constructor(name: string, args: KubernetesPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("paimon:kubernetes:KubernetesPlatform", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const values = addonValues(args);
+    const release = (key: keyof typeof CHARTS, dependsOn: pulumi.Resource[] = []) => {
+      const pin = CHARTS[key];
+      return new k8s.helm.v3.Release(
+        `${name}-${pin.chart}`,
+        {
+          name: pin.chart,
+          chart: pin.chart,
+          version: pin.version,
+          repositoryOpts: { repo: pin.repo },
+          namespace: pin.namespace,
+          createNamespace: true,
+          atomic: true,
+          cleanupOnFail: true,
+          timeout: 900,
+          values: values[key],
+        },
+        { ...child, dependsOn },
+      );
+    };
+    const loadBalancerController = release("loadBalancerController");
+    const certManager = release("certManager");
+    const externalSecrets = release("externalSecrets");
+    const kubePrometheusStack = release("kubePrometheusStack");
+    this.releases = {
+      loadBalancerController,
+      certManager,
+      externalSecrets,
+      kubePrometheusStack,
+      // The controller's Service needs the load balancer controller's webhook to exist.
+      ingressNginx: release("ingressNginx", [loadBalancerController]),
+      pushgateway: release("pushgateway", [kubePrometheusStack]),
+      postgresExporter: release("postgresExporter", [kubePrometheusStack]),
+      redisExporter: release("redisExporter", [kubePrometheusStack]),
+      metricsServer: release("metricsServer"),
+      fluentBit: release("fluentBit"),
+    };
+
+    const namespaces = new Map<string, pulumi.Resource>();
+    for (const chart of args.charts) {
+      for (const object of chart.objects) {
+        const { apiVersion, kind, metadata } = object as {
+          apiVersion: string;
+          kind: string;
+          metadata: { name: string; namespace?: string };
+        };
+        const group = apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
+        const owner = CRD_OWNERS[group];
+        const dependsOn: pulumi.Resource[] = [
+          ...(owner ? [this.releases[owner]] : []),
+          ...(metadata.namespace && namespaces.has(metadata.namespace)
+            ? [namespaces.get(metadata.namespace) as pulumi.Resource]
+            : []),
+        ];
+        const resource = new k8s.apiextensions.CustomResource(
+          `${chart.id}-${kind.toLowerCase()}-${metadata.namespace ? `${metadata.namespace}-` : ""}${metadata.name}`,
+          object as k8s.apiextensions.CustomResourceArgs,
+          { ...child, dependsOn },
+        );
+        if (kind === "Namespace") namespaces.set(metadata.name, resource);
+      }
+    }
+    this.registerOutputs({});
+  }
+}
