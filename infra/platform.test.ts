@@ -222,6 +222,7 @@ describe.each(["staging", "production"])("the %s cluster's contents", (stack) =>
       "kube-prometheus-stack",
       "metrics-server",
       "prometheus-postgres-exporter",
+      "prometheus-postgres-exporter",
       "prometheus-pushgateway",
       "prometheus-redis-exporter",
     ]);

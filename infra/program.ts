@@ -17,6 +17,7 @@ import { PlatformRoles } from "./components/workload-roles/platform";
 import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
 import { synthesizeStack } from "./k8s/main";
+import { TIMESCALEDB } from "./k8s/timescaledb-chart";
 import { alertmanagerConfig } from "@paimon/monitoring/alertmanager";
 
 /** What `pulumi stack output` shows: what operators and the Kubernetes layer read. */
@@ -291,6 +292,7 @@ export async function program(): Promise<StackOutputs> {
         paging: config.paging !== undefined,
       }) as Record<string, unknown>,
       storageClass: cluster.storageClassName,
+      timescaleHost: `${TIMESCALEDB}-0.${TIMESCALEDB}.${config.workloads.namespace}.svc`,
     },
     // The workload charts need the platform's secrets synced and its volume classes in place.
     { dependsOn: [secrets, timescale] },

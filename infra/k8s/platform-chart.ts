@@ -108,7 +108,17 @@ export class PlatformChart extends Chart {
       podSelector: { matchLabels: selectorLabels(TIMESCALEDB) },
       policyTypes: ["Ingress"],
       ingress: [
-        { from: [{ podSelector: pods(...workloads, "paimon-backup-timescaledb") }], ports: [tcp(PORTS.timescaledb)] },
+        {
+          from: [
+            { podSelector: pods(...workloads, "paimon-backup-timescaledb") },
+            // Its exporter, in the monitoring namespace.
+            {
+              ...inNamespace("monitoring"),
+              podSelector: { matchLabels: { "app.kubernetes.io/instance": "timescaledb-exporter" } },
+            },
+          ],
+          ports: [tcp(PORTS.timescaledb)],
+        },
       ],
     });
     policy("allow-to-timescaledb", {

@@ -23,6 +23,7 @@ export const MONITORING_SECRET_KEYS = [
   "redis-url",
   "slack-webhook-url",
   "smtp-password",
+  "timescaledb-password",
 ] as const;
 
 export const SECRET_STORE = "aws-secrets-manager";

@@ -51,6 +51,12 @@ export const CHARTS = {
     repo: "https://prometheus-community.github.io/helm-charts",
     namespace: "monitoring",
   },
+  timescaleExporter: {
+    chart: "prometheus-postgres-exporter",
+    version: "6.4.0",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    namespace: "monitoring",
+  },
   redisExporter: {
     chart: "prometheus-redis-exporter",
     version: "6.6.0",
@@ -86,6 +92,8 @@ export interface AddonInputs {
   /** Alertmanager's configuration (monitoring/generated/alertmanager-<stack>.yml), parsed. */
   readonly alertmanagerConfig: Record<string, unknown>;
   readonly storageClass: string;
+  /** TimescaleDB's in-cluster address, for its exporter. */
+  readonly timescaleHost: string;
 }
 
 const irsa = (roleArn: pulumi.Input<string>, name: string) => ({
@@ -184,6 +192,22 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
         enabled: true,
         labels: { release: "kube-prometheus-stack" },
         relabelings: [{ targetLabel: "db", replacement: "postgres" }],
+      },
+    },
+    timescaleExporter: {
+      config: {
+        datasource: {
+          host: inputs.timescaleHost,
+          user: "paimon",
+          database: "metrics",
+          sslmode: "disable",
+          passwordSecret: { name: "paimon-secrets", key: "timescaledb-password" },
+        },
+      },
+      serviceMonitor: {
+        enabled: true,
+        labels: { release: "kube-prometheus-stack" },
+        relabelings: [{ targetLabel: "db", replacement: "timescaledb" }],
       },
     },
     redisExporter: {

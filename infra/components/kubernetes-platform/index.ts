@@ -32,10 +32,12 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
     const values = addonValues(args);
     const release = (key: keyof typeof CHARTS, dependsOn: pulumi.Resource[] = []) => {
       const pin = CHARTS[key];
+      // Release names are the chart's, but for a second release of the same chart.
+      const releaseName = key === "timescaleExporter" ? "timescaledb-exporter" : pin.chart;
       return new k8s.helm.v3.Release(
-        `${name}-${pin.chart}`,
+        `${name}-${releaseName}`,
         {
-          name: pin.chart,
+          name: releaseName,
           chart: pin.chart,
           version: pin.version,
           repositoryOpts: { repo: pin.repo },
@@ -62,6 +64,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
       ingressNginx: release("ingressNginx", [loadBalancerController]),
       pushgateway: release("pushgateway", [kubePrometheusStack]),
       postgresExporter: release("postgresExporter", [kubePrometheusStack]),
+      timescaleExporter: release("timescaleExporter", [kubePrometheusStack]),
       redisExporter: release("redisExporter", [kubePrometheusStack]),
       metricsServer: release("metricsServer"),
       fluentBit: release("fluentBit"),
