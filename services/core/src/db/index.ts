@@ -1,0 +1,32 @@
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationResultSet } from "kysely";
+import pg from "pg";
+import * as initial from "./migrations/0001-initial";
+import * as timeseries from "./migrations/0002-timeseries";
+import type { Database } from "./schema";
+
+export type * from "./schema";
+
+/** Every migration, in order. Listed, not discovered: a build can never miss one. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  "0001-initial": initial,
+  "0002-timeseries": timeseries,
+};
+
+// NUMERIC and BIGINT come back as strings: amounts are never rounded through a float.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+/** A connection pool and its typed query builder. Nothing connects until the first query. */
+export function createDatabase(url: string, options: { readonly maxConnections?: number } = {}): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 }) }),
+  });
+}
+
+/** Brings the schema to the latest migration; re-running is a no-op. Throws on the first failure. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) } });
+  const result = await migrator.migrateToLatest();
+  if (result.error)
+    throw result.error instanceof Error ? result.error : new Error("migration failed", { cause: result.error });
+  return result;
+}

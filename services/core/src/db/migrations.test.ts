@@ -1,0 +1,111 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../testing/database";
+import { MIGRATIONS, migrateToLatest } from "./index";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase({ migrate: false });
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+describe("migrations", () => {
+  it("when applied to an empty database, then every table exists", async () => {
+    const result = await migrateToLatest(database.db);
+    expect(result.results?.map((r) => [r.migrationName, r.status])).toEqual(
+      Object.keys(MIGRATIONS).map((name) => [name, "Success"]),
+    );
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely_%' order by 1`.execute(
+      database.db,
+    );
+    expect(tables.rows.map((row) => row.table_name)).toEqual([
+      "chain_events",
+      "fund_snapshots",
+      "outbox",
+      "rebalance_executions",
+      "redemptions",
+      "risk_assessments",
+      "sync_checkpoints",
+    ]);
+  });
+
+  it("when run again, then nothing is applied and nothing fails", async () => {
+    const result = await migrateToLatest(database.db);
+    expect(result.results).toEqual([]);
+  });
+
+  it("then time series have a time index where TimescaleDB is absent", async () => {
+    const indexes = await sql<{ indexname: string }>`
+      select indexname from pg_indexes where tablename in ('fund_snapshots', 'risk_assessments') order by 1`.execute(
+      database.db,
+    );
+    const hasTimescale = await sql<{
+      present: boolean;
+    }>`select exists (select 1 from pg_extension where extname = 'timescaledb') as present`.execute(database.db);
+    if (!hasTimescale.rows[0]?.present) {
+      expect(indexes.rows.map((row) => row.indexname)).toEqual(
+        expect.arrayContaining(["fund_snapshots_time", "risk_assessments_time"]),
+      );
+    }
+  });
+
+  it("then an event is stored once: the same chain, block hash and log index is refused", async () => {
+    const event = {
+      chain_id: 56,
+      block_number: "100",
+      block_hash: "0xabc",
+      log_index: 0,
+      tx_hash: "0xdef",
+      event_type: "Deposit",
+      payload: JSON.stringify({ assets: "1" }),
+    };
+    await database.db.insertInto("chain_events").values(event).execute();
+    const again = await database.db
+      .insertInto("chain_events")
+      .values(event)
+      .onConflict((c) => c.doNothing())
+      .executeTakeFirst();
+    expect(again.numInsertedOrUpdatedRows).toBe(0n);
+  });
+
+  it("then amounts keep every digit: NUMERIC in, decimal strings out", async () => {
+    await database.db
+      .insertInto("fund_snapshots")
+      .values({
+        recorded_at: new Date("2026-01-01T00:00:00Z"),
+        block_number: "1",
+        nav: "123456789012345678901234.123456789012345678",
+        l1_value: "1",
+        l2_value: "2",
+        l3_value: "3",
+      })
+      .execute();
+    const row = await database.db
+      .selectFrom("fund_snapshots")
+      .select(["nav", "block_number"])
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ nav: "123456789012345678901234.123456789012345678", block_number: "1" });
+  });
+
+  it("then a redemption's channel and status are constrained", async () => {
+    await expect(
+      database.db
+        .insertInto("redemptions")
+        .values({
+          id: "1",
+          chain_id: 56,
+          owner: "0x1",
+          shares: "1",
+          assets: "1",
+          channel: "express" as "instant",
+          status: "requested",
+          requested_block: "1",
+          requested_tx: "0x",
+        })
+        .execute(),
+    ).rejects.toThrow(/redemptions_channel_check|check constraint/);
+  });
+});

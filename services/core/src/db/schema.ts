@@ -1,0 +1,111 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from "kysely";
+
+/** Amounts are NUMERIC(78, 18) in PostgreSQL: read and written as decimal strings, never floats. */
+type Amount = ColumnType<string, string, string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type Layer = "L1" | "L2" | "L3";
+export type Channel = "instant" | "standard";
+export type RedemptionStatus = "requested" | "settled" | "cancelled";
+export type RebalanceTrigger = "threshold" | "scheduled" | "manual";
+export type RebalanceStatus = "pending" | "executing" | "succeeded" | "failed";
+
+/** The fund's NAV and the value of each liquidity layer at a block (a time series). */
+export interface FundSnapshotTable {
+  id: Generated<string>;
+  recorded_at: ColumnType<Date, Date | string, never>;
+  block_number: ColumnType<string, string | number | bigint, never>;
+  nav: Amount;
+  l1_value: Amount;
+  l2_value: Amount;
+  l3_value: Amount;
+}
+
+/** Each risk assessment and why it chose its level (a time series). */
+export interface RiskAssessmentTable {
+  id: Generated<string>;
+  assessed_at: ColumnType<Date, Date | string, never>;
+  level: number;
+  l1_ratio: Amount;
+  redemption_coverage: ColumnType<string | null, string | null, string | null>;
+  reasons: JSONColumnType<string[]>;
+  block_number: ColumnType<string | null, string | number | bigint | null, never>;
+}
+
+export interface RedemptionTable {
+  /** The contract's redemption id, as a decimal string. */
+  id: string;
+  chain_id: number;
+  owner: string;
+  shares: Amount;
+  assets: Amount;
+  channel: Channel;
+  status: RedemptionStatus;
+  requested_block: ColumnType<string, string | number | bigint, never>;
+  requested_tx: string;
+  resolved_block: ColumnType<string | null, string | number | bigint | null, string | number | bigint | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface RebalanceExecutionTable {
+  id: string;
+  trigger: RebalanceTrigger;
+  status: RebalanceStatus;
+  /** An operator request's Idempotency-Key: the same key never creates two executions. */
+  idempotency_key: string | null;
+  requested_by: string | null;
+  plan: JSONColumnType<{ from: Layer; to: Layer; amount: string }[]>;
+  error: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  completed_at: Date | null;
+}
+
+/** Every contract event, once: unique by chain, block hash and log index. */
+export interface ChainEventTable {
+  chain_id: number;
+  block_number: ColumnType<string, string | number | bigint, never>;
+  block_hash: string;
+  log_index: number;
+  tx_hash: string;
+  event_type: string;
+  payload: JSONColumnType<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+/** How far a follower of the chain has got: the last processed block, number and hash. */
+export interface SyncCheckpointTable {
+  name: string;
+  chain_id: number;
+  block_number: ColumnType<string, string | number | bigint, string | number | bigint>;
+  block_hash: string;
+  updated_at: UpdatedAt;
+}
+
+/** Work committed with the events that caused it, relayed to the queues afterwards. */
+export interface OutboxTable {
+  id: Generated<string>;
+  queue: string;
+  job_id: string;
+  priority: number;
+  payload: JSONColumnType<Record<string, unknown>>;
+  created_at: CreatedAt;
+  sent_at: Date | null;
+}
+
+export interface Database {
+  fund_snapshots: FundSnapshotTable;
+  risk_assessments: RiskAssessmentTable;
+  redemptions: RedemptionTable;
+  rebalance_executions: RebalanceExecutionTable;
+  chain_events: ChainEventTable;
+  sync_checkpoints: SyncCheckpointTable;
+  outbox: OutboxTable;
+}
+
+export type RedemptionRow = Selectable<RedemptionTable>;
+export type NewRedemption = Insertable<RedemptionTable>;
+export type RebalanceExecutionRow = Selectable<RebalanceExecutionTable>;
+export type RedemptionUpdate = Updateable<RedemptionTable>;
