@@ -1,0 +1,54 @@
+import type { Database } from "@paimon/core/db";
+import type { Logger } from "@paimon/core/logger";
+import type { Metrics } from "@paimon/core/metrics";
+import express, { type Express } from "express";
+import helmet from "helmet";
+import type { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { Registry } from "prom-client";
+import { fundRoutes } from "./fund/fund.routes";
+import { healthRoutes } from "./health";
+import { errorHandler, notFound, requireJsonBody } from "./http/errors";
+import { requestId, requestMetrics } from "./http/observability";
+import { redemptionRoutes } from "./redemptions/redemptions.routes";
+
+/** Request bodies beyond this are refused with 413. */
+export const BODY_LIMIT = "16kb";
+
+export interface AppDeps {
+  readonly db: Kysely<Database>;
+  readonly redis: Redis;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: Pick<Metrics, "paimon_http_request_duration_seconds">;
+  readonly maxChainSyncAgeSeconds: number;
+  readonly accepting: () => boolean;
+}
+
+/** The API, wired from its dependencies; it never listens (main.ts does). */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "simple");
+  app.use(helmet());
+  app.use(requestId);
+  app.use(requestMetrics(deps.metrics.paimon_http_request_duration_seconds));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(
+    healthRoutes({
+      db: deps.db,
+      redis: deps.redis,
+      maxChainSyncAgeSeconds: deps.maxChainSyncAgeSeconds,
+      accepting: deps.accepting,
+    }),
+  );
+  app.get("/metrics", async (_request, response) => {
+    response.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  app.use(fundRoutes(deps.db));
+  app.use(redemptionRoutes(deps.db));
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,69 @@
+import { AppError, toAppError } from "@paimon/core/errors";
+import type { Logger } from "@paimon/core/logger";
+import type { ErrorRequestHandler, RequestHandler } from "express";
+
+/** The one error shape of the API: `{ error: { code, message, details?, request_id } }`, never a stack trace. */
+export interface ErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly details?: unknown;
+    readonly request_id?: string;
+  };
+}
+
+/** body-parser's failures, by its `type`, as the API's codes. */
+const BODY_ERRORS: Readonly<Record<string, [number, string, string]>> = {
+  "entity.parse.failed": [400, "invalid_json", "the request body is not valid JSON"],
+  "entity.too.large": [413, "payload_too_large", "the request body is too large"],
+  "charset.unsupported": [415, "unsupported_charset", "the request body's charset must be utf-8"],
+  "encoding.unsupported": [415, "unsupported_encoding", "the request body's content encoding is not supported"],
+  "entity.verify.failed": [400, "invalid_body", "the request body was refused"],
+};
+
+function classify(error: unknown): AppError {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === "string" && type in BODY_ERRORS) {
+    const [status, code, message] = BODY_ERRORS[type] as [number, string, string];
+    return new AppError(code, message, { status, cause: error });
+  }
+  return toAppError(error);
+}
+
+/** Express's default handler prints HTML stack traces; this one answers JSON and logs server faults. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _request, response, next) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const appError = classify(error);
+    const requestId = response.locals["requestId"] as string | undefined;
+    if (appError.status >= 500)
+      logger.error("request failed", { error: appError.cause ?? appError, request_id: requestId, code: appError.code });
+    const body: ErrorBody = {
+      error: {
+        code: appError.code,
+        message: appError.status >= 500 ? "internal error" : appError.message,
+        ...(appError.details && appError.status < 500 ? { details: appError.details } : {}),
+        ...(requestId ? { request_id: requestId } : {}),
+      },
+    };
+    response.status(appError.status).json(body);
+  };
+}
+
+export const notFound: RequestHandler = (request, _response, next) => {
+  next(new AppError("not_found", `no route for ${request.method} ${request.path}`, { status: 404 }));
+};
+
+/** Bodies are JSON, UTF-8, or nothing. */
+export const requireJsonBody: RequestHandler = (request, _response, next) => {
+  const hasBody =
+    Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
+  if (hasBody && !request.is("application/json")) {
+    next(new AppError("unsupported_media_type", "request bodies must be application/json", { status: 415 }));
+    return;
+  }
+  next();
+};

@@ -1,0 +1,80 @@
+import { AppError } from "@paimon/core/errors";
+import type { Database, RedemptionRow } from "@paimon/core/db";
+import { Router } from "express";
+import type { Kysely } from "kysely";
+import { z } from "zod";
+import { parse } from "../http/validate";
+import { findRedemption, listRedemptions } from "./redemptions.repository";
+
+export const MAX_PAGE_SIZE = 100;
+
+const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,78}$/)]);
+
+/** An opaque cursor: the last row's (created_at, id), base64url-encoded. */
+export function encodeCursor(row: Pick<RedemptionRow, "created_at" | "id">): string {
+  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+    return { createdAt: new Date(createdAt), id };
+  } catch (error) {
+    throw new AppError("invalid_cursor", "the cursor is not one this API issued", { status: 400, cause: error });
+  }
+}
+
+export const listQuery = z.strictObject({
+  status: z.enum(["requested", "settled", "cancelled"]).optional(),
+  channel: z.enum(["instant", "standard"]).optional(),
+  owner: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address")
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+const idParam = z.strictObject({ id: z.string().regex(/^\d{1,78}$/, "must be a decimal redemption id") });
+
+const present = (row: RedemptionRow) => ({
+  id: row.id,
+  owner: row.owner,
+  shares: row.shares,
+  assets: row.assets,
+  channel: row.channel,
+  status: row.status,
+  requested_block: row.requested_block,
+  requested_tx: row.requested_tx,
+  resolved_block: row.resolved_block,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+});
+
+/** `GET /v1/redemptions` (filters, cursor pagination) and `GET /v1/redemptions/:id`. */
+export function redemptionRoutes(db: Kysely<Database>): Router {
+  const router = Router();
+  router.get("/v1/redemptions", async (request, response) => {
+    const query = parse(listQuery, request.query, "invalid_query");
+    const rows = await listRedemptions(db, {
+      status: query.status,
+      channel: query.channel,
+      owner: query.owner,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    response.json({
+      data: page.map(present),
+      next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    });
+  });
+  router.get("/v1/redemptions/:id", async (request, response) => {
+    const { id } = parse(idParam, request.params, "invalid_id");
+    const row = await findRedemption(db, id);
+    if (!row) throw new AppError("redemption_not_found", `no redemption ${id}`, { status: 404 });
+    response.json(present(row));
+  });
+  return router;
+}
