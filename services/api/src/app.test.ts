@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "./app";
 import { ratio } from "./fund/fund.routes";
 
+const JWT_SECRET = "test-secret-that-is-long-enough-for-hs256";
 let database: TestDatabase;
 const prefix = `paimon-test:${randomBytes(6).toString("hex")}:`;
 const redis = createRedis("redis://127.0.0.1:6379", { keyPrefix: prefix });
@@ -30,6 +31,7 @@ beforeAll(async () => {
     metrics,
     maxChainSyncAgeSeconds: 60,
     accepting: () => accepting,
+    jwtSecret: JWT_SECRET,
   });
 });
 afterAll(async () => {

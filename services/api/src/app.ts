@@ -6,11 +6,14 @@ import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
+import { requireOperator, requireOrigin } from "./auth/operator";
 import { fundRoutes } from "./fund/fund.routes";
 import { healthRoutes } from "./health";
 import { errorHandler, notFound, requireJsonBody } from "./http/errors";
 import { requestId, requestMetrics } from "./http/observability";
+import { rebalanceRoutes } from "./rebalances/rebalances.routes";
 import { redemptionRoutes } from "./redemptions/redemptions.routes";
+import { riskRoutes } from "./risk/risk.routes";
 
 /** Request bodies beyond this are refused with 413. */
 export const BODY_LIMIT = "16kb";
@@ -23,6 +26,10 @@ export interface AppDeps {
   readonly metrics: Pick<Metrics, "paimon_http_request_duration_seconds">;
   readonly maxChainSyncAgeSeconds: number;
   readonly accepting: () => boolean;
+  /** Signs operator tokens (the `jwt-secret` secret). */
+  readonly jwtSecret: string;
+  /** CloudFront's origin header value; absent in development, where there is no edge. */
+  readonly originVerifySecret?: string | undefined;
 }
 
 /** The API, wired from its dependencies; it never listens (main.ts does). */
@@ -46,8 +53,11 @@ export function createApp(deps: AppDeps): Express {
   app.get("/metrics", async (_request, response) => {
     response.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
+  app.use("/v1", requireOrigin(deps.originVerifySecret));
   app.use(fundRoutes(deps.db));
   app.use(redemptionRoutes(deps.db));
+  app.use(riskRoutes(deps.db));
+  app.use(rebalanceRoutes(deps.db, requireOperator(deps.jwtSecret)));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,0 +1,86 @@
+/**
+ * The API's composition root: configuration, logger, metrics, PostgreSQL, Redis, the app, the
+ * server, and an ordered shutdown on SIGTERM — readiness fails first, in-flight requests finish,
+ * keep-alive connections close, then Redis and the database.
+ */
+import type { AddressInfo } from "node:net";
+import { createDatabase } from "@paimon/core/db";
+import { createLogger } from "@paimon/core/logger";
+import { createServiceMetrics } from "@paimon/core/metrics";
+import { createRedis } from "@paimon/core/redis";
+import { createShutdown } from "@paimon/core/shutdown";
+import { createApp } from "./app";
+import { loadApiConfig } from "./config";
+
+async function main(): Promise<void> {
+  // eslint-disable-next-line no-restricted-properties -- the composition root reads the environment once
+  const config = loadApiConfig(process.env);
+  const logger = createLogger({ service: "paimon-api", environment: config.ENVIRONMENT, level: config.LOG_LEVEL });
+  const { registry, metrics } = createServiceMetrics("paimon-api", ["paimon_http_request_duration_seconds"]);
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = createRedis(config.REDIS_URL);
+  redis.on("error", (error: Error) => {
+    logger.warn("redis connection error", { error });
+  });
+  let accepting = true;
+  const app = createApp({
+    db,
+    redis,
+    logger,
+    registry,
+    metrics,
+    maxChainSyncAgeSeconds: config.MAX_CHAIN_SYNC_AGE_SECONDS,
+    accepting: () => accepting,
+    jwtSecret: config.JWT_SECRET,
+    originVerifySecret: config.ORIGIN_VERIFY_SECRET,
+  });
+  await redis.connect().catch((error: unknown) => {
+    // Not fatal: readiness reports Redis down and the client keeps reconnecting.
+    logger.warn("redis unreachable at start", { error });
+  });
+  const server = app.listen(config.PORT);
+  // Longer than the load balancer's idle timeout, so the server never closes a connection the
+  // balancer is about to reuse.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  logger.info("listening", { port: (server.address() as AddressInfo).port });
+
+  const shutdown = createShutdown({ logger });
+  shutdown.add("readiness", () => {
+    accepting = false;
+  });
+  shutdown.add("http server", () => {
+    const closed = new Promise<void>((resolve, reject) => {
+      server.close((error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    // Idle keep-alive connections close now; busy ones close after their response.
+    server.closeIdleConnections();
+    return closed;
+  });
+  shutdown.add("redis", async () => {
+    await redis.quit().catch(() => {
+      redis.disconnect();
+    });
+  });
+  shutdown.add("database", () => db.destroy());
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void shutdown.run(signal);
+    });
+  }
+  process.on("unhandledRejection", (reason) => {
+    logger.error("unhandled rejection", { error: reason });
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`paimon-api: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

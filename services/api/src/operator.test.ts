@@ -1,0 +1,209 @@
+import { PassThrough } from "node:stream";
+import { randomBytes } from "node:crypto";
+import { createLogger } from "@paimon/core/logger";
+import { createServiceMetrics } from "@paimon/core/metrics";
+import { createRedis } from "@paimon/core/redis";
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { SignJWT } from "jose";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "./app";
+
+const JWT_SECRET = "operator-test-secret-long-enough-for-hs256";
+const ORIGIN_SECRET = "origin-secret-from-cloudfront";
+let database: TestDatabase;
+const redis = createRedis("redis://127.0.0.1:6379", { keyPrefix: `paimon-test:${randomBytes(6).toString("hex")}:` });
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await redis.connect();
+  const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds"], {
+    defaultMetrics: false,
+  });
+  app = createApp({
+    db: database.db,
+    redis,
+    logger: createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() }),
+    registry,
+    metrics,
+    maxChainSyncAgeSeconds: 0,
+    accepting: () => true,
+    jwtSecret: JWT_SECRET,
+    originVerifySecret: ORIGIN_SECRET,
+  });
+});
+afterAll(async () => {
+  await redis.quit();
+  await database.drop();
+});
+
+async function token(
+  claims: Record<string, unknown>,
+  options: { secret?: string; expiresIn?: string | number } = {},
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("ops@paimon.fund")
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? "5m")
+    .sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
+}
+
+const post = (headers: Record<string, string>, body: unknown = { reason: "L1 below band" }) => {
+  let call = request(app)
+    .post("/v1/rebalances")
+    .set("x-origin-verify", ORIGIN_SECRET)
+    .set("content-type", "application/json");
+  for (const [name, value] of Object.entries(headers)) call = call.set(name, value);
+  return call.send(JSON.stringify(body));
+};
+const codeOf = (response: request.Response) => (response.body as { error: { code: string } }).error.code;
+
+describe("POST /v1/rebalances (operator API)", () => {
+  it("when an operator triggers a rebalance, then it is accepted with its id and handed to the worker through the outbox", async () => {
+    const response = await post({
+      authorization: `Bearer ${await token({ role: "operator" })}`,
+      "idempotency-key": "rebalance-0001",
+    }).expect(202);
+    const { id, created } = response.body as { id: string; created: boolean };
+    expect(created).toBe(true);
+    expect(response.headers["location"]).toBe(`/v1/rebalances/${id}`);
+    const row = await database.db
+      .selectFrom("rebalance_executions")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ trigger: "manual", status: "pending", requested_by: "ops@paimon.fund" });
+    const outbox = await database.db
+      .selectFrom("outbox")
+      .selectAll()
+      .where("job_id", "=", `rebalance:${id}`)
+      .executeTakeFirstOrThrow();
+    expect(outbox).toMatchObject({ queue: "rebalance", sent_at: null });
+    const fetched = await request(app).get(`/v1/rebalances/${id}`).set("x-origin-verify", ORIGIN_SECRET).expect(200);
+    expect(fetched.body).toMatchObject({ id, trigger: "manual", status: "pending" });
+  });
+
+  it("when the same Idempotency-Key is sent again, then no second execution is created", async () => {
+    const auth = `Bearer ${await token({ role: "operator" })}`;
+    const [first, second] = await Promise.all([
+      post({ authorization: auth, "idempotency-key": "rebalance-0002" }),
+      post({ authorization: auth, "idempotency-key": "rebalance-0002" }),
+    ]);
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect((first.body as { id: string }).id).toBe((second.body as { id: string }).id);
+    const count = await database.db
+      .selectFrom("rebalance_executions")
+      .select((eb) => eb.fn.countAll<string>().as("n"))
+      .where("idempotency_key", "=", "rebalance-0002")
+      .executeTakeFirstOrThrow();
+    expect(count.n).toBe("1");
+  });
+
+  it.each([
+    ["no token", () => Promise.resolve({}), 401, "missing_token"],
+    [
+      "a forged token",
+      async () => ({
+        authorization: `Bearer ${await token({ role: "operator" }, { secret: "someone-else's-secret-long-enough" })}`,
+      }),
+      401,
+      "invalid_token",
+    ],
+    [
+      "an expired token",
+      async () => ({
+        authorization: `Bearer ${await token({ role: "operator" }, { expiresIn: Math.floor(Date.now() / 1000) - 60 })}`,
+      }),
+      401,
+      "token_expired",
+    ],
+    [
+      "a token without the operator role",
+      async () => ({ authorization: `Bearer ${await token({ role: "viewer" })}` }),
+      403,
+      "forbidden",
+    ],
+    ["a token that is not a JWT", () => Promise.resolve({ authorization: "Bearer not-a-jwt" }), 401, "missing_token"],
+  ] as const)(
+    "when the request carries %s, then it is %i %s and nothing is created",
+    async (_name, headers, status, code) => {
+      const before = await database.db
+        .selectFrom("rebalance_executions")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .executeTakeFirstOrThrow();
+      const response = await post({ ...(await headers()), "idempotency-key": `key-${status}-${code}` }).expect(status);
+      expect(codeOf(response)).toBe(code);
+      const after = await database.db
+        .selectFrom("rebalance_executions")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .executeTakeFirstOrThrow();
+      expect(after.n).toBe(before.n);
+    },
+  );
+
+  it("when the Idempotency-Key is missing or the body has unknown fields, then it is 400", async () => {
+    const auth = `Bearer ${await token({ role: "operator" })}`;
+    expect(codeOf(await post({ authorization: auth }).expect(400))).toBe("invalid_idempotency_key");
+    expect(
+      codeOf(
+        await post({ authorization: auth, "idempotency-key": "rebalance-0003" }, { reason: "x", amount: 5 }).expect(
+          400,
+        ),
+      ),
+    ).toBe("invalid_body");
+  });
+
+  it("when a request does not come through the edge, then it is refused; health is not behind the edge", async () => {
+    const response = await request(app).get("/v1/rebalances").expect(403);
+    expect(codeOf(response)).toBe("origin_not_allowed");
+    await request(app).get("/health").expect(200);
+  });
+});
+
+describe("GET /v1/risk", () => {
+  it("when a range is asked for, then its assessments come newest first with their reasons", async () => {
+    await database.db
+      .insertInto("risk_assessments")
+      .values([
+        {
+          assessed_at: new Date("2026-11-27T10:00:00Z"),
+          level: 2,
+          l1_ratio: "0.09",
+          redemption_coverage: "3",
+          reasons: JSON.stringify(["L1 9% < 10%"]),
+          block_number: "1",
+        },
+        {
+          assessed_at: new Date("2026-11-28T10:00:00Z"),
+          level: 3,
+          l1_ratio: "0.07",
+          redemption_coverage: "1.2",
+          reasons: JSON.stringify(["L1 7% < 8%"]),
+          block_number: "2",
+        },
+      ])
+      .execute();
+    const response = await request(app)
+      .get("/v1/risk")
+      .query({ from: "2026-11-27T00:00:00Z", to: "2026-11-29T00:00:00Z" })
+      .set("x-origin-verify", ORIGIN_SECRET)
+      .expect(200);
+    expect(
+      (response.body as { data: { level: number; reasons: string[] }[] }).data.map((row) => [row.level, row.reasons]),
+    ).toEqual([
+      [3, ["L1 7% < 8%"]],
+      [2, ["L1 9% < 10%"]],
+    ]);
+  });
+
+  it.each([
+    ["from after to", { from: "2026-11-29T00:00:00Z", to: "2026-11-27T00:00:00Z" }, "invalid_range"],
+    ["more than 31 days", { from: "2026-01-01T00:00:00Z", to: "2026-03-01T00:00:00Z" }, "invalid_range"],
+    ["a date that is not ISO 8601", { from: "yesterday", to: "2026-11-27T00:00:00Z" }, "invalid_query"],
+  ])("when the range is %s, then it is 400", async (_name, range, code) => {
+    const response = await request(app).get("/v1/risk").query(range).set("x-origin-verify", ORIGIN_SECRET).expect(400);
+    expect(codeOf(response)).toBe(code);
+  });
+});

@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { AppError } from "@paimon/core/errors";
+import type { Database, RebalanceExecutionRow } from "@paimon/core/db";
+import { Router, type RequestHandler } from "express";
+import type { Kysely } from "kysely";
+import { z } from "zod";
+import { parse } from "../http/validate";
+
+const listQuery = z.strictObject({
+  status: z.enum(["pending", "executing", "succeeded", "failed"]).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+const idParam = z.strictObject({ id: z.uuid() });
+export const triggerBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const idempotencyKey = z.string().regex(/^[A-Za-z0-9_-]{8,128}$/, "must be 8–128 letters, digits, - or _");
+
+const present = (row: RebalanceExecutionRow) => ({
+  id: row.id,
+  trigger: row.trigger,
+  status: row.status,
+  requested_by: row.requested_by,
+  plan: row.plan,
+  error: row.error,
+  created_at: row.created_at.toISOString(),
+  completed_at: row.completed_at?.toISOString() ?? null,
+});
+
+/**
+ * `GET /v1/rebalances`, `GET /v1/rebalances/:id`, and the operator's `POST /v1/rebalances`:
+ * a manual rebalance, created once per `Idempotency-Key` and handed to the rebalance worker
+ * through the outbox in the same transaction.
+ */
+export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler): Router {
+  const router = Router();
+  router.get("/v1/rebalances", async (request, response) => {
+    const query = parse(listQuery, request.query, "invalid_query");
+    let select = db.selectFrom("rebalance_executions").selectAll();
+    if (query.status) select = select.where("status", "=", query.status);
+    const rows = await select.orderBy("created_at", "desc").orderBy("id", "desc").limit(query.limit).execute();
+    response.json({ data: rows.map(present) });
+  });
+  router.get("/v1/rebalances/:id", async (request, response) => {
+    const { id } = parse(idParam, request.params, "invalid_id");
+    const row = await db.selectFrom("rebalance_executions").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!row) throw new AppError("rebalance_not_found", `no rebalance ${id}`, { status: 404 });
+    response.json(present(row));
+  });
+  router.post("/v1/rebalances", operator, async (request, response) => {
+    const key = parse(idempotencyKey, request.get("idempotency-key"), "invalid_idempotency_key");
+    const body = parse(triggerBody, request.body ?? {}, "invalid_body");
+    const requestedBy = response.locals["operator"] as string;
+    const execution = await db.transaction().execute(async (trx) => {
+      const id = randomUUID();
+      const inserted = await trx
+        .insertInto("rebalance_executions")
+        .values({
+          id,
+          trigger: "manual",
+          status: "pending",
+          idempotency_key: key,
+          requested_by: requestedBy,
+          plan: JSON.stringify([]),
+        })
+        .onConflict((conflict) => conflict.column("idempotency_key").doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) {
+        return {
+          row: await trx
+            .selectFrom("rebalance_executions")
+            .selectAll()
+            .where("idempotency_key", "=", key)
+            .executeTakeFirstOrThrow(),
+          created: false,
+        };
+      }
+      await trx
+        .insertInto("outbox")
+        .values({
+          queue: "rebalance",
+          job_id: `rebalance:${id}`,
+          priority: 1,
+          payload: JSON.stringify({ execution_id: id, trigger: "manual", reason: body.reason }),
+        })
+        .execute();
+      return { row: inserted, created: true };
+    });
+    response
+      .status(202)
+      .setHeader("location", `/v1/rebalances/${execution.row.id}`)
+      .json({ id: execution.row.id, status: execution.row.status, created: execution.created });
+  });
+  return router;
+}
