@@ -1,7 +1,9 @@
 import type { Database } from "@paimon/core/db";
 import type { Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
+import { AppError } from "@paimon/core/errors";
 import express, { type Express } from "express";
+import { rateLimit } from "express-rate-limit";
 import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
@@ -30,6 +32,8 @@ export interface AppDeps {
   readonly jwtSecret: string;
   /** CloudFront's origin header value; absent in development, where there is no edge. */
   readonly originVerifySecret?: string | undefined;
+  /** Requests one client may make per minute to /v1 (WAF limits per IP at the edge too). @default 600 */
+  readonly rateLimitPerMinute?: number;
 }
 
 /** The API, wired from its dependencies; it never listens (main.ts does). */
@@ -54,6 +58,21 @@ export function createApp(deps: AppDeps): Express {
     response.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
   app.use("/v1", requireOrigin(deps.originVerifySecret));
+  app.use(
+    "/v1",
+    rateLimit({
+      windowMs: 60_000,
+      limit: deps.rateLimitPerMinute ?? 600,
+      standardHeaders: "draft-7",
+      legacyHeaders: false,
+      // Behind CloudFront and the load balancer the client is the first forwarded address.
+      keyGenerator: (request) => request.get("x-forwarded-for")?.split(",")[0]?.trim() ?? request.ip ?? "unknown",
+      validate: { keyGeneratorIpFallback: false },
+      handler: (_request, _response, next) => {
+        next(new AppError("rate_limited", "too many requests; slow down", { status: 429 }));
+      },
+    }),
+  );
   app.use(fundRoutes(deps.db));
   app.use(redemptionRoutes(deps.db));
   app.use(riskRoutes(deps.db));
