@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   const config = loadApiConfig(process.env);
   const logger = createLogger({ service: "paimon-api", environment: config.ENVIRONMENT, level: config.LOG_LEVEL });
   const { registry, metrics } = createServiceMetrics("paimon-api", ["paimon_http_request_duration_seconds"]);
-  const db = createDatabase(config.DATABASE_URL);
+  const db = createDatabase(config.DATABASE_URL, {
+    onIdleError: (error) => {
+      logger.warn("idle database connection lost", { error });
+    },
+  });
   const redis = createRedis(config.REDIS_URL);
   redis.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });

@@ -16,10 +16,26 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
 /** A connection pool and its typed query builder. Nothing connects until the first query. */
-export function createDatabase(url: string, options: { readonly maxConnections?: number } = {}): Kysely<Database> {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 }) }),
+export function createDatabase(
+  url: string,
+  options: {
+    readonly maxConnections?: number;
+    /**
+     * Errors of idle pooled connections (a failover, a network cut). The pool drops the broken
+     * connection and the next query reports the outage; without a listener, Node would crash.
+     */
+    readonly onIdleError?: (error: Error) => void;
+  } = {},
+): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 5_000,
   });
+  pool.on("error", (error) => {
+    options.onIdleError?.(error);
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Brings the schema to the latest migration; re-running is a no-op. Throws on the first failure. */
