@@ -35,14 +35,18 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
   const listen = (server: net.Server, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
+      server.listen(port, "127.0.0.1", () => {
+        resolve((server.address() as net.AddressInfo).port);
+      });
     });
   let server = makeServer();
   const port = await listen(server, 0);
   const stop = () =>
     new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
+      server.close(() => {
+        resolve();
+      });
     });
   return {
     port,
