@@ -2,6 +2,7 @@ import { monitoringOutputs, type GeneratedFile } from "../monitoring/src/outputs
 import { parseStackConfig, type StackConfig } from "../infra/config";
 import { chartFiles, synthesizeStack } from "../infra/k8s/main";
 import { listStacks, readStackFile } from "../infra/planner/stacks";
+import { openApiDocument } from "../services/api/src/openapi";
 
 /** Every stack's validated configuration, read from its Pulumi.<stack>.yaml. */
 export function stackConfigs(): StackConfig[] {
@@ -25,5 +26,6 @@ export function generatedFiles(configs = stackConfigs()): GeneratedFile[] {
       })),
     ),
     ...configs.flatMap((config) => chartFiles(config.stack, synthesizeStack(config))),
+    { path: "services/api/openapi.json", content: `${JSON.stringify(openApiDocument(), null, 2)}\n` },
   ];
 }

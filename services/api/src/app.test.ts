@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { PassThrough } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { createLogger } from "@paimon/core/logger";
@@ -8,6 +10,8 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "./app";
 import { ratio } from "./fund/fund.routes";
+import { openApiDocument } from "./openapi";
+import { listQuery } from "./redemptions/redemptions.routes";
 
 const JWT_SECRET = "test-secret-that-is-long-enough-for-hs256";
 let database: TestDatabase;
@@ -256,5 +260,18 @@ describe("metrics", () => {
     expect(text).not.toContain('route="/v1/redemptions/3"');
     const served = await request(app).get("/metrics").expect(200);
     expect(served.text).toContain("paimon_http_request_duration_seconds_bucket");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("then it serves the document built from the validating schemas, the same as the committed file", async () => {
+    const served = await request(app).get("/openapi.json").expect(200);
+    expect(served.body).toEqual(openApiDocument());
+    const committed = JSON.parse(readFileSync(path.join(__dirname, "..", "openapi.json"), "utf8")) as unknown;
+    expect(committed).toEqual(openApiDocument());
+    const parameters = (served.body as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> }).paths[
+      "/v1/redemptions"
+    ]?.get?.parameters;
+    expect(parameters?.map((parameter) => parameter.name)).toEqual(Object.keys(listQuery.shape));
   });
 });

@@ -10,6 +10,7 @@ import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
 import { requireOperator, requireOrigin } from "./auth/operator";
 import { fundRoutes } from "./fund/fund.routes";
+import { openApiDocument } from "./openapi";
 import { healthRoutes } from "./health";
 import { errorHandler, notFound, requireJsonBody } from "./http/errors";
 import { requestId, requestMetrics } from "./http/observability";
@@ -54,6 +55,10 @@ export function createApp(deps: AppDeps): Express {
       accepting: deps.accepting,
     }),
   );
+  const openApi = openApiDocument();
+  app.get("/openapi.json", (_request, response) => {
+    response.json(openApi);
+  });
   app.get("/metrics", async (_request, response) => {
     response.type(deps.registry.contentType).send(await deps.registry.metrics());
   });

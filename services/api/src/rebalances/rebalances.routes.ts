@@ -6,7 +6,7 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import { parse } from "../http/validate";
 
-const listQuery = z.strictObject({
+export const rebalanceListQuery = z.strictObject({
   status: z.enum(["pending", "executing", "succeeded", "failed"]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
@@ -33,7 +33,7 @@ const present = (row: RebalanceExecutionRow) => ({
 export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler): Router {
   const router = Router();
   router.get("/v1/rebalances", async (request, response) => {
-    const query = parse(listQuery, request.query, "invalid_query");
+    const query = parse(rebalanceListQuery, request.query, "invalid_query");
     let select = db.selectFrom("rebalance_executions").selectAll();
     if (query.status) select = select.where("status", "=", query.status);
     const rows = await select.orderBy("created_at", "desc").orderBy("id", "desc").limit(query.limit).execute();

@@ -8,7 +8,7 @@ import { parse } from "../http/validate";
 /** The longest range one request may ask for. */
 const MAX_RANGE_MS = 31 * 24 * 3600 * 1000;
 
-const query = z.strictObject({
+export const riskQuery = z.strictObject({
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
@@ -18,7 +18,7 @@ const query = z.strictObject({
 export function riskRoutes(db: Kysely<Database>): Router {
   const router = Router();
   router.get("/v1/risk", async (request, response) => {
-    const range = parse(query, request.query, "invalid_query");
+    const range = parse(riskQuery, request.query, "invalid_query");
     const from = new Date(range.from);
     const to = new Date(range.to);
     if (from >= to || to.getTime() - from.getTime() > MAX_RANGE_MS) {
