@@ -1,42 +1,33 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { randomBytes } from "node:crypto";
-import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
+import type { Registry } from "prom-client";
 import { createRedis } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
+import type { createApp } from "./app";
+import { createTestApp } from "./testing";
 import { ratio } from "./fund/fund.routes";
 import { openApiDocument } from "./openapi";
 import { listQuery } from "./redemptions/redemptions.routes";
 
-const JWT_SECRET = "test-secret-that-is-long-enough-for-hs256";
 let database: TestDatabase;
 const prefix = `paimon-test:${randomBytes(6).toString("hex")}:`;
 const redis = createRedis("redis://127.0.0.1:6379", { keyPrefix: prefix });
-const logger = createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() });
 let app: ReturnType<typeof createApp>;
 let accepting = true;
-const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds"], {
-  defaultMetrics: false,
-});
+let registry: Registry;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   await redis.connect();
-  app = createApp({
+  ({ app, registry } = createTestApp({
     db: database.db,
     redis,
-    logger,
-    registry,
-    metrics,
     maxChainSyncAgeSeconds: 60,
     accepting: () => accepting,
-    jwtSecret: JWT_SECRET,
-  });
+  }));
 });
 afterAll(async () => {
   await redis.quit();

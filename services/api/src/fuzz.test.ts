@@ -1,13 +1,11 @@
-import { PassThrough } from "node:stream";
 import { randomBytes } from "node:crypto";
-import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
 import { createRedis } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import fc from "fast-check";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
+import type { createApp } from "./app";
+import { createTestApp } from "./testing";
 
 let database: TestDatabase;
 const redis = createRedis("redis://127.0.0.1:6379", { keyPrefix: `paimon-test:${randomBytes(6).toString("hex")}:` });
@@ -16,20 +14,7 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   database = await createTestDatabase();
   await redis.connect();
-  const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds"], {
-    defaultMetrics: false,
-  });
-  app = createApp({
-    db: database.db,
-    redis,
-    logger: createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() }),
-    registry,
-    metrics,
-    maxChainSyncAgeSeconds: 0,
-    accepting: () => true,
-    jwtSecret: "fuzz-secret-long-enough-for-hs256-tokens",
-    rateLimitPerMinute: 1_000_000,
-  });
+  ({ app } = createTestApp({ db: database.db, redis, rateLimitPerMinute: 1_000_000 }));
 });
 afterAll(async () => {
   await redis.quit();
@@ -54,20 +39,7 @@ const value = fc.oneof(
 
 describe("rate limiting", () => {
   it("when a client exceeds its requests per minute, then it gets 429 rate_limited in the usual shape", async () => {
-    const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds"], {
-      defaultMetrics: false,
-    });
-    const limited = createApp({
-      db: database.db,
-      redis,
-      logger: createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() }),
-      registry,
-      metrics,
-      maxChainSyncAgeSeconds: 0,
-      accepting: () => true,
-      jwtSecret: "fuzz-secret-long-enough-for-hs256-tokens",
-      rateLimitPerMinute: 2,
-    });
+    const { app: limited } = createTestApp({ db: database.db, redis, rateLimitPerMinute: 2 });
     const client = { "x-forwarded-for": "198.51.100.7" };
     await request(limited).get("/v1/rebalances").set(client).expect(200);
     await request(limited).get("/v1/rebalances").set(client).expect(200);

@@ -1,13 +1,11 @@
-import { PassThrough } from "node:stream";
 import { randomBytes } from "node:crypto";
-import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
 import { createRedis } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { SignJWT } from "jose";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
+import type { createApp } from "./app";
+import { createTestApp } from "./testing";
 
 const JWT_SECRET = "operator-test-secret-long-enough-for-hs256";
 const ORIGIN_SECRET = "origin-secret-from-cloudfront";
@@ -18,20 +16,7 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   database = await createTestDatabase();
   await redis.connect();
-  const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds"], {
-    defaultMetrics: false,
-  });
-  app = createApp({
-    db: database.db,
-    redis,
-    logger: createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() }),
-    registry,
-    metrics,
-    maxChainSyncAgeSeconds: 0,
-    accepting: () => true,
-    jwtSecret: JWT_SECRET,
-    originVerifySecret: ORIGIN_SECRET,
-  });
+  ({ app } = createTestApp({ db: database.db, redis, jwtSecret: JWT_SECRET, originVerifySecret: ORIGIN_SECRET }));
 });
 afterAll(async () => {
   await redis.quit();

@@ -1,8 +1,5 @@
-import { PassThrough } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { createDatabase, type Database } from "@paimon/core/db";
-import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
 import { createRedis } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
@@ -10,7 +7,8 @@ import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
+import type { createApp } from "./app";
+import { createTestApp } from "./testing";
 
 let database: TestDatabase;
 let postgresProxy: TcpProxy;
@@ -29,19 +27,7 @@ beforeAll(async () => {
   });
   redis.on("error", () => undefined);
   await redis.connect();
-  const { registry, metrics } = createServiceMetrics("api", ["paimon_http_request_duration_seconds"], {
-    defaultMetrics: false,
-  });
-  app = createApp({
-    db,
-    redis,
-    logger: createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() }),
-    registry,
-    metrics,
-    maxChainSyncAgeSeconds: 0,
-    accepting: () => true,
-    jwtSecret: "readiness-secret-long-enough-for-hs256",
-  });
+  ({ app } = createTestApp({ db, redis }));
 });
 afterAll(async () => {
   redis.disconnect();
