@@ -1,6 +1,8 @@
 import { Chart, type ChartProps } from "cdk8s";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
+import { TIMESCALE_BACKUP_SERVICE_ACCOUNT } from "../components/timescale";
+import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { TIMESCALEDB } from "./timescaledb-chart";
 import {
   containerSecurityContext,
@@ -24,8 +26,12 @@ const report = (kind: string) =>
 
 const stamp = 'STAMP="$(date -u +%Y%m%dT%H%M%SZ)"';
 
+/** The §7.1 backup kinds that run as CronJobs, and each job's name (also its pods' `app.kubernetes.io/name`). */
+export const BACKUP_JOB_KINDS = ["postgres", "redis", "secrets", "timescaledb"] as const;
+export const backupJobName = (kind: (typeof BACKUP_JOB_KINDS)[number]): string => `paimon-backup-${kind}`;
+
 interface BackupJob {
-  readonly kind: "postgres" | "redis" | "secrets" | "timescaledb";
+  readonly kind: (typeof BACKUP_JOB_KINDS)[number];
   readonly schedule: string;
   /** The IRSA role's key in the values' role ARNs. */
   readonly role: string;
@@ -43,7 +49,7 @@ function jobs(values: WorkloadValues): BackupJob[] {
       kind: "postgres",
       schedule: "30 18 * * *",
       role: "postgresBackup",
-      serviceAccount: "paimon-backup-postgres",
+      serviceAccount: SERVICE_ACCOUNTS.postgresBackup.name,
       env: [secretEnv("DATABASE_URL", "database-url")],
       // On top of RDS point-in-time recovery: a logical dump any PostgreSQL can restore.
       script: [
@@ -58,7 +64,7 @@ function jobs(values: WorkloadValues): BackupJob[] {
       kind: "redis",
       schedule: "5 * * * *",
       role: "redisBackup",
-      serviceAccount: "paimon-backup-redis",
+      serviceAccount: SERVICE_ACCOUNTS.redisBackup.name,
       env: plainEnv({
         REPLICATION_GROUP: values.redisReplicationGroupId,
         RETENTION_DAYS: String(values.redisBackupRetentionDays),
@@ -80,7 +86,7 @@ function jobs(values: WorkloadValues): BackupJob[] {
       kind: "secrets",
       schedule: "45 18 * * *",
       role: "secretsBackup",
-      serviceAccount: "paimon-backup-secrets",
+      serviceAccount: SERVICE_ACCOUNTS.secretsBackup.name,
       env: plainEnv({ SECRET_PREFIX: `${values.secretPrefix}/` }),
       // Secrets Manager keeps versions; this export (SSE-KMS, 90 days) survives a deleted secret.
       script: [
@@ -98,7 +104,7 @@ function jobs(values: WorkloadValues): BackupJob[] {
       kind: "timescaledb",
       schedule: "0 19 * * *",
       role: "timescaleBackup",
-      serviceAccount: "paimon-backup-timescaledb",
+      serviceAccount: TIMESCALE_BACKUP_SERVICE_ACCOUNT,
       env: [
         ...plainEnv({
           PGHOST: `${TIMESCALEDB}-0.${TIMESCALEDB}`,
@@ -132,7 +138,7 @@ export class BackupsChart extends Chart {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
     for (const job of jobs(values)) {
-      const name = `paimon-backup-${job.kind}`;
+      const name = backupJobName(job.kind);
       const labels = selectorLabels(name);
       new k8s.KubeServiceAccount(this, `${job.kind}-sa`, {
         metadata: {

@@ -2,7 +2,7 @@ import { ApiObject, Chart, type ChartProps } from "cdk8s";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { API } from "./api-chart";
-import { PUSHGATEWAY_URL } from "./backups-chart";
+import { BACKUP_JOB_KINDS, PUSHGATEWAY_URL, backupJobName } from "./backups-chart";
 import { selectorLabels } from "./pod";
 import { EVENT_LISTENER, WORKERS, workerName } from "./services-chart";
 import { TIMESCALEDB } from "./timescaledb-chart";
@@ -50,7 +50,7 @@ export class PlatformChart extends Chart {
     const policy = (name: string, spec: k8s.NetworkPolicySpec) =>
       new k8s.KubeNetworkPolicy(this, `policy-${name}`, { metadata: { name, namespace }, spec });
     const workloads = [API, EVENT_LISTENER, ...WORKERS.map(workerName)];
-    const backups = ["postgres", "redis", "secrets", "timescaledb"].map((kind) => `paimon-backup-${kind}`);
+    const backups = BACKUP_JOB_KINDS.map(backupJobName);
     const internet = { ipBlock: { cidr: "0.0.0.0/0", except: [values.vpcCidr] } };
 
     policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
@@ -95,7 +95,7 @@ export class PlatformChart extends Chart {
       ],
     });
     policy("allow-data-stores", {
-      podSelector: pods(...workloads, "paimon-backup-postgres"),
+      podSelector: pods(...workloads, backupJobName("postgres")),
       policyTypes: ["Egress"],
       egress: [
         {
@@ -110,7 +110,7 @@ export class PlatformChart extends Chart {
       ingress: [
         {
           from: [
-            { podSelector: pods(...workloads, "paimon-backup-timescaledb") },
+            { podSelector: pods(...workloads, backupJobName("timescaledb")) },
             // Its exporter, in the monitoring namespace.
             {
               ...inNamespace("monitoring"),
@@ -122,7 +122,7 @@ export class PlatformChart extends Chart {
       ],
     });
     policy("allow-to-timescaledb", {
-      podSelector: pods(...workloads, "paimon-backup-timescaledb"),
+      podSelector: pods(...workloads, backupJobName("timescaledb")),
       policyTypes: ["Egress"],
       egress: [
         { to: [{ podSelector: { matchLabels: selectorLabels(TIMESCALEDB) } }], ports: [tcp(PORTS.timescaledb)] },

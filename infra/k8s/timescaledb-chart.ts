@@ -3,9 +3,9 @@ import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import {
   containerSecurityContext,
+  disruptionBudget,
   plainEnv,
   podSecurityContext,
-  port,
   quantity,
   resources,
   secretEnv,
@@ -99,12 +99,7 @@ export class TimescaleChart extends Chart {
         ],
       },
     });
-    if (values.highAvailability) {
-      // One replica: the budget only makes a drain wait until the volume can follow the pod.
-      new k8s.KubePodDisruptionBudget(this, "pdb", {
-        metadata: { name: TIMESCALEDB, labels },
-        spec: { maxUnavailable: port(1), selector: { matchLabels: labels } },
-      });
-    }
+    // One replica: the budget only makes a drain wait until the volume can follow the pod.
+    if (values.highAvailability) disruptionBudget(this, TIMESCALEDB, labels);
   }
 }

@@ -1,6 +1,7 @@
 import { planSubnets } from "../components/network/subnets";
-import { TIMESCALE_BACKUP_SERVICE_ACCOUNT, TIMESCALE_STORAGE_CLASS } from "../components/timescale";
+import { TIMESCALE_STORAGE_CLASS, timescaleBackupRoleName } from "../components/timescale";
 import { SERVICE_ACCOUNTS, workloadRoleName } from "../components/workload-roles/platform";
+import { partitionOf } from "../aws-partition";
 import type { StackConfig } from "../config";
 
 /** Ports the services listen on (DESIGN.md): the API's, and the health/metrics ports of the others. */
@@ -52,16 +53,12 @@ export interface WorkloadValues {
 
 export function workloadValues(config: StackConfig): WorkloadValues {
   const prefix = `paimon-${config.stack}`;
-  const partition = config.region.startsWith("cn-")
-    ? "aws-cn"
-    : config.region.startsWith("us-gov-")
-      ? "aws-us-gov"
-      : "aws";
+  const { partition } = partitionOf(config.region);
   const roleArn = (name: string) => `arn:${partition}:iam::${config.awsAccountId}:role/${name}`;
   const roleArns: Record<string, string> = Object.fromEntries(
     Object.keys(SERVICE_ACCOUNTS).map((workload) => [workload, roleArn(workloadRoleName(prefix, workload))]),
   );
-  roleArns["timescaleBackup"] = roleArn(`${prefix}-backup-timescaledb`);
+  roleArns["timescaleBackup"] = roleArn(timescaleBackupRoleName(prefix));
   const { workloads } = config;
   return {
     stack: config.stack,
@@ -88,5 +85,3 @@ export function workloadValues(config: StackConfig): WorkloadValues {
     timescaleStorageClass: TIMESCALE_STORAGE_CLASS,
   };
 }
-
-export { TIMESCALE_BACKUP_SERVICE_ACCOUNT };

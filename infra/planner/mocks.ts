@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { partitionOf } from "../aws-partition";
 import { secretValue } from "./signatures";
 
 /** What the mocks must know of the stack to answer like AWS would. */
@@ -16,12 +17,6 @@ const ZONE_LETTERS: Readonly<Record<string, string>> = {
   "us-west-2": "abcd",
   "ap-northeast-1": "acd",
 };
-
-export function partitionOf(region: string): { partition: string; dnsSuffix: string } {
-  if (region.startsWith("cn-")) return { partition: "aws-cn", dnsSuffix: "amazonaws.com.cn" };
-  if (region.startsWith("us-gov-")) return { partition: "aws-us-gov", dnsSuffix: "amazonaws.com" };
-  return { partition: "aws", dnsSuffix: "amazonaws.com" };
-}
 
 type Computed = (
   name: string,

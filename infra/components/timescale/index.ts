@@ -6,6 +6,8 @@ import { timescaleBackupPolicy } from "../workload-roles/policies";
 /** Where the TimescaleDB workload runs, and as whom. */
 export const TIMESCALE_NAMESPACE = "paimon";
 export const TIMESCALE_BACKUP_SERVICE_ACCOUNT = "paimon-backup-timescaledb";
+/** The backup job's IAM role name (the Kubernetes layer annotates its service account with it). */
+export const timescaleBackupRoleName = (namePrefix: string): string => `${namePrefix}-backup-timescaledb`;
 /** Encrypted gp3 volumes, retained when their claim is deleted. */
 export const TIMESCALE_STORAGE_CLASS = "gp3-encrypted-retain";
 
@@ -49,7 +51,7 @@ export class TimescalePrerequisites extends pulumi.ComponentResource {
     this.backupRole = new WorkloadRole(
       `${name}-backup`,
       {
-        roleName: `${args.namePrefix}-backup-timescaledb`,
+        roleName: timescaleBackupRoleName(args.namePrefix),
         description: "TimescaleDB daily dump to the backup bucket",
         oidcProviderArn: args.oidcProviderArn,
         oidcIssuer: args.oidcIssuer,
