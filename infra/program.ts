@@ -17,6 +17,7 @@ import { PlatformRoles } from "./components/workload-roles/platform";
 import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
 import { synthesizeStack } from "./k8s/main";
+import type { SyncedSecretKey } from "./k8s/secrets-chart";
 import { TIMESCALEDB } from "./k8s/timescaledb-chart";
 import { alertmanagerConfig } from "@paimon/monitoring/alertmanager";
 
@@ -254,6 +255,7 @@ export async function program(): Promise<StackOutputs> {
       ...scope,
       kmsKeyArn: dataKey.keyArn,
       recoveryWindowDays: config.secrets.recoveryWindowDays,
+      // Typed by the keys the cluster syncs: a secret missing here, or one nothing reads, does not compile.
       secrets: {
         "database-url": { value: database.databaseUrl },
         "redis-url": { value: cache.redisUrl },
@@ -268,7 +270,7 @@ export async function program(): Promise<StackOutputs> {
         "origin-verify": { value: edge.originVerifySecret },
         "slack-webhook-url": { outOfBand: "the #paimon-alerts channel's incoming webhook URL" },
         "smtp-password": { outOfBand: "the SES SMTP password of the alertmanager user" },
-      },
+      } satisfies Record<SyncedSecretKey, SecretSource>,
     },
     opts,
   );

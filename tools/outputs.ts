@@ -1,22 +1,13 @@
 import { monitoringOutputs, type GeneratedFile } from "../monitoring/src/outputs";
-import { parseStackConfig, type StackConfig } from "../infra/config";
 import { chartFiles, synthesizeStack } from "../infra/k8s/main";
-import { listStacks, readStackFile } from "../infra/planner/stacks";
+import { readStackConfigs } from "../infra/planner/stacks";
 import { openApiDocument } from "../services/api/src/openapi";
-
-/** Every stack's validated configuration, read from its Pulumi.<stack>.yaml. */
-export function stackConfigs(): StackConfig[] {
-  return listStacks().map((stack) => {
-    const file = readStackFile(stack);
-    return parseStackConfig(file.config, stack, file.secretKeys);
-  });
-}
 
 /**
  * Every generated file of the repository except the plan snapshots (`pnpm plan` owns those):
  * dashboards, rules, Alertmanager configurations, and the Kubernetes manifests per stack.
  */
-export function generatedFiles(configs = stackConfigs()): GeneratedFile[] {
+export function generatedFiles(configs = readStackConfigs()): GeneratedFile[] {
   return [
     ...monitoringOutputs(
       configs.map((config) => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig, type StackConfig } from "../config";
-import { listStacks, readStackFile } from "../planner/stacks";
+import type { StackConfig } from "../config";
+import { listStacks, readStackConfigs } from "../planner/stacks";
 import { synthesizeStack } from "./main";
 
 type Manifest = {
@@ -25,10 +25,7 @@ interface PodSpec {
 }
 
 const configs: Record<string, StackConfig> = Object.fromEntries(
-  listStacks().map((stack) => {
-    const file = readStackFile(stack);
-    return [stack, parseStackConfig(file.config, stack, file.secretKeys)];
-  }),
+  readStackConfigs().map((config) => [config.stack, config]),
 );
 const manifests = (stack: string): Manifest[] =>
   synthesizeStack(configs[stack]!).flatMap((chart) => chart.objects as Manifest[]);

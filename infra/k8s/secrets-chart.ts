@@ -26,6 +26,9 @@ export const MONITORING_SECRET_KEYS = [
   "timescaledb-password",
 ] as const;
 
+/** Every key some namespace syncs: Secrets Manager must hold each of them (the program's secrets are typed by it). */
+export type SyncedSecretKey = (typeof SECRET_KEYS)[number] | (typeof MONITORING_SECRET_KEYS)[number];
+
 export const SECRET_STORE = "aws-secrets-manager";
 
 export interface SecretsChartProps extends ChartProps {
