@@ -18,10 +18,11 @@ const ZONE_LETTERS: Readonly<Record<string, string>> = {
   "ap-northeast-1": "acd",
 };
 
+/** Computes outputs from `at(attribute)` (the resource's placeholder for it), its name and inputs. */
 type Computed = (
-  name: string,
+  at: (attribute: string) => string,
   inputs: Record<string, unknown>,
-  environment: MockEnvironment,
+  name: string,
 ) => Record<string, unknown>;
 
 /**
@@ -30,14 +31,13 @@ type Computed = (
  * `subnet.vpcId` shows in the plan as `<vpc:network-vpc.id>`.
  */
 const COMPUTED_OUTPUTS: Readonly<Record<string, Computed>> = {
-  "aws:kms/key:Key": (name) => ({ keyId: placeholder("aws:kms/key:Key", name, "keyId") }),
-  "aws:ec2/natGateway:NatGateway": (name) => ({
-    publicIp: placeholder("aws:ec2/natGateway:NatGateway", name, "publicIp"),
+  "aws:kms/key:Key": (at) => ({ keyId: at("keyId") }),
+  "aws:ec2/natGateway:NatGateway": (at) => ({
+    publicIp: at("publicIp"),
   }),
-  "aws:ec2/eip:Eip": (name) => ({ publicIp: placeholder("aws:ec2/eip:Eip", name, "publicIp") }),
+  "aws:ec2/eip:Eip": (at) => ({ publicIp: at("publicIp") }),
   "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
-  "aws:eks/cluster:Cluster": (name, inputs) => {
-    const at = (attribute: string) => placeholder("aws:eks/cluster:Cluster", name, attribute);
+  "aws:eks/cluster:Cluster": (at, inputs) => {
     return {
       endpoint: `https://${at("endpoint")}`,
       certificateAuthority: { data: at("certificateAuthority") },
@@ -45,50 +45,40 @@ const COMPUTED_OUTPUTS: Readonly<Record<string, Computed>> = {
       vpcConfig: { ...(inputs["vpcConfig"] as object), clusterSecurityGroupId: at("clusterSecurityGroupId") },
     };
   },
-  "aws:rds/instance:Instance": (name) => ({
-    address: placeholder("aws:rds/instance:Instance", name, "address"),
-    endpoint: placeholder("aws:rds/instance:Instance", name, "endpoint"),
+  "aws:rds/instance:Instance": (at) => ({
+    address: at("address"),
+    endpoint: at("endpoint"),
   }),
-  "aws:elasticache/replicationGroup:ReplicationGroup": (name) => ({
-    primaryEndpointAddress: placeholder(
-      "aws:elasticache/replicationGroup:ReplicationGroup",
-      name,
-      "primaryEndpointAddress",
-    ),
-    configurationEndpointAddress: placeholder(
-      "aws:elasticache/replicationGroup:ReplicationGroup",
-      name,
-      "configurationEndpointAddress",
-    ),
+  "aws:elasticache/replicationGroup:ReplicationGroup": (at) => ({
+    primaryEndpointAddress: at("primaryEndpointAddress"),
+    configurationEndpointAddress: at("configurationEndpointAddress"),
   }),
-  "aws:opensearch/domain:Domain": (name) => ({
-    endpoint: placeholder("aws:opensearch/domain:Domain", name, "endpoint"),
+  "aws:opensearch/domain:Domain": (at) => ({
+    endpoint: at("endpoint"),
   }),
-  "aws:cloudfront/distribution:Distribution": (name) => ({
-    domainName: placeholder("aws:cloudfront/distribution:Distribution", name, "domainName"),
+  "aws:cloudfront/distribution:Distribution": (at) => ({
+    domainName: at("domainName"),
     // CloudFront's fixed hosted zone for alias records.
     hostedZoneId: "Z2FDTNDATAQYW2",
   }),
-  "aws:acm/certificate:Certificate": (name, inputs) => ({
+  "aws:acm/certificate:Certificate": (at, inputs, name) => ({
     domainValidationOptions: [
       {
         domainName: inputs["domainName"],
         resourceRecordName: `_${name}.${String(inputs["domainName"])}.`,
         resourceRecordType: "CNAME",
-        resourceRecordValue: placeholder("aws:acm/certificate:Certificate", name, "validationTarget"),
+        resourceRecordValue: at("validationTarget"),
       },
     ],
   }),
-  "aws:route53/record:Record": (_, inputs) => ({ fqdn: inputs["name"] }),
-  "pagerduty:index/serviceIntegration:ServiceIntegration": (name) => ({
-    integrationKey: secretValue(
-      placeholder("pagerduty:index/serviceIntegration:ServiceIntegration", name, "integrationKey"),
-    ),
+  "aws:route53/record:Record": (_at, inputs) => ({ fqdn: inputs["name"] }),
+  "pagerduty:index/serviceIntegration:ServiceIntegration": (at) => ({
+    integrationKey: secretValue(at("integrationKey")),
   }),
   // The engine keeps these secret (the provider SDK lists them as additional secret outputs).
-  "random:index/randomPassword:RandomPassword": (name) => ({
-    result: secretValue(placeholder("random:index/randomPassword:RandomPassword", name, "result")),
-    bcryptHash: secretValue(placeholder("random:index/randomPassword:RandomPassword", name, "bcryptHash")),
+  "random:index/randomPassword:RandomPassword": (at) => ({
+    result: secretValue(at("result")),
+    bcryptHash: secretValue(at("bcryptHash")),
   }),
 };
 
@@ -165,7 +155,8 @@ export function createMocks(environment: MockEnvironment): pulumi.runtime.Mocks 
   return {
     newResource(args) {
       const inputs = args.inputs as Record<string, unknown>;
-      const computed = COMPUTED_OUTPUTS[args.type]?.(args.name, inputs, environment) ?? {};
+      const at = (attribute: string) => placeholder(args.type, args.name, attribute);
+      const computed = COMPUTED_OUTPUTS[args.type]?.(at, inputs, args.name) ?? {};
       return {
         id: placeholder(args.type, args.name, "id"),
         state: { name: args.name, arn: placeholder(args.type, args.name, "arn"), ...inputs, ...computed },
