@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { WorkloadRole } from "../workload-roles";
 import { ebsCsiKmsPolicy } from "../workload-roles/policies";
-import { kubeconfig, serviceTrustPolicy } from "./kubeconfig";
+import { serviceTrustPolicy } from "../workload-roles/irsa";
+import { kubeconfig } from "./kubeconfig";
 
 /** The five EKS control-plane log types; all are kept (CKV_AWS_37). */
 export const CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;

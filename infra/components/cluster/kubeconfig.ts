@@ -1,15 +1,3 @@
-import type * as aws from "@pulumi/aws";
-
-/** Trust policy letting one AWS service assume a role (EKS control plane, EC2 nodes, …). */
-export function serviceTrustPolicy(service: string): aws.iam.PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      { Sid: "ServiceAssumesRole", Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" },
-    ],
-  };
-}
-
 /**
  * A kubeconfig that authenticates with `aws eks get-token`: it holds no credential, so it is
  * safe to export, and access follows the caller's IAM identity and the cluster's access entries.

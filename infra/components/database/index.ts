@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { serviceTrustPolicy } from "../cluster/kubeconfig";
+import { serviceTrustPolicy } from "../workload-roles/irsa";
 import { DataStoreAccess } from "../data-store-access";
 
 export const POSTGRES_PORT = 5432;

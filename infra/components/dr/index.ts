@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "../backup-bucket";
-import { serviceTrustPolicy } from "../cluster/kubeconfig";
+import { serviceTrustPolicy } from "../workload-roles/irsa";
 import { dataKeyPolicy, type KeyPolicyScope } from "../keys/policies";
 import { replicationPolicy } from "./policies";
 

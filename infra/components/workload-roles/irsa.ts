@@ -34,3 +34,13 @@ export function irsaTrustPolicy(
     ],
   };
 }
+
+/** Trust policy letting one AWS service assume a role (EKS control plane, EC2 nodes, …). */
+export function serviceTrustPolicy(service: string): aws.iam.PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ServiceAssumesRole", Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" },
+    ],
+  };
+}
