@@ -13,6 +13,8 @@ export default tseslint.config(
       "dashboards/*.json",
       "**/*.d.ts",
       "coverage/**",
+      "services/contracts/generated/**",
+      "**/dist/**",
     ],
   },
   js.configs.recommended,
@@ -38,7 +40,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.mjs"],
+    files: ["**/*.mjs", "**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
   },
   {

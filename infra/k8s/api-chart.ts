@@ -22,7 +22,7 @@ export const API = "paimon-api";
 /** Endpoints are removed as SIGTERM arrives: keep serving this long before shutting down. */
 const PRE_STOP_SECONDS = 10;
 /** preStop, then in-flight requests finish (the API drains within 20 s), with margin. */
-const GRACE_PERIOD_SECONDS = 45;
+export const GRACE_PERIOD_SECONDS = 45;
 
 export interface ApiChartProps extends ChartProps {
   readonly values: WorkloadValues;

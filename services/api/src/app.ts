@@ -43,6 +43,12 @@ export function createApp(deps: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   app.use(helmet());
+  // Once shutting down, every response asks its client to reconnect (to another instance), so
+  // no keep-alive connection outlives the server and nobody reuses a socket about to close.
+  app.use((_request, response, next) => {
+    if (!deps.accepting()) response.setHeader("connection", "close");
+    next();
+  });
   app.use(requestId);
   app.use(requestMetrics(deps.metrics.paimon_http_request_duration_seconds));
   app.use(requireJsonBody);

@@ -11,6 +11,14 @@ export const apiEnvSchema = baseEnvSchema.extend({
   ORIGIN_VERIFY_SECRET: z.string().min(16).optional(),
   /** Readiness fails when the chain follower's checkpoint is older than this; 0 disables. */
   MAX_CHAIN_SYNC_AGE_SECONDS: z.coerce.number().int().min(0).default(120),
+  /** Requests one client may make per minute to /v1 (the WAF also limits per IP at the edge). */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /**
+   * On SIGTERM, how long readiness fails while requests are still served, so load balancers stop
+   * routing here before the server stops accepting. 0 in Kubernetes, where the preStop hook
+   * waits instead; set where nothing else does (docker-compose, bare processes).
+   */
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).max(20).default(0),
 });
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
 

@@ -11,7 +11,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const MAIN = path.join(__dirname, "main.ts");
+const MAIN = path.join(__dirname, "bin.ts");
 
 function start(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {

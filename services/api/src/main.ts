@@ -4,6 +4,7 @@
  * keep-alive connections close, then Redis and the database.
  */
 import type { AddressInfo } from "node:net";
+import { setTimeout } from "node:timers/promises";
 import { createDatabase } from "@paimon/core/db";
 import { createLogger } from "@paimon/core/logger";
 import { createServiceMetrics } from "@paimon/core/metrics";
@@ -12,9 +13,8 @@ import { createShutdown } from "@paimon/core/shutdown";
 import { createApp } from "./app";
 import { loadApiConfig } from "./config";
 
-async function main(): Promise<void> {
-  // eslint-disable-next-line no-restricted-properties -- the composition root reads the environment once
-  const config = loadApiConfig(process.env);
+export async function runApi(env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  const config = loadApiConfig(env);
   const logger = createLogger({ service: "paimon-api", environment: config.ENVIRONMENT, level: config.LOG_LEVEL });
   const { registry, metrics } = createServiceMetrics("paimon-api", ["paimon_http_request_duration_seconds"]);
   const db = createDatabase(config.DATABASE_URL, {
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     accepting: () => accepting,
     jwtSecret: config.JWT_SECRET,
     originVerifySecret: config.ORIGIN_VERIFY_SECRET,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
   });
   await redis.connect().catch((error: unknown) => {
     // Not fatal: readiness reports Redis down and the client keeps reconnecting.
@@ -54,8 +55,9 @@ async function main(): Promise<void> {
   logger.info("listening", { port: (server.address() as AddressInfo).port });
 
   const shutdown = createShutdown({ logger });
-  shutdown.add("readiness", () => {
+  shutdown.add("readiness", async () => {
     accepting = false;
+    if (config.SHUTDOWN_DELAY_SECONDS > 0) await setTimeout(config.SHUTDOWN_DELAY_SECONDS * 1000);
   });
   shutdown.add("http server", () => {
     const closed = new Promise<void>((resolve, reject) => {
@@ -83,8 +85,3 @@ async function main(): Promise<void> {
     logger.error("unhandled rejection", { error: reason });
   });
 }
-
-main().catch((error: unknown) => {
-  process.stderr.write(`paimon-api: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});

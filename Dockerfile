@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1.7
+#
+# One image for every service (the operations spec's §3.1): `node dist/main.js <service>` runs
+# `api`, `event-listener`, `workers --worker=<name>` or `migrate`. The Kubernetes charts and
+# docker-compose.yml choose the service with the container's arguments.
+#
+#   docker build -t paimon/services .                     # the production image (stage `runtime`)
+#   docker build --target dev -t paimon/services:dev .    # the workspace, for compose's devnet
+#
+# Node 20 matches the engine the workspace is tested on (package.json `engines`).
+
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---- base: Node and the pinned pnpm -------------------------------------------------------
+FROM ${NODE_IMAGE} AS base
+ENV PNPM_HOME=/pnpm \
+    PATH=/pnpm:$PATH \
+    CI=true
+# The version must match package.json `packageManager`; the image tests check it.
+RUN npm install --global --no-fund --no-audit pnpm@12.4.2
+WORKDIR /workspace
+
+# ---- deps: every package of the lockfile, fetched once per lockfile change -----------------
+FROM base AS deps
+COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+# linter ignore=SC2215 (dockerlinter reads BuildKit's --mount flag as the command)
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --store-dir /pnpm/store
+
+# ---- build: install offline from the fetched store, bundle the services --------------------
+FROM deps AS build
+COPY . .
+# linter ignore=SC2215 (dockerlinter reads BuildKit's --mount flag as the command)
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
+    pnpm install --offline --frozen-lockfile --store-dir /pnpm/store --filter "@paimon/runtime..."
+RUN pnpm --filter @paimon/runtime run build
+
+# ---- dev: the whole workspace, for the devnet and tools in docker-compose.yml --------------
+FROM deps AS dev
+COPY . .
+# linter ignore=SC2215 (dockerlinter reads BuildKit's --mount flag as the command)
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
+    pnpm install --offline --frozen-lockfile --store-dir /pnpm/store
+USER node
+
+# ---- runtime: the bundle alone, as uid 1001 -------------------------------------------------
+# dist/ holds main.js (our code and its production dependencies, bundled), its source map and
+# meta.json (every bundled file and package). No node_modules, no devDependencies, no pnpm.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+RUN groupadd --system --gid 1001 paimon \
+    && useradd --system --uid 1001 --gid paimon --home-dir /app --shell /usr/sbin/nologin paimon
+WORKDIR /app
+COPY --from=build --chown=root:root /workspace/services/runtime/dist/ ./dist/
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 1001:1001
+# api, event-listener, workers: health and metrics on each (infra/k8s/values.ts PORTS).
+EXPOSE 8000 8001 8002
+ENTRYPOINT ["node", "--enable-source-maps", "dist/main.js"]
+CMD ["api"]

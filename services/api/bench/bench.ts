@@ -1,0 +1,254 @@
+/**
+ * `pnpm bench:api [--duration s] [--warmup s] [--connections n] [--pool-size n] [--redis-url url]`:
+ * the API's two hottest reads against a bare `node:http` + `pg` server running the same queries,
+ * on a demo fund in a database of its own. Each server runs in its own process, autocannon in
+ * this one. Prints figures and whether the targets hold; asserts nothing but that no request
+ * failed (exit 1 otherwise).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { cpus } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isDeepStrictEqual, parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { sql } from "kysely";
+import { loadDemoFund } from "@paimon/core/demo";
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+
+const REPO_ROOT = path.resolve(__dirname, "../../..");
+const SERVER = path.join(__dirname, "server.ts");
+const ENDPOINTS = ["/v1/fund", "/v1/redemptions"] as const;
+const KINDS = ["api", "baseline"] as const;
+type Kind = (typeof KINDS)[number];
+/** The issue's targets at 64 connections: throughput against the baseline, and the API's p99. */
+const TARGET = { ratio: 0.7, p99Ms: 25 } as const;
+const SERVER_START_TIMEOUT_MS = 30_000;
+const SERVER_STOP_TIMEOUT_MS = 5_000;
+
+interface Options {
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly connections: number;
+  readonly poolSize: number;
+  readonly redisUrl: string;
+}
+
+interface Measurement {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+function positive(name: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return number;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    // `pnpm bench:api -- --duration 5` passes the `--` through.
+    args: argv[0] === "--" ? argv.slice(1) : [...argv],
+    options: {
+      duration: { type: "string", default: "10" },
+      warmup: { type: "string" },
+      connections: { type: "string", default: "64" },
+      "pool-size": { type: "string", default: "10" },
+      "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
+    },
+  });
+  const durationSeconds = positive("duration", values.duration);
+  return {
+    durationSeconds,
+    warmupSeconds: values.warmup === undefined ? durationSeconds : positive("warmup", values.warmup),
+    connections: Math.round(positive("connections", values.connections)),
+    poolSize: Math.round(positive("pool-size", values["pool-size"])),
+    redisUrl: values["redis-url"],
+  };
+}
+
+/** Starts a bench server process and resolves its port; the child is tracked at once for cleanup. */
+async function startServer(kind: Kind, args: readonly string[], children: ChildProcess[]): Promise<number> {
+  const child = spawn(process.execPath, ["--import", "tsx", SERVER, "--kind", kind, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout });
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`the ${kind} server did not listen within ${SERVER_START_TIMEOUT_MS} ms`));
+    }, SERVER_START_TIMEOUT_MS);
+    lines.on("line", (line) => {
+      const port = /^\{"port":(\d+)\}$/.exec(line)?.[1];
+      if (port === undefined) return;
+      clearTimeout(timer);
+      resolve(Number(port));
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the ${kind} server exited (${code ?? "signal"}) before listening`));
+    });
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const stopped = await Promise.race([exited.then(() => true), sleep(SERVER_STOP_TIMEOUT_MS, false, { ref: false })]);
+  if (!stopped) child.kill("SIGKILL");
+}
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+/** A ratio means nothing unless both servers answer the same: compared before any load. */
+async function checkEquivalent(ports: Readonly<Record<Kind, number>>): Promise<void> {
+  const ready = await getJson(`http://127.0.0.1:${ports.api}/health/ready`);
+  if (ready.status !== 200) throw new Error(`the API is not ready: ${JSON.stringify(ready.body)}`);
+  for (const endpoint of ENDPOINTS) {
+    const api = await getJson(`http://127.0.0.1:${ports.api}${endpoint}`);
+    const baseline = await getJson(`http://127.0.0.1:${ports.baseline}${endpoint}`);
+    if (api.status !== 200 || !isDeepStrictEqual(api, baseline)) {
+      throw new Error(
+        `GET ${endpoint}: the baseline answers differently from the API\n` +
+          `api:      ${JSON.stringify(api).slice(0, 600)}\nbaseline: ${JSON.stringify(baseline).slice(0, 600)}`,
+      );
+    }
+  }
+}
+
+async function load(url: string, seconds: number, connections: number): Promise<Measurement> {
+  const result = await autocannon({ url, connections, duration: seconds });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+        .join("  "),
+    )
+    .join("\n");
+}
+
+async function bench(options: Options, database: TestDatabase, children: ChildProcess[]): Promise<number> {
+  const demo = await loadDemoFund(database.db);
+  // Plans as a long-lived database would choose them, not from a freshly loaded table's guesses.
+  await sql`analyze`.execute(database.db);
+  console.log(
+    `demo fund: ${demo.snapshots} snapshots, ${demo.riskAssessments} risk assessments, ${demo.redemptions} redemptions, ` +
+      `${demo.rebalances} rebalances, latest block ${demo.latestBlock}`,
+  );
+  const args = [
+    "--database-url",
+    database.url,
+    "--redis-url",
+    options.redisUrl,
+    "--pool-size",
+    String(options.poolSize),
+  ];
+  const [api, baseline] = await Promise.all(KINDS.map((kind) => startServer(kind, args, children)));
+  const ports = { api: api ?? 0, baseline: baseline ?? 0 };
+  await checkEquivalent(ports);
+  console.log("both servers answer identical JSON; the API is ready\n");
+
+  let warmupFailures = 0;
+  const results: { endpoint: string; kind: Kind; measured: Measurement }[] = [];
+  for (const endpoint of ENDPOINTS) {
+    for (const kind of KINDS) {
+      const url = `http://127.0.0.1:${ports[kind]}${endpoint}`;
+      process.stdout.write(`GET ${endpoint} on ${kind}: warm-up ${options.warmupSeconds} s, `);
+      const warm = await load(url, options.warmupSeconds, options.connections);
+      warmupFailures += warm.non2xx + warm.errors;
+      process.stdout.write(`measured ${options.durationSeconds} s\n`);
+      results.push({ endpoint, kind, measured: await load(url, options.durationSeconds, options.connections) });
+    }
+  }
+
+  const rows = [["endpoint", "server", "requests/s", "p50 ms", "p99 ms", "non-2xx/errors", "api/baseline"]];
+  const verdicts: string[] = [];
+  for (const endpoint of ENDPOINTS) {
+    const of = (kind: Kind) => results.find((r) => r.endpoint === endpoint && r.kind === kind)?.measured;
+    const apiRun = of("api");
+    const baselineRun = of("baseline");
+    if (!apiRun || !baselineRun) continue;
+    const ratio = apiRun.requestsPerSecond / baselineRun.requestsPerSecond;
+    for (const [kind, run] of [
+      ["api", apiRun],
+      ["baseline", baselineRun],
+    ] as const) {
+      rows.push([
+        `GET ${endpoint}`,
+        kind,
+        run.requestsPerSecond.toFixed(0),
+        run.p50Ms.toFixed(2),
+        run.p99Ms.toFixed(2),
+        `${run.non2xx}/${run.errors}`,
+        kind === "api" ? ratio.toFixed(2) : "",
+      ]);
+    }
+    const ratioHolds = ratio >= TARGET.ratio;
+    const p99Holds = apiRun.p99Ms < TARGET.p99Ms;
+    verdicts.push(
+      `GET ${endpoint}: ${ratioHolds && p99Holds ? "HOLDS" : "MISSED"} — throughput ratio ${ratio.toFixed(2)} ` +
+        `(≥ ${TARGET.ratio}: ${ratioHolds ? "yes" : "no"}), API p99 ${apiRun.p99Ms.toFixed(2)} ms ` +
+        `(< ${TARGET.p99Ms} ms: ${p99Holds ? "yes" : "no"})`,
+    );
+  }
+  console.log(
+    `\n${options.connections} connections, pool ${options.poolSize} per server, ${options.durationSeconds} s measured ` +
+      `after ${options.warmupSeconds} s warm-up, ${process.version}, ${cpus().length} cores\n`,
+  );
+  console.log(table(rows));
+  console.log(`\ntargets at ${options.connections} connections (printed, not asserted):`);
+  for (const verdict of verdicts) console.log(`  ${verdict}`);
+  const measuredFailures = results.reduce((sum, r) => sum + r.measured.non2xx + r.measured.errors, 0);
+  if (warmupFailures > 0) console.log(`\n${warmupFailures} requests failed during warm-up`);
+  return measuredFailures + warmupFailures;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const database = await createTestDatabase();
+  const children: ChildProcess[] = [];
+  let cleanup: Promise<void> | undefined;
+  // Once, whichever comes first: the end, a failure, or Ctrl-C.
+  const cleanUp = () =>
+    (cleanup ??= (async () => {
+      await Promise.all(children.map(stopServer));
+      await database.drop();
+    })());
+  process.once("SIGINT", () => {
+    void cleanUp().finally(() => process.exit(130));
+  });
+  try {
+    const failures = await bench(options, database, children);
+    if (failures > 0) {
+      console.error(`\n${failures} requests failed`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await cleanUp();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:api: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,139 @@
+/**
+ * A rolling restart under keep-alive load: two API processes behind a load balancer that
+ * health-checks `/health/ready`; each is sent SIGTERM in turn, repeatedly, and replaced once it
+ * has exited — as a Deployment's rolling update does. Every request of the load must succeed,
+ * and every process must exit 0 inside the pod's grace period.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { loadDemoFund } from "@paimon/core/demo";
+import { createLoadBalancer, type LoadBalancer } from "@paimon/core/testing/load-balancer";
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GRACE_PERIOD_SECONDS } from "../../../infra/k8s/api-chart";
+import { TEST_JWT_SECRET } from "./testing";
+
+const BIN = path.join(__dirname, "bin.ts");
+const ROUNDS = 3;
+const CLIENTS = 8;
+
+interface Instance {
+  readonly url: string;
+  /** Sends SIGTERM; resolves with the exit code and how long the process took to exit. */
+  stop(): Promise<{ code: number | null; ms: number }>;
+}
+
+async function startInstance(env: Record<string, string>): Promise<Instance> {
+  const child = spawn(process.execPath, ["--import", "tsx", BIN], {
+    cwd: path.resolve(__dirname, "..", "..", ".."),
+    env: { PATH: path.dirname(process.execPath), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split("\n").find((l) => l.includes('"message":"listening"'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    void exited.then(() => {
+      reject(new Error(`exited before listening: ${stderr}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${String(port)}`,
+    async stop() {
+      const started = performance.now();
+      child.kill("SIGTERM");
+      const code = await exited;
+      return { code, ms: performance.now() - started };
+    },
+  };
+}
+
+describe("a rolling restart under keep-alive load", () => {
+  let database: TestDatabase;
+  let balancer: LoadBalancer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await loadDemoFund(database.db);
+    balancer = await createLoadBalancer({ healthPath: "/health/ready", intervalMs: 100 });
+    env = {
+      ENVIRONMENT: "test",
+      PORT: "0",
+      DATABASE_URL: database.url,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      JWT_SECRET: TEST_JWT_SECRET,
+      MAX_CHAIN_SYNC_AGE_SECONDS: "0",
+      // No preStop hook here: the process itself fails readiness for a moment before closing.
+      SHUTDOWN_DELAY_SECONDS: "0.5",
+      RATE_LIMIT_PER_MINUTE: "1000000",
+    };
+  });
+
+  afterAll(async () => {
+    await balancer.close();
+    await database.drop();
+  });
+
+  it("when each of two instances is restarted with SIGTERM three times, then no request fails", async () => {
+    const instances = [await startInstance(env), await startInstance(env)];
+    const upstreams = () => instances.map((instance) => instance.url);
+    balancer.setUpstreams(upstreams());
+    await Promise.all(upstreams().map((url) => balancer.waitUntilHealthy(url)));
+
+    const outcome = { ok: 0, failed: [] as string[] };
+    let loading = true;
+    // Each client is one keep-alive connection to the balancer, asking as fast as it is answered.
+    const client = async (index: number) => {
+      const paths = ["/v1/fund", "/v1/redemptions?limit=20", "/v1/rebalances"];
+      for (let n = index; loading; n += 1) {
+        const target = `${balancer.url}${paths[n % paths.length] ?? "/"}`;
+        try {
+          const response = await fetch(target);
+          await response.arrayBuffer();
+          if (response.status === 200) outcome.ok += 1;
+          else outcome.failed.push(`${target}: ${String(response.status)}`);
+        } catch (error) {
+          outcome.failed.push(`${target}: ${String(error)}`);
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: CLIENTS }, (_, index) => client(index)));
+
+    const exits: { code: number | null; ms: number }[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const slot of [0, 1]) {
+        const requestsBefore = outcome.ok;
+        const old = instances[slot];
+        if (!old) throw new Error("no instance");
+        // As a Deployment with maxSurge 1 and maxUnavailable 0: the replacement joins first, and
+        // the old one is signalled once the replacement is ready.
+        const replacement = await startInstance(env);
+        balancer.setUpstreams([...upstreams(), replacement.url]);
+        await balancer.waitUntilHealthy(replacement.url);
+        exits.push(await old.stop());
+        instances[slot] = replacement;
+        balancer.setUpstreams(upstreams());
+        // The load kept flowing through the restart.
+        expect(outcome.ok).toBeGreaterThan(requestsBefore);
+      }
+    }
+    loading = false;
+    await load;
+    const finals = await Promise.all(instances.map((instance) => instance.stop()));
+
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.ok).toBeGreaterThan(100);
+    for (const exit of [...exits, ...finals]) {
+      expect(exit.code).toBe(0);
+      expect(exit.ms).toBeLessThan(GRACE_PERIOD_SECONDS * 1000);
+    }
+    expect(exits).toHaveLength(ROUNDS * 2);
+  }, 120_000);
+});

@@ -1,0 +1,51 @@
+/**
+ * The container image's one entrypoint (`node dist/main.js <service> [options]`): the Kubernetes
+ * charts and docker-compose run every service from the same image, choosing it by the first
+ * argument — `api`, `event-listener`, `workers --worker=<name>`, or `migrate` (the schema, run
+ * before a rollout). A wrong argument exits 64
+ * with the usage, before any configuration is read.
+ */
+import { parseArgs } from "node:util";
+import { runApi } from "@paimon/api/main";
+import { runMigrate } from "@paimon/core/migrate";
+import { runMain } from "@paimon/core/process";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const USAGE = "usage: main.js api | event-listener | workers --worker=<rebalance|risk|scheduler> | migrate";
+
+/** What each first argument runs; the name is the one logs and errors carry. */
+export function resolveProgram(argv: readonly string[]): { name: string; run: (env: Env) => Promise<void> } {
+  const { positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: { worker: { type: "string" } },
+  });
+  const [service, ...rest] = positionals;
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest.join(" ")}`);
+  switch (service) {
+    case "api":
+      return { name: "paimon-api", run: runApi };
+    case "migrate":
+      return { name: "migrate", run: (env) => runMigrate(env) };
+    case undefined:
+      throw new UsageError("no service named");
+    default:
+      throw new UsageError(`unknown service ${JSON.stringify(service)}`);
+  }
+}
+
+export class UsageError extends Error {}
+
+export function main(argv: readonly string[], env: Env): void {
+  let program: ReturnType<typeof resolveProgram>;
+  try {
+    program = resolveProgram(argv);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exitCode = 64;
+    return;
+  }
+  runMain(program.name, () => program.run(env));
+}
