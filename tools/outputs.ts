@@ -2,10 +2,12 @@ import { monitoringOutputs, type GeneratedFile } from "../monitoring/src/outputs
 import { chartFiles, synthesizeStack } from "../infra/k8s/main";
 import { readStackConfigs } from "../infra/planner/stacks";
 import { openApiDocument } from "../services/api/src/openapi";
+import { contractOutputs } from "../services/contracts/src/outputs";
 
 /**
  * Every generated file of the repository except the plan snapshots (`pnpm plan` owns those):
- * dashboards, rules, Alertmanager configurations, and the Kubernetes manifests per stack.
+ * dashboards, rules, Alertmanager configurations, the Kubernetes manifests per stack, and the
+ * fund contract's artifact and typed bindings.
  */
 export function generatedFiles(configs = readStackConfigs()): GeneratedFile[] {
   return [
@@ -18,5 +20,6 @@ export function generatedFiles(configs = readStackConfigs()): GeneratedFile[] {
     ),
     ...configs.flatMap((config) => chartFiles(config.stack, synthesizeStack(config))),
     { path: "services/api/openapi.json", content: `${JSON.stringify(openApiDocument(), null, 2)}\n` },
+    ...contractOutputs().map((file) => ({ path: `services/contracts/${file.path}`, content: file.content })),
   ];
 }
