@@ -41,6 +41,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
+  // Responses are live fund state: hashing every body for an ETag costs CPU and no client revalidates.
+  app.set("etag", false);
   app.set("query parser", "simple");
   app.use(helmet());
   // Once shutting down, every response asks its client to reconnect (to another instance), so

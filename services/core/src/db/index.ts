@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationResult
 import pg from "pg";
 import * as initial from "./migrations/0001-initial";
 import * as timeseries from "./migrations/0002-timeseries";
+import * as redemptionPages from "./migrations/0003-redemption-pages";
 import type { Database } from "./schema";
 
 export type * from "./schema";
@@ -10,6 +11,7 @@ export type * from "./schema";
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001-initial": initial,
   "0002-timeseries": timeseries,
+  "0003-redemption-pages": redemptionPages,
 };
 
 // NUMERIC and BIGINT come back as strings: amounts are never rounded through a float.
