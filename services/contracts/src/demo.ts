@@ -10,10 +10,9 @@
 import { type ContractTransactionResponse, id, parseUnits, type Signer } from "ethers";
 import { PaimonFund__factory } from "../generated/typechain";
 import type { PaimonFund } from "../generated/typechain/PaimonFund";
-import { Channel, Layer } from "./index";
+import { Channel, FUND_DECIMALS, Layer } from "./index";
 
-const DEMO_DECIMALS = 6;
-const units = (amount: number): bigint => parseUnits(String(amount), DEMO_DECIMALS);
+const units = (amount: number): bigint => parseUnits(String(amount), FUND_DECIMALS);
 
 /** The fund's deposits, moves and report; the final layers follow from them (see the test). */
 const DEMO = {

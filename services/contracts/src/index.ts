@@ -23,6 +23,25 @@ export const PAIMON_FUND_ABI = PaimonFund__factory.abi;
 /** The fund's creation bytecode (its constructor takes no argument). */
 export const PAIMON_FUND_BYTECODE = PaimonFund__factory.bytecode;
 
+/** The fund counts in millionths of a dollar, as a USDC balance would: 1,000,000 units read 1.000000. */
+export const FUND_DECIMALS = 6;
+
+/**
+ * A rebalance execution's id on chain: the platform's execution UUID (rebalance_executions.id),
+ * its 16 bytes left-aligned in the bytes32 `executionId`. `executionUuid` reads it back, and
+ * answers undefined for an id the platform did not make.
+ */
+export function rebalanceExecutionId(uuid: string): string {
+  const hex = uuid.replace(/-/g, "").toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`not a UUID: ${uuid}`);
+  return `0x${hex}${"0".repeat(32)}`;
+}
+
+export function executionUuid(executionId: string): string | undefined {
+  const match = /^0x([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})0{32}$/.exec(executionId.toLowerCase());
+  return match ? match.slice(1).join("-") : undefined;
+}
+
 /** How a redemption is paid: `RedemptionRequested.channel`. */
 export const Channel = { Instant: 0, Standard: 1 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { runApi } from "@paimon/api/main";
+import { runEventListener } from "@paimon/event-listener/main";
 import { runMigrate } from "@paimon/core/migrate";
 import { runMain } from "@paimon/core/process";
 
@@ -27,6 +28,8 @@ export function resolveProgram(argv: readonly string[]): { name: string; run: (e
   switch (service) {
     case "api":
       return { name: "paimon-api", run: runApi };
+    case "event-listener":
+      return { name: "paimon-event-listener", run: runEventListener };
     case "migrate":
       return { name: "migrate", run: (env) => runMigrate(env) };
     case undefined:

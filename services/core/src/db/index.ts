@@ -3,6 +3,7 @@ import pg from "pg";
 import * as initial from "./migrations/0001-initial";
 import * as timeseries from "./migrations/0002-timeseries";
 import * as redemptionPages from "./migrations/0003-redemption-pages";
+import * as chainFollower from "./migrations/0004-chain-follower";
 import type { Database } from "./schema";
 
 export type * from "./schema";
@@ -12,6 +13,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001-initial": initial,
   "0002-timeseries": timeseries,
   "0003-redemption-pages": redemptionPages,
+  "0004-chain-follower": chainFollower,
 };
 
 // NUMERIC and BIGINT come back as strings: amounts are never rounded through a float.

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { Migrator, NO_MIGRATIONS, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../testing/database";
 import { MIGRATIONS, migrateToLatest } from "./index";
@@ -22,6 +22,7 @@ describe("migrations", () => {
       database.db,
     );
     expect(tables.rows.map((row) => row.table_name)).toEqual([
+      "chain_blocks",
       "chain_events",
       "fund_snapshots",
       "outbox",
@@ -35,6 +36,18 @@ describe("migrations", () => {
   it("when run again, then nothing is applied and nothing fails", async () => {
     const result = await migrateToLatest(database.db);
     expect(result.results).toEqual([]);
+  });
+
+  it("when rolled all the way back, then every migration reverses, and applying again succeeds", async () => {
+    const migrator = new Migrator({
+      db: database.db,
+      provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
+    });
+    const down = await migrator.migrateTo(NO_MIGRATIONS);
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => r.status)).toEqual(Object.keys(MIGRATIONS).map(() => "Success"));
+    const again = await migrateToLatest(database.db);
+    expect(again.results?.map((r) => r.migrationName)).toEqual(Object.keys(MIGRATIONS));
   });
 
   it("then time series have a time index where TimescaleDB is absent", async () => {

@@ -20,6 +20,10 @@ export interface FundSnapshotTable {
   l1_value: Amount;
   l2_value: Amount;
   l3_value: Amount;
+  /** The `LayerBalancesUpdated` event this snapshot came from; null for snapshots made otherwise. */
+  chain_id: ColumnType<number | null, number | null | undefined, never>;
+  block_hash: ColumnType<string | null, string | null | undefined, never>;
+  log_index: ColumnType<number | null, number | null | undefined, never>;
 }
 
 /** Each risk assessment and why it chose its level (a time series). */
@@ -93,6 +97,21 @@ export interface OutboxTable {
   payload: JSONColumnType<Record<string, unknown>>;
   created_at: CreatedAt;
   sent_at: Date | null;
+  /** The block whose events made this work; a reorganisation deletes it while unsent. */
+  chain_id: ColumnType<number | null, number | null | undefined, never>;
+  block_number: ColumnType<string | null, string | number | bigint | null | undefined, never>;
+  block_hash: ColumnType<string | null, string | null | undefined, never>;
+  /** Irreversible work (settlements): relayed only once its block is final. */
+  await_finality: ColumnType<boolean, boolean | undefined, never>;
+}
+
+/** Processed blocks not yet final, and the end of each final range: where reorganisations are found. */
+export interface ChainBlockTable {
+  chain_id: number;
+  block_number: ColumnType<string, string | number | bigint, never>;
+  block_hash: string;
+  parent_hash: string;
+  created_at: CreatedAt;
 }
 
 export interface Database {
@@ -103,6 +122,7 @@ export interface Database {
   chain_events: ChainEventTable;
   sync_checkpoints: SyncCheckpointTable;
   outbox: OutboxTable;
+  chain_blocks: ChainBlockTable;
 }
 
 export type RedemptionRow = Selectable<RedemptionTable>;

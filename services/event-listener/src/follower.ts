@@ -1,0 +1,283 @@
+/**
+ * Follows the fund contract from the cursor to the head, and keeps following.
+ *
+ * - Blocks already final are read in ranges (`eth_getLogs` by range, halved on the node's range
+ *   errors and grown back after successes), each range one transaction.
+ * - Blocks not yet final are read one at a time, by hash (`eth_getLogs` by `blockHash`), each
+ *   checked against its parent: a block whose parent is not our cursor means a reorganisation.
+ *   The follower walks back through the remembered blocks to the common ancestor and undoes
+ *   everything above it in one transaction. A reorganisation below finality halts the follower
+ *   loudly (readiness fails, the log says so) — unless the node is merely behind us, in which
+ *   case it waits for the node.
+ * - Nothing here sleeps to synchronise: the loop waits for a wake-up (a new head over
+ *   WebSocket) or the poll interval, whichever is first.
+ */
+import type { Database } from "@paimon/core/db";
+import type { Logger } from "@paimon/core/logger";
+import type { Metrics } from "@paimon/core/metrics";
+import type { Kysely } from "kysely";
+import type { ChainEvent, EventDecoder } from "./events";
+import type { Relay } from "./relay";
+import { RangeTooWideError, type BlockHeader, type RpcClient } from "./rpc";
+import { commitBatch, type Cursor, readCursor, rollBack, storedBlockHash, touchCursor } from "./store";
+
+export type FollowerMetrics = Pick<
+  Metrics,
+  | "paimon_event_processing_duration_seconds"
+  | "paimon_chain_head_block"
+  | "paimon_chain_last_processed_block"
+  | "paimon_chain_head_lag_blocks"
+  | "paimon_chain_finalized_lag_blocks"
+  | "paimon_chain_reorgs_total"
+  | "paimon_chain_reorg_depth_blocks"
+  | "paimon_outbox_backlog"
+>;
+
+export interface FollowerOptions {
+  readonly rpc: RpcClient;
+  readonly db: Kysely<Database>;
+  readonly relay: Relay;
+  readonly decoder: EventDecoder;
+  readonly logger: Logger;
+  readonly metrics: FollowerMetrics;
+  readonly chainId: number;
+  readonly fundAddress: string;
+  readonly startBlock: number;
+  readonly finalityDepth: number;
+  readonly maxBlockRange: number;
+  readonly pollIntervalMs: number;
+}
+
+export interface FollowerStatus {
+  readonly head: bigint | undefined;
+  readonly processed: bigint | undefined;
+  readonly finalized: bigint | undefined;
+  /** Set once the follower has stopped on a reorganisation below finality. */
+  readonly halted: string | undefined;
+  /** When the follower last completed a step (ms since the epoch). */
+  readonly lastStepAt: number | undefined;
+}
+
+export interface Follower {
+  /** Follows until `signal` aborts or the follower halts; rejects on an error it cannot ride out. */
+  run(signal: AbortSignal): Promise<void>;
+  /** A new head arrived: look now rather than at the next poll. */
+  wake(): void;
+  /** The WebSocket reconnected: blocks may have been missed; look now. */
+  status(): FollowerStatus;
+}
+
+/** After this many ranges without a range error, the range doubles back towards the maximum. */
+const GROW_AFTER = 8;
+
+export function createFollower(options: FollowerOptions): Follower {
+  const { rpc, db, logger, metrics, chainId } = options;
+  const address = options.fundAddress.toLowerCase();
+  let cursor: Cursor = { number: BigInt(options.startBlock) - 1n, hash: undefined };
+  let head: bigint | undefined;
+  let finalized: bigint | undefined;
+  let halted: string | undefined;
+  let lastStepAt: number | undefined;
+  let range = BigInt(options.maxBlockRange);
+  let rangeSuccesses = 0;
+  let wakeUp: (() => void) | undefined;
+  let woken = false;
+
+  const waitForWake = (signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      if (woken || signal.aborted) {
+        woken = false;
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        wakeUp = undefined;
+        woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, options.pollIntervalMs);
+      signal.addEventListener("abort", done, { once: true });
+      wakeUp = done;
+    });
+
+  /** `eth_getLogs` over [from, to], narrowing `to` until the node accepts the range. */
+  const logsInRange = async (from: bigint, to: bigint) => {
+    for (;;) {
+      try {
+        const logs = await rpc.logs({ address, fromBlock: from, toBlock: to });
+        rangeSuccesses += 1;
+        if (rangeSuccesses >= GROW_AFTER && range < BigInt(options.maxBlockRange)) {
+          range = range * 2n > BigInt(options.maxBlockRange) ? BigInt(options.maxBlockRange) : range * 2n;
+          rangeSuccesses = 0;
+        }
+        return { logs, to };
+      } catch (error) {
+        if (!(error instanceof RangeTooWideError) || to === from) throw error;
+        rangeSuccesses = 0;
+        const span = (to - from + 1n) / 2n;
+        range = span > 0n ? span : 1n;
+        to = from + range - 1n;
+        logger.info("narrowing the block range", { from: from.toString(), to: to.toString(), error: error.message });
+      }
+    }
+  };
+
+  const decode = (logs: Awaited<ReturnType<RpcClient["logs"]>>): ChainEvent[] =>
+    logs.flatMap((log) => {
+      if (log.removed === true) return [];
+      const event = options.decoder.decode(log);
+      return event ? [event] : [];
+    });
+
+  /** Block timestamps of the events that need one (fund snapshots are stamped with their block's time). */
+  const timestamps = async (events: readonly ChainEvent[], known: readonly BlockHeader[]) => {
+    const result = new Map<bigint, number>(known.map((block) => [block.number, block.timestamp]));
+    for (const e of events) {
+      if (e.event.type !== "LayerBalancesUpdated" || result.has(e.blockNumber)) continue;
+      const block = await rpc.block(e.blockNumber);
+      if (block) result.set(block.number, block.timestamp);
+    }
+    return result;
+  };
+
+  const commit = async (
+    started: number,
+    events: ChainEvent[],
+    blocks: BlockHeader[],
+    next: { number: bigint; hash: string },
+    final: bigint,
+  ) => {
+    const fresh = await commitBatch(db, {
+      chainId,
+      events,
+      timestamps: await timestamps(events, blocks),
+      blocks,
+      cursor: next,
+      finalized: final,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    for (const type of new Set(events.map((e) => e.event.type))) {
+      metrics.paimon_event_processing_duration_seconds.observe({ event_type: type }, seconds);
+    }
+    cursor = next;
+    metrics.paimon_chain_last_processed_block.set(Number(next.number));
+    return fresh;
+  };
+
+  /** Walks back to the common ancestor and undoes what is above it; false when it must wait or halt. */
+  const reorganise = async (final: bigint): Promise<boolean> => {
+    let number = cursor.number;
+    for (;;) {
+      const stored = await storedBlockHash(db, chainId, number);
+      const canonical = await rpc.block(number);
+      if (!canonical) {
+        logger.warn("the node does not have a block we processed; waiting for it", { block: number.toString() });
+        return false;
+      }
+      if (stored !== undefined && stored === canonical.hash) break;
+      if (stored === undefined || number <= final) {
+        // Below what we remember, or below finality: a reorganisation we must not follow blindly.
+        const nodeHead = await rpc.blockNumber();
+        if (nodeHead < cursor.number) {
+          logger.warn("the node is behind our cursor; waiting for it", { node_head: nodeHead.toString() });
+          return false;
+        }
+        halted = `reorganisation below finality: block ${number.toString()} changed (finalized ${final.toString()})`;
+        logger.error("halting: the chain reorganised below finality", {
+          block: number.toString(),
+          finalized: final.toString(),
+          stored_hash: stored ?? null,
+          canonical_hash: canonical.hash,
+        });
+        return false;
+      }
+      number -= 1n;
+    }
+    const depth = cursor.number - number;
+    const ancestor = await rpc.block(number);
+    if (!ancestor) return false;
+    const removed = await rollBack(db, chainId, { number, hash: ancestor.hash });
+    metrics.paimon_chain_reorgs_total.inc();
+    metrics.paimon_chain_reorg_depth_blocks.observe(Number(depth));
+    logger.warn("chain reorganisation: rolled back to the common ancestor", {
+      depth: Number(depth),
+      ancestor: number.toString(),
+      removed_events: removed,
+    });
+    cursor = { number, hash: ancestor.hash };
+    return true;
+  };
+
+  /** One unit of progress; false when there was nothing to do (or the node must catch up). */
+  const step = async (): Promise<boolean> => {
+    const nodeHead = await rpc.blockNumber();
+    head = nodeHead;
+    metrics.paimon_chain_head_block.set(Number(nodeHead));
+    if (nodeHead < cursor.number) {
+      logger.warn("the node is behind our cursor; waiting for it", {
+        node_head: nodeHead.toString(),
+        cursor: cursor.number.toString(),
+      });
+      return false;
+    }
+    const byDepth = nodeHead - BigInt(options.finalityDepth);
+    const tagged = await rpc.finalizedNumber();
+    const final = tagged === undefined || tagged > byDepth ? byDepth : tagged;
+    finalized = final;
+    metrics.paimon_chain_head_lag_blocks.set(Number(nodeHead - cursor.number));
+
+    const started = performance.now();
+    if (cursor.number < final) {
+      // Before reading past a block we processed while it was not final, check it still stands.
+      if (cursor.hash !== undefined && cursor.number >= 0n) {
+        const current = await rpc.block(cursor.number);
+        if (current && current.hash !== cursor.hash) return reorganise(final);
+      }
+      const from = cursor.number + 1n;
+      const wanted = cursor.number + range < final ? cursor.number + range : final;
+      const { logs, to } = await logsInRange(from, wanted);
+      const end = await rpc.block(to);
+      if (!end) return false;
+      await commit(started, decode(logs), [end], { number: to, hash: end.hash }, final);
+      return true;
+    }
+    if (cursor.number < nodeHead) {
+      const next = await rpc.block(cursor.number + 1n);
+      if (!next) return false;
+      if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return reorganise(final);
+      const logs = await rpc.logs({ address, blockHash: next.hash });
+      await commit(started, decode(logs), [next], { number: next.number, hash: next.hash }, final);
+      return true;
+    }
+    await touchCursor(db);
+    return false;
+  };
+
+  return {
+    async run(signal) {
+      cursor = await readCursor(db, chainId, options.startBlock);
+      logger.info("following", { from_block: (cursor.number + 1n).toString(), chain_id: chainId });
+      while (!signal.aborted && halted === undefined) {
+        const progressed = await step();
+        lastStepAt = Date.now();
+        if (finalized !== undefined) {
+          await options.relay.relay(finalized);
+          metrics.paimon_chain_finalized_lag_blocks.set(
+            Number(finalized > cursor.number ? finalized - cursor.number : 0n),
+          );
+        }
+        if (!progressed && halted === undefined) {
+          metrics.paimon_outbox_backlog.set(await options.relay.backlog());
+          await waitForWake(signal);
+        }
+      }
+    },
+    wake() {
+      woken = true;
+      wakeUp?.();
+    },
+    status: () => ({ head, processed: cursor.number, finalized, halted, lastStepAt }),
+  };
+}

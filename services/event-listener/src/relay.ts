@@ -1,0 +1,107 @@
+/**
+ * The outbox relay: work committed with its block reaches the BullMQ queues afterwards. Rows are
+ * read in commit order — those for the risk monitor at once, irreversible ones (settlements,
+ * rebalance confirmations) only once their block is final — added to their queue with the job id
+ * the row carries (derived from the event, so a replay or a crash between "added" and "marked
+ * sent" makes the same job, which BullMQ keeps once), then marked sent.
+ */
+import type { Database } from "@paimon/core/db";
+import { Queue, type ConnectionOptions } from "bullmq";
+import { sql, type Kysely } from "kysely";
+import { PRIORITY, QUEUES } from "./store";
+
+export interface Relay {
+  /** Relays everything releasable up to `finalized`; returns how many jobs it added. */
+  relay(finalized: bigint): Promise<number>;
+  /** Rows committed but not yet sent. */
+  backlog(): Promise<number>;
+  /** Waiting jobs across the queues, by priority name. */
+  queueSizes(): Promise<Record<keyof typeof PRIORITY, number>>;
+  close(): Promise<void>;
+}
+
+const BATCH = 1_000;
+
+export function createRelay(options: {
+  readonly db: Kysely<Database>;
+  readonly connection: ConnectionOptions;
+  readonly prefix: string;
+}): Relay {
+  const queues = new Map<string, Queue>();
+  const queue = (name: string) => {
+    let existing = queues.get(name);
+    if (!existing) {
+      existing = new Queue(name, { connection: options.connection, prefix: options.prefix });
+      queues.set(name, existing);
+    }
+    return existing;
+  };
+  for (const name of Object.values(QUEUES)) queue(name);
+
+  return {
+    async relay(finalized) {
+      let total = 0;
+      for (;;) {
+        const rows = await options.db
+          .selectFrom("outbox")
+          .select(["id", "queue", "job_id", "priority", "payload"])
+          .where("sent_at", "is", null)
+          .where((eb) => eb.or([eb("await_finality", "=", false), eb("block_number", "<=", finalized.toString())]))
+          .orderBy("id")
+          .limit(BATCH)
+          .execute();
+        if (rows.length === 0) return total;
+        const byQueue = new Map<string, typeof rows>();
+        for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
+        for (const [name, jobs] of byQueue) {
+          await queue(name).addBulk(
+            jobs.map((row) => ({
+              name,
+              data: row.payload,
+              opts: {
+                jobId: row.job_id,
+                priority: row.priority,
+                attempts: 10,
+                backoff: { type: "exponential", delay: 1_000 },
+                removeOnComplete: { age: 7 * 24 * 3600 },
+                removeOnFail: false,
+              },
+            })),
+          );
+        }
+        await options.db
+          .updateTable("outbox")
+          .set({ sent_at: sql<Date>`now()` })
+          .where(
+            "id",
+            "in",
+            rows.map((row) => row.id),
+          )
+          .execute();
+        total += rows.length;
+        if (rows.length < BATCH) return total;
+      }
+    },
+    async backlog() {
+      const row = await options.db
+        .selectFrom("outbox")
+        .select((eb) => eb.fn.countAll<string>().as("count"))
+        .where("sent_at", "is", null)
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+    async queueSizes() {
+      const sizes = { high: 0, normal: 0, low: 0 };
+      for (const q of queues.values()) {
+        const counts = await q.getCountsPerPriority(Object.values(PRIORITY));
+        for (const [name, priority] of Object.entries(PRIORITY) as [keyof typeof PRIORITY, number][]) {
+          sizes[name] += counts[String(priority)] ?? 0;
+        }
+      }
+      return sizes;
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,360 @@
+/**
+ * The listener's writes. Each batch — a final block range, or one block at the tip — is one
+ * transaction: its events (inserted idempotently, unique by chain, block hash and log index),
+ * what they derive (redemptions, fund snapshots, rebalance outcomes), the work they cause
+ * (outbox rows), the block's hash for reorganisation checks, and the new cursor. A crash at any
+ * point leaves either all of it or none of it. A reorganisation is undone the same way: one
+ * transaction removes the orphaned events, everything derived from them and their unsent work,
+ * and moves the cursor back to the common ancestor.
+ */
+import { executionUuid } from "@paimon/contracts";
+import type { Database } from "@paimon/core/db";
+import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
+import type { ChainEvent } from "./events";
+import type { BlockHeader } from "./rpc";
+
+export const CHECKPOINT = "event-listener";
+
+/** BullMQ priorities: 1 is served first. */
+export const PRIORITY = { high: 1, normal: 5, low: 10 } as const;
+export const QUEUES = { settlements: "settlements", risk: "risk", rebalances: "rebalance-confirmations" } as const;
+
+export interface Cursor {
+  readonly number: bigint;
+  /** Undefined before the first block is processed. */
+  readonly hash: string | undefined;
+}
+
+export interface Batch {
+  readonly chainId: number;
+  readonly events: readonly ChainEvent[];
+  /** Timestamps (seconds) of the blocks that have events. */
+  readonly timestamps: ReadonlyMap<bigint, number>;
+  /** Blocks to remember for reorganisation checks (the tip's blocks, a range's last block). */
+  readonly blocks: readonly BlockHeader[];
+  readonly cursor: { readonly number: bigint; readonly hash: string };
+  /** Blocks at or below this are final: older remembered blocks are forgotten. */
+  readonly finalized: bigint;
+}
+
+/** Remembered blocks this far below finality stay, for a reorg check on a lagging node. */
+const BLOCK_MEMORY_BELOW_FINAL = 64n;
+
+export async function readCursor(db: Kysely<Database>, chainId: number, startBlock: number): Promise<Cursor> {
+  const row = await db
+    .selectFrom("sync_checkpoints")
+    .select(["chain_id", "block_number", "block_hash"])
+    .where("name", "=", CHECKPOINT)
+    .executeTakeFirst();
+  if (!row) return { number: BigInt(startBlock) - 1n, hash: undefined };
+  if (row.chain_id !== chainId) {
+    throw new Error(`the database follows chain ${String(row.chain_id)}, but CHAIN_ID is ${String(chainId)}`);
+  }
+  return { number: BigInt(row.block_number), hash: row.block_hash };
+}
+
+/** Marks the cursor as fresh: the listener is at the head (readiness reads `updated_at`). */
+export async function touchCursor(db: Kysely<Database>): Promise<void> {
+  await db
+    .updateTable("sync_checkpoints")
+    .set({ updated_at: sql<Date>`now()` })
+    .where("name", "=", CHECKPOINT)
+    .execute();
+}
+
+export async function storedBlockHash(
+  db: Kysely<Database>,
+  chainId: number,
+  number: bigint,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("chain_blocks")
+    .select("block_hash")
+    .where("chain_id", "=", chainId)
+    .where("block_number", "=", number.toString())
+    .executeTakeFirst();
+  return row?.block_hash;
+}
+
+/** Commits one batch; returns how many of its events were new (a replay finds none). */
+export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const fresh = await insertEvents(trx, batch);
+    await derive(trx, batch, fresh);
+    await enqueueRisk(trx, batch, fresh);
+    if (batch.blocks.length > 0) {
+      await trx
+        .insertInto("chain_blocks")
+        .values(
+          batch.blocks.map((block) => ({
+            chain_id: batch.chainId,
+            block_number: block.number.toString(),
+            block_hash: block.hash,
+            parent_hash: block.parentHash,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(["chain_id", "block_number"]).doUpdateSet((eb) => ({
+            block_hash: eb.ref("excluded.block_hash"),
+            parent_hash: eb.ref("excluded.parent_hash"),
+          })),
+        )
+        .execute();
+    }
+    await trx
+      .deleteFrom("chain_blocks")
+      .where("chain_id", "=", batch.chainId)
+      .where("block_number", "<", (batch.finalized - BLOCK_MEMORY_BELOW_FINAL).toString())
+      .execute();
+    await trx
+      .insertInto("sync_checkpoints")
+      .values({
+        name: CHECKPOINT,
+        chain_id: batch.chainId,
+        block_number: batch.cursor.number.toString(),
+        block_hash: batch.cursor.hash,
+      })
+      .onConflict((oc) =>
+        oc.column("name").doUpdateSet({
+          block_number: batch.cursor.number.toString(),
+          block_hash: batch.cursor.hash,
+          updated_at: sql<Date>`now()`,
+        }),
+      )
+      .execute();
+    return fresh.length;
+  });
+}
+
+async function insertEvents(trx: Transaction<Database>, batch: Batch): Promise<ChainEvent[]> {
+  if (batch.events.length === 0) return [];
+  const fresh = new Set<string>();
+  for (let start = 0; start < batch.events.length; start += CHUNK) {
+    const rows = await trx
+      .insertInto("chain_events")
+      .values(
+        batch.events.slice(start, start + CHUNK).map((e) => ({
+          chain_id: batch.chainId,
+          block_number: e.blockNumber.toString(),
+          block_hash: e.blockHash,
+          log_index: e.logIndex,
+          tx_hash: e.txHash,
+          event_type: e.event.type,
+          payload: JSON.stringify(e.event),
+        })),
+      )
+      .onConflict((oc) => oc.columns(["chain_id", "block_hash", "log_index"]).doNothing())
+      .returning(["block_hash", "log_index"])
+      .execute();
+    for (const row of rows) fresh.add(`${row.block_hash}/${String(row.log_index)}`);
+  }
+  return batch.events.filter((e) => fresh.has(`${e.blockHash}/${String(e.logIndex)}`));
+}
+
+const jobId = (...parts: readonly (string | number | bigint)[]) => parts.join("-");
+
+/** Rows per multi-row statement (PostgreSQL allows 65,535 parameters in one). */
+const CHUNK = 4_000;
+
+async function insertChunked<T>(rows: readonly T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < rows.length; start += CHUNK) await insert(rows.slice(start, start + CHUNK));
+}
+
+type Of<K extends ChainEvent["event"]["type"]> = ChainEvent & {
+  readonly event: Extract<ChainEvent["event"], { type: K }>;
+};
+const ofType = <K extends ChainEvent["event"]["type"]>(events: readonly ChainEvent[], type: K) =>
+  events.filter((e): e is Of<K> => e.event.type === type);
+
+/**
+ * What the batch's new events derive, in statements per kind rather than per event: requests
+ * are inserted before settlements and cancellations are applied (a redemption is requested in
+ * an earlier log than it is resolved, and resolves once).
+ */
+async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly ChainEvent[]): Promise<void> {
+  const requested = ofType(fresh, "RedemptionRequested");
+  await insertChunked(requested, (chunk) =>
+    trx
+      .insertInto("redemptions")
+      .values(
+        chunk.map(({ event, blockNumber, txHash }) => ({
+          id: event.id,
+          chain_id: batch.chainId,
+          owner: event.owner,
+          shares: event.shares,
+          assets: event.assets,
+          channel: event.channel,
+          status: "requested" as const,
+          requested_block: blockNumber.toString(),
+          requested_tx: txHash,
+        })),
+      )
+      .onConflict((oc) => oc.column("id").doNothing())
+      .execute(),
+  );
+  // Settling pays out: irreversible, so released only once the block is final.
+  await insertOutbox(
+    trx,
+    requested.map(({ event, blockNumber, blockHash }) => ({
+      queue: QUEUES.settlements,
+      job_id: jobId("redemption", batch.chainId, event.id),
+      priority: event.channel === "instant" ? PRIORITY.high : PRIORITY.low,
+      payload: JSON.stringify({
+        redemptionId: event.id,
+        channel: event.channel,
+        owner: event.owner,
+        assets: event.assets,
+      }),
+      chain_id: batch.chainId,
+      block_number: blockNumber.toString(),
+      block_hash: blockHash,
+      await_finality: true,
+    })),
+  );
+  for (const [type, status] of [
+    ["RedemptionSettled", "settled"],
+    ["RedemptionCancelled", "cancelled"],
+  ] as const) {
+    for (const { event, blockNumber } of ofType(fresh, type)) {
+      await trx
+        .updateTable("redemptions")
+        .set({ status, resolved_block: blockNumber.toString(), updated_at: sql<Date>`now()` })
+        .where("id", "=", event.id)
+        .where("chain_id", "=", batch.chainId)
+        .execute();
+    }
+  }
+  await insertChunked(ofType(fresh, "LayerBalancesUpdated"), (chunk) =>
+    trx
+      .insertInto("fund_snapshots")
+      .values(
+        chunk.map(({ event, blockNumber, blockHash, logIndex }) => ({
+          recorded_at: new Date((batch.timestamps.get(blockNumber) ?? 0) * 1000),
+          block_number: blockNumber.toString(),
+          nav: event.nav,
+          l1_value: event.l1,
+          l2_value: event.l2,
+          l3_value: event.l3,
+          chain_id: batch.chainId,
+          block_hash: blockHash,
+          log_index: logIndex,
+        })),
+      )
+      .execute(),
+  );
+  const rebalances = ofType(fresh, "RebalanceExecuted");
+  const executions = rebalances.flatMap(({ event }) => executionUuid(event.executionId) ?? []);
+  if (executions.length > 0) {
+    await trx
+      .updateTable("rebalance_executions")
+      .set({ status: "succeeded", completed_at: sql<Date>`now()`, updated_at: sql<Date>`now()`, error: null })
+      .where("id", "in", executions)
+      .execute();
+  }
+  await insertOutbox(
+    trx,
+    rebalances.map(({ event, blockNumber, blockHash, txHash }) => ({
+      queue: QUEUES.rebalances,
+      job_id: jobId("rebalance", batch.chainId, event.executionId),
+      priority: PRIORITY.normal,
+      payload: JSON.stringify({ ...event, blockNumber: blockNumber.toString(), txHash }),
+      chain_id: batch.chainId,
+      block_number: blockNumber.toString(),
+      block_hash: blockHash,
+      await_finality: true,
+    })),
+  );
+}
+
+type NewOutboxRow = Insertable<Database["outbox"]>;
+
+async function insertOutbox(trx: Transaction<Database>, rows: readonly NewOutboxRow[]): Promise<void> {
+  await insertChunked(rows, (chunk) =>
+    trx
+      .insertInto("outbox")
+      .values(chunk)
+      .onConflict((oc) => oc.column("job_id").doNothing())
+      .execute(),
+  );
+}
+
+/** The risk monitor hears of every block that moved money at once, final or not. */
+async function enqueueRisk(trx: Transaction<Database>, batch: Batch, fresh: readonly ChainEvent[]): Promise<void> {
+  const blocks = new Map<string, ChainEvent>();
+  for (const e of fresh) blocks.set(e.blockHash, e);
+  if (blocks.size === 0) return;
+  await insertOutbox(
+    trx,
+    [...blocks.values()].map((e) => ({
+      queue: QUEUES.risk,
+      job_id: jobId("risk", batch.chainId, e.blockHash),
+      priority: PRIORITY.normal,
+      payload: JSON.stringify({ blockNumber: e.blockNumber.toString(), blockHash: e.blockHash }),
+      chain_id: batch.chainId,
+      block_number: e.blockNumber.toString(),
+      block_hash: e.blockHash,
+      await_finality: false,
+    })),
+  );
+}
+
+/**
+ * Undoes every block above `ancestor`: their events go, and with them the redemptions they
+ * requested, the settlements and cancellations they recorded (back to `requested`), the fund
+ * snapshots, the rebalance outcomes (back to `executing`) and their unsent work. Returns how many
+ * events were removed.
+ */
+export async function rollBack(
+  db: Kysely<Database>,
+  chainId: number,
+  ancestor: { readonly number: bigint; readonly hash: string },
+): Promise<number> {
+  const above = ancestor.number.toString();
+  return db.transaction().execute(async (trx) => {
+    const orphaned = await trx
+      .deleteFrom("chain_events")
+      .where("chain_id", "=", chainId)
+      .where("block_number", ">", above)
+      .returning(["event_type", "payload"])
+      .execute();
+    const ids = (type: string) =>
+      orphaned.filter((row) => row.event_type === type).map((row) => (row.payload as { id: string }).id);
+    const requested = ids("RedemptionRequested");
+    const resolved = [...ids("RedemptionSettled"), ...ids("RedemptionCancelled")];
+    if (requested.length > 0) {
+      await trx.deleteFrom("redemptions").where("chain_id", "=", chainId).where("id", "in", requested).execute();
+    }
+    if (resolved.length > 0) {
+      await trx
+        .updateTable("redemptions")
+        .set({ status: "requested", resolved_block: null, updated_at: sql<Date>`now()` })
+        .where("chain_id", "=", chainId)
+        .where("id", "in", resolved)
+        .execute();
+    }
+    const executions = orphaned
+      .filter((row) => row.event_type === "RebalanceExecuted")
+      .flatMap((row) => executionUuid((row.payload as { executionId: string }).executionId) ?? []);
+    if (executions.length > 0) {
+      await trx
+        .updateTable("rebalance_executions")
+        .set({ status: "executing", completed_at: null, updated_at: sql<Date>`now()` })
+        .where("id", "in", executions)
+        .execute();
+    }
+    await trx.deleteFrom("fund_snapshots").where("chain_id", "=", chainId).where("block_number", ">", above).execute();
+    await trx
+      .deleteFrom("outbox")
+      .where("chain_id", "=", chainId)
+      .where("block_number", ">", above)
+      .where("sent_at", "is", null)
+      .execute();
+    await trx.deleteFrom("chain_blocks").where("chain_id", "=", chainId).where("block_number", ">", above).execute();
+    await trx
+      .updateTable("sync_checkpoints")
+      .set({ block_number: above, block_hash: ancestor.hash, updated_at: sql<Date>`now()` })
+      .where("name", "=", CHECKPOINT)
+      .execute();
+    return orphaned.length;
+  });
+}
