@@ -201,4 +201,3 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     });
   });
 }
-
