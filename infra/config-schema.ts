@@ -260,6 +260,16 @@ const workloadsSchema = z
     }),
     /** Spread replicas across zones and nodes, and keep a PodDisruptionBudget per Deployment. */
     highAvailability: z.boolean(),
+    /** The chain the event listener follows, and the fund contract on it. */
+    chain: z.strictObject({
+      /** 56 BSC, 97 its testnet: the listener refuses a node on another chain. */
+      chainId: int(1, 2_147_483_647),
+      fundAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address"),
+      /** The block the fund was deployed in: where following starts on an empty database. */
+      deployBlock: int(0, Number.MAX_SAFE_INTEGER),
+      /** Blocks behind the head at which work is released as final (with the node's `finalized` tag). */
+      finalityDepth: int(0, 1000),
+    }),
   })
   .refine(
     (workloads) =>

@@ -58,7 +58,17 @@ export class ServicesChart extends Chart {
         name: EVENT_LISTENER,
         args: ["event-listener"],
         port: PORTS.eventListener,
-        env: [...common, ...chain, ...plainEnv({ HEALTH_PORT: String(PORTS.eventListener) })],
+        env: [
+          ...common,
+          ...chain,
+          ...plainEnv({
+            CHAIN_ID: String(values.chain.chainId),
+            FUND_ADDRESS: values.chain.fundAddress,
+            FUND_DEPLOY_BLOCK: String(values.chain.deployBlock),
+            FINALITY_DEPTH: String(values.chain.finalityDepth),
+            HEALTH_PORT: String(PORTS.eventListener),
+          }),
+        ],
         resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "200m" }),
         recreate: true,
         livenessDelaySeconds: 30,

@@ -35,6 +35,12 @@ export interface WorkloadValues {
     readonly autoscaling?: { minReplicas: number; maxReplicas: number; targetCpuPercent: number } | undefined;
   };
   readonly highAvailability: boolean;
+  readonly chain: {
+    readonly chainId: number;
+    readonly fundAddress: string;
+    readonly deployBlock: number;
+    readonly finalityDepth: number;
+  };
   /** `paimon/<stack>`: the Secrets Manager prefix ExternalSecrets read. */
   readonly secretPrefix: string;
   readonly backupBucket: string;
@@ -73,6 +79,7 @@ export function workloadValues(config: StackConfig): WorkloadValues {
     acmeEmail: workloads.acmeEmail,
     api: workloads.api,
     highAvailability: workloads.highAvailability,
+    chain: workloads.chain,
     secretPrefix: `paimon/${config.stack}`,
     backupBucket: `${prefix}-backups-${config.awsAccountId}-${config.region}`,
     redisReplicationGroupId: `${prefix}-redis`,
