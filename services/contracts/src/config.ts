@@ -9,6 +9,8 @@ import { DEFAULT_CHAIN_ID } from "./devnet";
 export const DEFAULT_DEVNET_PORT = 8545;
 
 export interface DevnetConfig {
+  /** `--host` or `DEVNET_HOST`: the interface to bind (`0.0.0.0` in a container). @default 127.0.0.1 */
+  readonly host: string;
   /** `--port` or `DEVNET_PORT`. @default 8545 */
   readonly port: number;
   /** `--chain-id` or `DEVNET_CHAIN_ID`. @default 31337 */
@@ -17,7 +19,7 @@ export interface DevnetConfig {
   readonly rpcLog: boolean;
 }
 
-export const DEVNET_USAGE = "usage: pnpm devnet [--port <1-65535>] [--chain-id <n>] [--rpc-log]";
+export const DEVNET_USAGE = "usage: pnpm devnet [--host <address>] [--port <1-65535>] [--chain-id <n>] [--rpc-log]";
 
 export class DevnetConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -41,11 +43,16 @@ export function loadDevnetConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): DevnetConfig {
   const problems: string[] = [];
-  let flags: { port?: string; "chain-id"?: string; "rpc-log"?: boolean } = {};
+  let flags: { host?: string; port?: string; "chain-id"?: string; "rpc-log"?: boolean } = {};
   try {
     flags = parseArgs({
       args: [...argv],
-      options: { port: { type: "string" }, "chain-id": { type: "string" }, "rpc-log": { type: "boolean" } },
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        "chain-id": { type: "string" },
+        "rpc-log": { type: "boolean" },
+      },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -70,6 +77,10 @@ export function loadDevnetConfig(
   if (rpcLogEnv !== undefined && rpcLogEnv !== "true" && rpcLogEnv !== "false") {
     problems.push(`DEVNET_RPC_LOG must be "true" or "false", got "${rpcLogEnv}"`);
   }
+  const host = flags.host ?? env.DEVNET_HOST ?? "127.0.0.1";
+  if (!/^(\d{1,3}\.){3}\d{1,3}$|^localhost$/.test(host)) {
+    problems.push(`${flags.host === undefined ? "DEVNET_HOST" : "--host"} must be an IPv4 address, got "${host}"`);
+  }
   if (problems.length > 0) throw new DevnetConfigError(problems);
-  return Object.freeze({ port, chainId, rpcLog: flags["rpc-log"] ?? rpcLogEnv === "true" });
+  return Object.freeze({ host, port, chainId, rpcLog: flags["rpc-log"] ?? rpcLogEnv === "true" });
 }

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   // eslint-disable-next-line no-restricted-properties -- the composition root reads the environment once
   const config = loadDevnetConfig(process.argv.slice(2), process.env);
   const devnet = await startDevnet({
+    host: config.host,
     port: config.port,
     chainId: config.chainId,
     rpcLog: config.rpcLog,

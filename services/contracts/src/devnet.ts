@@ -38,6 +38,8 @@ const READY_LINE = "Started HTTP and WebSocket JSON-RPC server at";
 const FREE_PORT_ATTEMPTS = 3;
 
 export interface DevnetOptions {
+  /** The interface the node binds: `0.0.0.0` inside a container. @default 127.0.0.1 (clients always use it) */
+  readonly host?: string;
   /** TCP port of both the HTTP and the WebSocket endpoint. @default a free port the OS chooses */
   readonly port?: number;
   /** The chain id the node reports and signs for. @default 31337 */
@@ -110,7 +112,7 @@ async function launch(port: number, options: DevnetOptions): Promise<Devnet> {
       HARDHAT_CONFIG,
       "node",
       "--hostname",
-      DEVNET_HOSTNAME,
+      options.host ?? DEVNET_HOSTNAME,
       "--port",
       String(port),
     ],

@@ -38,7 +38,9 @@ export function rebalanceExecutionId(uuid: string): string {
 }
 
 export function executionUuid(executionId: string): string | undefined {
-  const match = /^0x([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})0{32}$/.exec(executionId.toLowerCase());
+  const match = /^0x([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})0{32}$/.exec(
+    executionId.toLowerCase(),
+  );
   return match ? match.slice(1).join("-") : undefined;
 }
 

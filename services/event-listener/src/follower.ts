@@ -131,11 +131,12 @@ export function createFollower(options: FollowerOptions): Follower {
       return event ? [event] : [];
     });
 
-  /** Block timestamps of the events that need one (fund snapshots are stamped with their block's time). */
+  /** Block timestamps of the events that need one: snapshots and redemption requests carry their block's time. */
   const timestamps = async (events: readonly ChainEvent[], known: readonly BlockHeader[]) => {
     const result = new Map<bigint, number>(known.map((block) => [block.number, block.timestamp]));
     for (const e of events) {
-      if (e.event.type !== "LayerBalancesUpdated" || result.has(e.blockNumber)) continue;
+      if (result.has(e.blockNumber)) continue;
+      if (e.event.type !== "LayerBalancesUpdated" && e.event.type !== "RedemptionRequested") continue;
       const block = await rpc.block(e.blockNumber);
       if (block) result.set(block.number, block.timestamp);
     }
@@ -259,7 +260,8 @@ export function createFollower(options: FollowerOptions): Follower {
     async run(signal) {
       cursor = await readCursor(db, chainId, options.startBlock);
       logger.info("following", { from_block: (cursor.number + 1n).toString(), chain_id: chainId });
-      while (!signal.aborted && halted === undefined) {
+      const following = () => halted === undefined;
+      while (!signal.aborted && following()) {
         const progressed = await step();
         lastStepAt = Date.now();
         if (finalized !== undefined) {
@@ -268,7 +270,7 @@ export function createFollower(options: FollowerOptions): Follower {
             Number(finalized > cursor.number ? finalized - cursor.number : 0n),
           );
         }
-        if (!progressed && halted === undefined) {
+        if (!progressed && following()) {
           metrics.paimon_outbox_backlog.set(await options.relay.backlog());
           await waitForWake(signal);
         }

@@ -28,7 +28,7 @@ export interface Cursor {
 export interface Batch {
   readonly chainId: number;
   readonly events: readonly ChainEvent[];
-  /** Timestamps (seconds) of the blocks that have events. */
+  /** Timestamps (seconds) of the blocks with events that are stamped with their block's time. */
   readonly timestamps: ReadonlyMap<bigint, number>;
   /** Blocks to remember for reorganisation checks (the tip's blocks, a range's last block). */
   readonly blocks: readonly BlockHeader[];
@@ -151,6 +151,13 @@ async function insertEvents(trx: Transaction<Database>, batch: Batch): Promise<C
   return batch.events.filter((e) => fresh.has(`${e.blockHash}/${String(e.logIndex)}`));
 }
 
+/** When the block was made (the chain's clock, not ours). */
+const blockTime = (batch: Batch, block: bigint) => {
+  const seconds = batch.timestamps.get(block);
+  if (seconds === undefined) throw new Error(`no timestamp for block ${block.toString()}`);
+  return new Date(seconds * 1000);
+};
+
 const jobId = (...parts: readonly (string | number | bigint)[]) => parts.join("-");
 
 /** Rows per multi-row statement (PostgreSQL allows 65,535 parameters in one). */
@@ -187,6 +194,7 @@ async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly 
           status: "requested" as const,
           requested_block: blockNumber.toString(),
           requested_tx: txHash,
+          created_at: blockTime(batch, blockNumber),
         })),
       )
       .onConflict((oc) => oc.column("id").doNothing())
@@ -229,7 +237,7 @@ async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly 
       .insertInto("fund_snapshots")
       .values(
         chunk.map(({ event, blockNumber, blockHash, logIndex }) => ({
-          recorded_at: new Date((batch.timestamps.get(blockNumber) ?? 0) * 1000),
+          recorded_at: blockTime(batch, blockNumber),
           block_number: blockNumber.toString(),
           nav: event.nav,
           l1_value: event.l1,

@@ -1,0 +1,193 @@
+/**
+ * `pnpm dev`: the fund's services as local processes against this machine's PostgreSQL and Redis
+ * and a fresh local chain — no container engine needed (docker-compose.yml is the same thing in
+ * containers):
+ *
+ * 1. a development database (recreated: the chain is new each run, so is what was derived from it),
+ *    migrated with the `migrate` command;
+ * 2. the devnet, with the fund deployed and its demo history seeded;
+ * 3. the event listener following the devnet, and the API on :8000.
+ *
+ * It prints the URLs once `GET /v1/fund` answers, streams the services' logs prefixed with their
+ * name, and stops everything in order on Ctrl-C.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { deployFund, devnetAccounts, devnetProvider, seedDemoFund, startDevnet } from "@paimon/contracts/devnet";
+import { runMigrate } from "@paimon/core/migrate";
+import pg from "pg";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
+const USAGE =
+  "usage: pnpm dev [--database <name>] [--api-port <n>] [--listener-port <n>] [--chain-port <n>] [--redis-url <url>]";
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      database: { type: "string", default: "paimon_dev" },
+      "api-port": { type: "string", default: "8000" },
+      "listener-port": { type: "string", default: "8001" },
+      "chain-port": { type: "string", default: "8545" },
+      "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
+    },
+    strict: true,
+  });
+  const port = (name: string, raw: string) => {
+    if (!/^\d+$/.test(raw) || Number(raw) > 65_535) throw new Error(`--${name} must be a port number, got "${raw}"`);
+    return Number(raw);
+  };
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(values.database)) {
+    throw new Error(`--database must be a plain PostgreSQL name, got "${values.database}"`);
+  }
+  return {
+    database: values.database,
+    apiPort: port("api-port", values["api-port"]),
+    listenerPort: port("listener-port", values["listener-port"]),
+    chainPort: port("chain-port", values["chain-port"]),
+    redisUrl: values["redis-url"],
+  };
+}
+
+async function recreateDatabase(name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new Error(`PostgreSQL is not reachable at 127.0.0.1:5432 (${String(error)}); start it first`, {
+      cause: error,
+    });
+  }
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return ADMIN_URL.replace(/\/postgres$/, `/${name}`);
+}
+
+/** Runs a service's `bin.ts`, its output prefixed with its name. */
+function service(name: string, bin: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, bin)], {
+    cwd: ROOT,
+    // eslint-disable-next-line no-restricted-properties -- the developer's PATH and HOME, plus the service's settings
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${name} | ${line}\n`));
+  }
+  return child;
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof options>;
+  try {
+    config = options();
+  } catch (error) {
+    process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const children: ChildProcess[] = [];
+  let stopDevnet: () => Promise<void> = () => Promise.resolve();
+  let stopping = false;
+  const isStopping = () => stopping;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`dev: ${reason}; stopping the services, then the chain\n`);
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }),
+    );
+    await stopDevnet();
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void stop(signal);
+    });
+  }
+
+  try {
+    const databaseUrl = await recreateDatabase(config.database);
+    await runMigrate({ DATABASE_URL: databaseUrl }, (line) => process.stdout.write(`migrate | ${line}\n`));
+
+    const devnet = await startDevnet({ port: config.chainPort });
+    const provider = devnetProvider(devnet);
+    stopDevnet = async () => {
+      provider.destroy();
+      await devnet.stop();
+    };
+    const [operator, ...holders] = devnetAccounts(4, provider);
+    if (!operator) throw new Error("no operator account on the devnet");
+    const fund = await deployFund(operator);
+    await seedDemoFund(fund, { operator, holders });
+    const fundAddress = await fund.getAddress();
+
+    const common = {
+      ENVIRONMENT: "development",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: config.redisUrl,
+    };
+    children.push(
+      service("event-listener", "services/event-listener/src/bin.ts", {
+        ...common,
+        BSC_RPC_URL: devnet.httpUrl,
+        BSC_WS_URL: devnet.wsUrl,
+        CHAIN_ID: String(devnet.chainId),
+        FUND_ADDRESS: fundAddress,
+        FINALITY_DEPTH: "2",
+        HEALTH_PORT: String(config.listenerPort),
+        QUEUE_PREFIX: "paimon-dev",
+      }),
+      service("api", "services/api/src/bin.ts", {
+        ...common,
+        PORT: String(config.apiPort),
+        JWT_SECRET: "development-jwt-secret-at-least-32-characters",
+        SHUTDOWN_DELAY_SECONDS: "0",
+      }),
+    );
+    for (const child of children) {
+      void once(child, "exit").then(() => {
+        if (!isStopping()) void stop("a service exited").finally(() => (process.exitCode = 1));
+      });
+    }
+
+    // The fund is ready once the listener has indexed the demo and the API serves it.
+    const fundUrl = `http://127.0.0.1:${String(config.apiPort)}/v1/fund`;
+    for (let attempt = 0; !isStopping(); attempt += 1) {
+      const response = await fetch(fundUrl).catch(() => undefined);
+      if (response?.ok) break;
+      if (attempt > 600) throw new Error(`${fundUrl} did not answer within a minute`);
+      await delay(100);
+    }
+    if (isStopping()) return;
+    process.stdout.write(
+      [
+        "",
+        "dev: ready",
+        `  API              http://127.0.0.1:${String(config.apiPort)}   (curl ${fundUrl})`,
+        `  event listener   http://127.0.0.1:${String(config.listenerPort)}/health/ready`,
+        `  chain            ${devnet.httpUrl} (chain ${String(devnet.chainId)}), fund ${fundAddress}`,
+        `  database         ${databaseUrl}`,
+        "  Ctrl-C stops everything.",
+        "",
+      ].join("\n"),
+    );
+  } catch (error) {
+    process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+    await stop("start-up failed");
+  }
+}
+
+void main();
