@@ -19,7 +19,7 @@ import type { Kysely } from "kysely";
 import type { ChainEvent, EventDecoder } from "./events";
 import type { Relay } from "./relay";
 import { RangeTooWideError, type BlockHeader, type RpcClient } from "./rpc";
-import { commitBatch, type Cursor, readCursor, rollBack, storedBlockHash, touchCursor } from "./store";
+import { commitBatch, type Cursor, readCursor, rollBack, storedBlock, touchCursor } from "./store";
 
 export type FollowerMetrics = Pick<
   Metrics,
@@ -167,29 +167,31 @@ export function createFollower(options: FollowerOptions): Follower {
     return fresh;
   };
 
-  /** Walks back to the common ancestor and undoes what is above it; false when it must wait or halt. */
-  const reorganise = async (final: bigint): Promise<boolean> => {
+  /**
+   * Walks back to the common ancestor and undoes what is above it; false when it must wait or
+   * halt. Blocks that were not final when last checked may change (an ordinary reorganisation,
+   * however late we see it); a change to a final one, or one older than we remember, halts.
+   */
+  const reorganise = async (): Promise<boolean> => {
     let number = cursor.number;
     for (;;) {
-      const stored = await storedBlockHash(db, chainId, number);
+      const stored = await storedBlock(db, chainId, number);
       const canonical = await rpc.block(number);
       if (!canonical) {
         logger.warn("the node does not have a block we processed; waiting for it", { block: number.toString() });
         return false;
       }
-      if (stored !== undefined && stored === canonical.hash) break;
-      if (stored === undefined || number <= final) {
-        // Below what we remember, or below finality: a reorganisation we must not follow blindly.
+      if (stored?.hash === canonical.hash) break;
+      if (stored === undefined || stored.final) {
         const nodeHead = await rpc.blockNumber();
         if (nodeHead < cursor.number) {
           logger.warn("the node is behind our cursor; waiting for it", { node_head: nodeHead.toString() });
           return false;
         }
-        halted = `reorganisation below finality: block ${number.toString()} changed (finalized ${final.toString()})`;
+        halted = `reorganisation below finality: block ${number.toString()} changed after it was final`;
         logger.error("halting: the chain reorganised below finality", {
           block: number.toString(),
-          finalized: final.toString(),
-          stored_hash: stored ?? null,
+          stored_hash: stored?.hash ?? null,
           canonical_hash: canonical.hash,
         });
         return false;
@@ -234,7 +236,7 @@ export function createFollower(options: FollowerOptions): Follower {
       // Before reading past a block we processed while it was not final, check it still stands.
       if (cursor.hash !== undefined && cursor.number >= 0n) {
         const current = await rpc.block(cursor.number);
-        if (current && current.hash !== cursor.hash) return reorganise(final);
+        if (current && current.hash !== cursor.hash) return reorganise();
       }
       const from = cursor.number + 1n;
       const wanted = cursor.number + range < final ? cursor.number + range : final;
@@ -247,10 +249,15 @@ export function createFollower(options: FollowerOptions): Follower {
     if (cursor.number < nodeHead) {
       const next = await rpc.block(cursor.number + 1n);
       if (!next) return false;
-      if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return reorganise(final);
+      if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return reorganise();
       const logs = await rpc.logs({ address, blockHash: next.hash });
       await commit(started, decode(logs), [next], { number: next.number, hash: next.hash }, final);
       return true;
+    }
+    // At the head: the block under the cursor may itself have been replaced.
+    if (cursor.hash !== undefined && cursor.number >= 0n) {
+      const current = await rpc.block(cursor.number);
+      if (current && current.hash !== cursor.hash) return reorganise();
     }
     await touchCursor(db);
     return false;
@@ -264,13 +271,16 @@ export function createFollower(options: FollowerOptions): Follower {
       while (!signal.aborted && following()) {
         const progressed = await step();
         lastStepAt = Date.now();
+        // Halted: the chain changed below what was taken for final, so nothing more is released
+        // to the queues — the outbox may hold settlements from blocks that are gone.
+        if (!following()) return;
         if (finalized !== undefined) {
           await options.relay.relay(finalized);
           metrics.paimon_chain_finalized_lag_blocks.set(
             Number(finalized > cursor.number ? finalized - cursor.number : 0n),
           );
         }
-        if (!progressed && following()) {
+        if (!progressed) {
           metrics.paimon_outbox_backlog.set(await options.relay.backlog());
           await waitForWake(signal);
         }

@@ -77,7 +77,10 @@ export function subscribeHeads(options: HeadSubscriptionOptions): HeadSubscripti
         params?: { result?: { number?: string } };
       };
       try {
-        message = JSON.parse(data.toString()) as typeof message;
+        const text = Array.isArray(data)
+          ? Buffer.concat(data).toString("utf8")
+          : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString("utf8");
+        message = JSON.parse(text) as typeof message;
       } catch {
         return;
       }

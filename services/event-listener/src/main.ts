@@ -42,9 +42,18 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   ]);
 
   let role: Role = "starting";
-  let follower: Follower | undefined;
+  /** What has been started so far: shutdown closes whatever is here, in order. */
+  const parts: {
+    writer?: Writer;
+    relay?: Relay;
+    heads?: HeadSubscription;
+    redis?: Redis;
+    follower?: Follower;
+    following?: Promise<void>;
+    sizes?: NodeJS.Timeout;
+  } = {};
   const health = createHealthServer({
-    state: { role: () => role, follower: () => follower?.status() },
+    state: { role: () => role, follower: () => parts.follower?.status() },
     registry,
     maxHeadLagBlocks: config.MAX_HEAD_LAG_BLOCKS,
     maxStepAgeMs: Math.max(config.POLL_INTERVAL_MS * 4, 15_000),
@@ -69,35 +78,34 @@ export async function runEventListener(env: Readonly<Record<string, string | und
 
   const stopping = new AbortController();
   const shutdown = createShutdown({ logger });
-  let writer: Writer | undefined;
-  let relay: Relay | undefined;
-  let heads: HeadSubscription | undefined;
-  let redis: Redis | undefined;
-  let following: Promise<void> | undefined;
-  let sizes: NodeJS.Timeout | undefined;
-
   shutdown.add("readiness", () => {
     role = "stopping";
     stopping.abort();
   });
   shutdown.add("follower", async () => {
-    await following;
+    await parts.following;
   });
   shutdown.add("new heads", () => {
-    heads?.close();
-    clearInterval(sizes);
+    parts.heads?.close();
+    clearInterval(parts.sizes);
   });
   shutdown.add("queues", async () => {
-    await relay?.close();
+    await parts.relay?.close();
   });
   shutdown.add("writer lock", async () => {
-    await writer?.close();
+    await parts.writer?.close();
   });
   shutdown.add("redis", async () => {
-    await redis?.quit().catch(() => redis?.disconnect());
+    await parts.redis?.quit().catch(() => {
+      parts.redis?.disconnect();
+    });
   });
   shutdown.add("health server", async () => {
-    const closed = new Promise<void>((resolve) => health.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      health.close(() => {
+        resolve();
+      });
+    });
     health.closeAllConnections();
     await closed;
   });
@@ -108,6 +116,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   }
 
   role = "standby";
+  let writer: Writer;
   try {
     writer = await acquireWriter({
       url: config.DATABASE_URL,
@@ -121,6 +130,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     if (stopping.signal.aborted) return;
     throw error;
   }
+  parts.writer = writer;
   if (stopping.signal.aborted) {
     await writer.close();
     return;
@@ -129,15 +139,16 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   logger.info("writer lock acquired", { chain_id: chainId });
 
   // BullMQ wants its own connection without a request retry limit.
-  redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  parts.redis = redis;
   redis.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });
   });
   await redis.connect();
-  relay = createRelay({ db: writer.db, connection: redis, prefix: config.QUEUE_PREFIX });
-  const active = relay;
-  sizes = setInterval(() => {
-    active.queueSizes().then(
+  const relay = createRelay({ db: writer.db, connection: redis, prefix: config.QUEUE_PREFIX });
+  parts.relay = relay;
+  parts.sizes = setInterval(() => {
+    relay.queueSizes().then(
       (counts) => {
         for (const [priority, count] of Object.entries(counts))
           metrics.paimon_event_queue_size.set({ priority }, count);
@@ -148,7 +159,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     );
   }, 5_000);
 
-  follower = createFollower({
+  const follower = createFollower({
     rpc,
     db: writer.db,
     relay,
@@ -162,17 +173,17 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     maxBlockRange: config.MAX_BLOCK_RANGE,
     pollIntervalMs: config.POLL_INTERVAL_MS,
   });
-  const current = follower;
+  parts.follower = follower;
   if (config.BSC_WS_URL !== undefined) {
-    heads = subscribeHeads({
+    parts.heads = subscribeHeads({
       url: config.BSC_WS_URL,
       onHead: () => {
-        current.wake();
+        follower.wake();
       },
       onReconnect: () => {
         metrics.paimon_chain_reconnects_total.inc();
         logger.info("new-head subscription restored; filling the gap");
-        current.wake();
+        follower.wake();
       },
       onError: (error) => {
         logger.warn("new-head subscription error", { error });
@@ -181,10 +192,10 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   }
 
   const lockedWriter = writer;
-  following = (async () => {
+  const following = (async () => {
     while (!stopping.signal.aborted) {
       try {
-        await Promise.race([current.run(stopping.signal), lockedWriter.lost]);
+        await Promise.race([follower.run(stopping.signal), lockedWriter.lost]);
         return;
       } catch (error) {
         if (lockedWriter.isLost()) throw error;
@@ -194,6 +205,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
       }
     }
   })();
+  parts.following = following;
   following.catch((error: unknown) => {
     logger.error("the writer's database connection was lost; exiting so a standby takes over", { error });
     void shutdown.run("writer lost").finally(() => {

@@ -79,6 +79,12 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
         body: JSON.stringify({ jsonrpc: "2.0", id: (id += 1), method, params }),
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
+      if (response.status >= 500) {
+        // A gateway or node in trouble: worth another try, unlike a JSON-RPC error.
+        outcome = "server_error";
+        await response.body?.cancel();
+        throw new Error(`${method}: HTTP ${String(response.status)}`);
+      }
       if (response.status === 429) {
         outcome = "rate_limited";
         await response.body?.cancel();

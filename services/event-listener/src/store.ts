@@ -62,18 +62,19 @@ export async function touchCursor(db: Kysely<Database>): Promise<void> {
     .execute();
 }
 
-export async function storedBlockHash(
+/** A remembered block: its hash, and whether it was final when last checked. */
+export async function storedBlock(
   db: Kysely<Database>,
   chainId: number,
   number: bigint,
-): Promise<string | undefined> {
+): Promise<{ hash: string; final: boolean } | undefined> {
   const row = await db
     .selectFrom("chain_blocks")
-    .select("block_hash")
+    .select(["block_hash", "final"])
     .where("chain_id", "=", chainId)
     .where("block_number", "=", number.toString())
     .executeTakeFirst();
-  return row?.block_hash;
+  return row && { hash: row.block_hash, final: row.final };
 }
 
 /** Commits one batch; returns how many of its events were new (a replay finds none). */
@@ -91,6 +92,7 @@ export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<n
             block_number: block.number.toString(),
             block_hash: block.hash,
             parent_hash: block.parentHash,
+            final: block.number <= batch.finalized,
           })),
         )
         .onConflict((oc) =>
@@ -101,6 +103,15 @@ export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<n
         )
         .execute();
     }
+    // The batch extends a chain whose every link was checked, so what is final on the node now
+    // is final in what we remember too.
+    await trx
+      .updateTable("chain_blocks")
+      .set({ final: true })
+      .where("chain_id", "=", batch.chainId)
+      .where("block_number", "<=", batch.finalized.toString())
+      .where("final", "=", false)
+      .execute();
     await trx
       .deleteFrom("chain_blocks")
       .where("chain_id", "=", batch.chainId)

@@ -11,11 +11,13 @@ import {
   deployFund,
   devnetAccounts,
   devnetProvider,
+  mine,
   startDevnet,
   type Devnet,
   type DevnetOptions,
 } from "@paimon/contracts/devnet";
 import type { Database } from "@paimon/core/db";
+import type { MetricName } from "@paimon/core/metrics";
 import { Queue } from "bullmq";
 import type { HDNodeWallet, JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
@@ -100,8 +102,8 @@ export function spawnListener(env: Record<string, string>): ListenerProcess {
   });
   let stdout = "";
   let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => {
       resolve({ code, signal });
@@ -113,7 +115,7 @@ export function spawnListener(env: Record<string, string>): ListenerProcess {
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   const port = new Promise<number>((resolve, reject) => {
-    child.stdout?.on("data", () => {
+    child.stdout.on("data", () => {
       const listening = lines().find((line) => line["message"] === "listening");
       if (listening) resolve(listening["port"] as number);
     });
@@ -123,6 +125,15 @@ export function spawnListener(env: Record<string, string>): ListenerProcess {
   });
   port.catch(() => undefined);
   return { child, port, exited, output: () => ({ stdout, stderr }), lines };
+}
+
+/**
+ * Mines `count` empty blocks one call each. `mine(provider, n)` with n > 3 makes Hardhat reserve
+ * blocks it fills in lazily, and those report a zero `parentHash`: a listener following the tip
+ * by parent hash would take each for a reorganisation.
+ */
+export async function mineBlocks(chain: Chain, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await mine(chain.provider, 1);
 }
 
 /** Stops a listener with SIGTERM and waits for it. */
@@ -187,6 +198,71 @@ export function testQueues(prefix: string) {
       await Promise.all(queues.map((queue) => queue.close()));
     },
   };
+}
+
+/** Resolves once the cursor stands on exactly this block (number and hash): after a reorganisation, the new one. */
+export async function waitForCursorAt(
+  db: Kysely<Database>,
+  block: { readonly number: number; readonly hash: string },
+  timeout = 30_000,
+): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const row = await db
+        .selectFrom("sync_checkpoints")
+        .select(["block_number", "block_hash"])
+        .where("name", "=", CHECKPOINT)
+        .executeTakeFirst();
+      if (row?.block_number !== String(block.number) || row.block_hash !== block.hash.toLowerCase()) {
+        throw new Error(
+          `cursor at ${row?.block_number ?? "none"} ${row?.block_hash ?? ""}, waiting for ${String(block.number)} ${block.hash}`,
+        );
+      }
+    },
+    { timeout, interval: 50 },
+  );
+}
+
+/** Resolves with the first log line whose `message` is `message` (polled; fails after `timeout`). */
+export async function waitForLine(
+  listener: ListenerProcess,
+  message: string,
+  timeout = 30_000,
+): Promise<Record<string, unknown>> {
+  return vi.waitFor(
+    () => {
+      const line = listener.lines().find((l) => l["message"] === message);
+      if (!line) throw new Error(`no log line "${message}" yet`);
+      return line;
+    },
+    { timeout, interval: 50 },
+  );
+}
+
+/** A GET on the listener's health server: the status and the parsed body. */
+export async function getHealth(port: number, path: "/health" | "/health/ready") {
+  const response = await fetch(`http://127.0.0.1:${String(port)}${path}`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/**
+ * Scrapes the listener's `/metrics` and sums the samples of `sample` (a catalog metric, or a
+ * histogram's `_count`) whose labels include `labels`; 0 when there are none.
+ */
+export async function metricValue(
+  port: number,
+  sample: MetricName | `${MetricName}_count`,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== sample) continue;
+    const found = new Map([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => found.get(key) === value)) sum += Number(match[3]);
+  }
+  return sum;
 }
 
 export type { Devnet };

@@ -75,7 +75,7 @@ export async function acquireWriter(options: {
           dead
             ? Promise.reject(dead)
             : Promise.resolve({
-                query: client.query.bind(client) as pg.PoolClient["query"],
+                query: client.query.bind(client),
                 release: () => undefined,
               }),
         end: () => client.end(),

@@ -111,6 +111,8 @@ export interface ChainBlockTable {
   block_number: ColumnType<string, string | number | bigint, never>;
   block_hash: string;
   parent_hash: string;
+  /** Final when last checked: a change to it would be a reorganisation below finality. */
+  final: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
 }
 

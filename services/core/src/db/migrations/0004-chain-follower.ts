@@ -4,7 +4,8 @@ import { sql, type Kysely } from "kysely";
  * What the event listener needs to survive reorganisations and release work only when it is
  * final:
  * - `chain_blocks`: the hash and parent hash of every processed block not yet final (and the end
- *   of each final range), to find the common ancestor by walking back;
+ *   of each final range), and whether it has become final, to find the common ancestor by
+ *   walking back and to tell an ordinary reorganisation from one below finality;
  * - outbox rows remember their block, so a reorganisation deletes the unsent work of orphaned
  *   blocks, and whether they wait for finality (irreversible work) or not (the risk monitor);
  * - fund snapshots and redemptions remember the chain event that produced them, so removing an
@@ -17,6 +18,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("block_number", "bigint", (c) => c.notNull())
     .addColumn("block_hash", "text", (c) => c.notNull())
     .addColumn("parent_hash", "text", (c) => c.notNull())
+    // Whether the block was final when the listener last checked its chain: a change to a final
+    // block is a reorganisation below finality; a change to one that never was is an ordinary one.
+    .addColumn("final", "boolean", (c) => c.notNull().defaultTo(false))
     .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint("chain_blocks_pkey", ["chain_id", "block_number"])
     .execute();
