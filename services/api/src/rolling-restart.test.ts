@@ -4,7 +4,7 @@
  * has exited — as a Deployment's rolling update does. Every request of the load must succeed,
  * and every process must exit 0 inside the pod's grace period.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { loadDemoFund } from "@paimon/core/demo";
 import { createLoadBalancer, type LoadBalancer } from "@paimon/core/testing/load-balancer";
@@ -23,12 +23,16 @@ interface Instance {
   stop(): Promise<{ code: number | null; ms: number }>;
 }
 
+/** Every process the test started: whatever is still running at the end is killed, pass or fail. */
+const spawned = new Set<ChildProcess>();
+
 async function startInstance(env: Record<string, string>): Promise<Instance> {
   const child = spawn(process.execPath, ["--import", "tsx", BIN], {
     cwd: path.resolve(__dirname, "..", "..", ".."),
     env: { PATH: path.dirname(process.execPath), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  spawned.add(child);
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -77,6 +81,7 @@ describe("a rolling restart under keep-alive load", () => {
   });
 
   afterAll(async () => {
+    for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await balancer.close();
     await database.drop();
   });

@@ -198,6 +198,14 @@ export function createFollower(options: FollowerOptions): Follower {
       }
       number -= 1n;
     }
+    if (number === cursor.number) {
+      // Our cursor is still canonical: the node gave a next block that does not link to it (a
+      // node serving an inconsistent view). Nothing to undo; ask again later.
+      logger.warn("the node's next block does not link to our cursor, which it still has; waiting for the node", {
+        block: number.toString(),
+      });
+      return false;
+    }
     const depth = cursor.number - number;
     const ancestor = await rpc.block(number);
     if (!ancestor) return false;

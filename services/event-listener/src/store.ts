@@ -9,7 +9,7 @@
  */
 import { executionUuid } from "@paimon/contracts";
 import type { Database } from "@paimon/core/db";
-import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { ChainEvent } from "./events";
 import type { BlockHeader } from "./rpc";
 
@@ -137,29 +137,24 @@ export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<n
   });
 }
 
+/**
+ * Inserts the batch's events, returning those that were new. Rows travel as one array per column
+ * (`unnest`): a constant number of parameters however large the batch, which PostgreSQL parses
+ * and plans once — several times faster than multi-row VALUES on a backfill.
+ */
 async function insertEvents(trx: Transaction<Database>, batch: Batch): Promise<ChainEvent[]> {
   if (batch.events.length === 0) return [];
-  const fresh = new Set<string>();
-  for (let start = 0; start < batch.events.length; start += CHUNK) {
-    const rows = await trx
-      .insertInto("chain_events")
-      .values(
-        batch.events.slice(start, start + CHUNK).map((e) => ({
-          chain_id: batch.chainId,
-          block_number: e.blockNumber.toString(),
-          block_hash: e.blockHash,
-          log_index: e.logIndex,
-          tx_hash: e.txHash,
-          event_type: e.event.type,
-          payload: JSON.stringify(e.event),
-        })),
-      )
-      .onConflict((oc) => oc.columns(["chain_id", "block_hash", "log_index"]).doNothing())
-      .returning(["block_hash", "log_index"])
-      .execute();
-    for (const row of rows) fresh.add(`${row.block_hash}/${String(row.log_index)}`);
-  }
-  return batch.events.filter((e) => fresh.has(`${e.blockHash}/${String(e.logIndex)}`));
+  const e = batch.events;
+  const rows = await sql<{ block_hash: string; log_index: number }>`
+    insert into chain_events (chain_id, block_number, block_hash, log_index, tx_hash, event_type, payload)
+    select ${batch.chainId}, t.* from unnest(
+      ${e.map((x) => x.blockNumber.toString())}::bigint[], ${e.map((x) => x.blockHash)}::text[],
+      ${e.map((x) => x.logIndex)}::int[], ${e.map((x) => x.txHash)}::text[],
+      ${e.map((x) => x.event.type)}::text[], ${e.map((x) => JSON.stringify(x.event))}::jsonb[]) as t
+    on conflict (chain_id, block_hash, log_index) do nothing
+    returning block_hash, log_index`.execute(trx);
+  const fresh = new Set(rows.rows.map((row) => `${row.block_hash}/${String(row.log_index)}`));
+  return e.filter((x) => fresh.has(`${x.blockHash}/${String(x.logIndex)}`));
 }
 
 /** When the block was made (the chain's clock, not ours). */
@@ -171,7 +166,7 @@ const blockTime = (batch: Batch, block: bigint) => {
 
 const jobId = (...parts: readonly (string | number | bigint)[]) => parts.join("-");
 
-/** Rows per multi-row statement (PostgreSQL allows 65,535 parameters in one). */
+/** Rows per multi-row VALUES statement (PostgreSQL allows 65,535 parameters in one). */
 const CHUNK = 4_000;
 
 async function insertChunked<T>(rows: readonly T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
@@ -191,26 +186,19 @@ const ofType = <K extends ChainEvent["event"]["type"]>(events: readonly ChainEve
  */
 async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly ChainEvent[]): Promise<void> {
   const requested = ofType(fresh, "RedemptionRequested");
-  await insertChunked(requested, (chunk) =>
-    trx
-      .insertInto("redemptions")
-      .values(
-        chunk.map(({ event, blockNumber, txHash }) => ({
-          id: event.id,
-          chain_id: batch.chainId,
-          owner: event.owner,
-          shares: event.shares,
-          assets: event.assets,
-          channel: event.channel,
-          status: "requested" as const,
-          requested_block: blockNumber.toString(),
-          requested_tx: txHash,
-          created_at: blockTime(batch, blockNumber),
-        })),
-      )
-      .onConflict((oc) => oc.column("id").doNothing())
-      .execute(),
-  );
+  if (requested.length > 0) {
+    await sql`
+      insert into redemptions
+        (id, chain_id, owner, shares, assets, channel, status, requested_block, requested_tx, created_at)
+      select t.id, ${batch.chainId}, t.owner, t.shares, t.assets, t.channel, 'requested', t.block, t.tx, t.at
+      from unnest(
+        ${requested.map((r) => r.event.id)}::text[], ${requested.map((r) => r.event.owner)}::text[],
+        ${requested.map((r) => r.event.shares)}::numeric[], ${requested.map((r) => r.event.assets)}::numeric[],
+        ${requested.map((r) => r.event.channel)}::text[], ${requested.map((r) => r.blockNumber.toString())}::bigint[],
+        ${requested.map((r) => r.txHash)}::text[], ${requested.map((r) => blockTime(batch, r.blockNumber))}::timestamptz[]
+      ) as t(id, owner, shares, assets, channel, block, tx, at)
+      on conflict (id) do nothing`.execute(trx);
+  }
   // Settling pays out: irreversible, so released only once the block is final.
   await insertOutbox(
     trx,
@@ -285,16 +273,28 @@ async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly 
   );
 }
 
-type NewOutboxRow = Insertable<Database["outbox"]>;
+interface NewOutboxRow {
+  readonly queue: string;
+  readonly job_id: string;
+  readonly priority: number;
+  /** JSON text. */
+  readonly payload: string;
+  readonly chain_id: number;
+  readonly block_number: string;
+  readonly block_hash: string;
+  readonly await_finality: boolean;
+}
 
 async function insertOutbox(trx: Transaction<Database>, rows: readonly NewOutboxRow[]): Promise<void> {
-  await insertChunked(rows, (chunk) =>
-    trx
-      .insertInto("outbox")
-      .values(chunk)
-      .onConflict((oc) => oc.column("job_id").doNothing())
-      .execute(),
-  );
+  if (rows.length === 0) return;
+  await sql`
+    insert into outbox (queue, job_id, priority, payload, chain_id, block_number, block_hash, await_finality)
+    select * from unnest(
+      ${rows.map((r) => r.queue)}::text[], ${rows.map((r) => r.job_id)}::text[], ${rows.map((r) => r.priority)}::int[],
+      ${rows.map((r) => r.payload)}::jsonb[], ${rows.map((r) => r.chain_id)}::int[],
+      ${rows.map((r) => r.block_number)}::bigint[], ${rows.map((r) => r.block_hash)}::text[],
+      ${rows.map((r) => r.await_finality)}::boolean[])
+    on conflict (job_id) do nothing`.execute(trx);
 }
 
 /** The risk monitor hears of every block that moved money at once, final or not. */

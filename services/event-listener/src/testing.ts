@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { PaimonFund__factory, type PaimonFund } from "@paimon/contracts";
 import {
   deployFund,
@@ -21,8 +22,23 @@ import type { MetricName } from "@paimon/core/metrics";
 import { Queue } from "bullmq";
 import type { HDNodeWallet, JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
-import { vi } from "vitest";
 import { CHECKPOINT, QUEUES } from "./store";
+
+/**
+ * Retries `probe` until it stops throwing, then returns what it returned; after `timeout` ms the
+ * last error is thrown. (vitest's `vi.waitFor`, minus vitest: the benchmark uses this harness too.)
+ */
+async function poll<T>(probe: () => Promise<T> | T, options: { timeout: number; interval: number }): Promise<T> {
+  const deadline = performance.now() + options.timeout;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await delay(options.interval);
+    }
+  }
+}
 
 export const REDIS_URL = "redis://127.0.0.1:6379";
 const BIN = path.join(__dirname, "bin.ts");
@@ -128,9 +144,9 @@ export function spawnListener(env: Record<string, string>): ListenerProcess {
 }
 
 /**
- * Mines `count` empty blocks one call each. `mine(provider, n)` with n > 3 makes Hardhat reserve
- * blocks it fills in lazily, and those report a zero `parentHash`: a listener following the tip
- * by parent hash would take each for a reorganisation.
+ * Mines `count` empty blocks, one call each. One `mine(provider, n)` with n ≥ 8 makes Hardhat
+ * reserve the middle blocks and fill them in lazily, and blocks +3 … +(n-1) then report a zero
+ * `parentHash`: a listener following the tip by parent hash takes each for a reorganisation.
  */
 export async function mineBlocks(chain: Chain, count: number): Promise<void> {
   for (let i = 0; i < count; i++) await mine(chain.provider, 1);
@@ -144,7 +160,7 @@ export async function stopListener(listener: ListenerProcess) {
 
 /** Resolves once the listener's cursor has reached `block` (polled; fails after `timeout`). */
 export async function waitForCursor(db: Kysely<Database>, block: number | bigint, timeout = 30_000): Promise<void> {
-  await vi.waitFor(
+  await poll(
     async () => {
       const row = await db
         .selectFrom("sync_checkpoints")
@@ -206,7 +222,7 @@ export async function waitForCursorAt(
   block: { readonly number: number; readonly hash: string },
   timeout = 30_000,
 ): Promise<void> {
-  await vi.waitFor(
+  await poll(
     async () => {
       const row = await db
         .selectFrom("sync_checkpoints")
@@ -229,7 +245,7 @@ export async function waitForLine(
   message: string,
   timeout = 30_000,
 ): Promise<Record<string, unknown>> {
-  return vi.waitFor(
+  return poll(
     () => {
       const line = listener.lines().find((l) => l["message"] === message);
       if (!line) throw new Error(`no log line "${message}" yet`);

@@ -1,0 +1,104 @@
+/**
+ * How the listener starts and stops as a process: a configuration it cannot run with — a node on
+ * another chain, no contract at the fund's address, variables missing or malformed — ends it at
+ * once with exit code 1 and one stderr line that names what is wrong; SIGTERM ends a running one
+ * cleanly with exit code 0.
+ */
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  listenerEnv,
+  spawnListener,
+  startChain,
+  stopListener,
+  testQueues,
+  waitForLine,
+  type Chain,
+  type ListenerProcess,
+} from "./testing";
+
+let chain: Chain;
+let database: TestDatabase;
+
+beforeAll(async () => {
+  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
+});
+afterAll(async () => {
+  await Promise.all([chain.stop(), database.drop()]);
+});
+
+/** Waits (bounded) for the process to end on its own, and returns how. */
+async function ended(listener: ListenerProcess) {
+  await vi.waitFor(
+    () => {
+      if (listener.child.exitCode === null && listener.child.signalCode === null) {
+        throw new Error(`still running: ${JSON.stringify(listener.output())}`);
+      }
+    },
+    { timeout: 20_000, interval: 50 },
+  );
+  return listener.exited;
+}
+
+/**
+ * Starts a listener that must refuse to run; returns its exit code and the one stderr line the
+ * program writes about it (`paimon-event-listener: …`), whatever else the runtime printed there.
+ */
+async function refused(env: Record<string, string>) {
+  const listener = spawnListener(env);
+  try {
+    const { code } = await ended(listener);
+    const lines = listener.output().stderr.split("\n");
+    return { code, reason: lines.filter((line) => line.startsWith("paimon-event-listener: ")) };
+  } finally {
+    await stopListener(listener);
+  }
+}
+
+describe("the event listener as a process", () => {
+  it("when CHAIN_ID is not the node's chain, then it exits 1 with a stderr line naming both chain ids", async () => {
+    const { code, reason } = await refused(listenerEnv(chain, database.url, { CHAIN_ID: "56" }));
+    expect(code).toBe(1);
+    expect(reason).toEqual([expect.stringMatching(/\bchain 31337\b.*\bCHAIN_ID is 56$/)]);
+  });
+
+  it("when FUND_ADDRESS has no code, then it exits 1 naming the address", async () => {
+    const address = chain.operator.address;
+    const { code, reason } = await refused(listenerEnv(chain, database.url, { FUND_ADDRESS: address }));
+    expect(code).toBe(1);
+    expect(reason).toEqual([expect.stringContaining(`no contract at FUND_ADDRESS ${address}`)]);
+  });
+
+  it("when variables are invalid or missing, then it exits 1 naming each of them", async () => {
+    const env = listenerEnv(chain, database.url, { BSC_RPC_URL: "ftp://x", POLL_INTERVAL_MS: "soon" });
+    const { code, reason } = await refused(
+      Object.fromEntries(Object.entries(env).filter(([name]) => name !== "FUND_ADDRESS")),
+    );
+    expect(code).toBe(1);
+    expect(reason).toHaveLength(1);
+    for (const problem of [
+      "BSC_RPC_URL: must be a http:// or https:// URL",
+      "FUND_ADDRESS: missing",
+      "POLL_INTERVAL_MS:",
+    ]) {
+      expect(reason[0]).toContain(problem);
+    }
+  });
+
+  it("when it receives SIGTERM while following, then it shuts down and exits 0", async () => {
+    const env = listenerEnv(chain, database.url);
+    const queues = testQueues(env.QUEUE_PREFIX);
+    const listener = spawnListener(env);
+    try {
+      await waitForLine(listener, "following");
+      listener.child.kill("SIGTERM");
+      expect(await ended(listener)).toEqual({ code: 0, signal: null });
+      expect(listener.lines()).toContainEqual(expect.objectContaining({ message: "shut down", reason: "SIGTERM" }));
+      // Every step of the shutdown went through: none logged a failure.
+      expect(listener.lines().filter((line) => line["level"] === "error")).toEqual([]);
+    } finally {
+      await stopListener(listener);
+      await queues.clean();
+    }
+  });
+});
