@@ -84,7 +84,8 @@ async function startServer(kind: Kind, args: readonly string[], children: ChildP
       reject(new Error(`the ${kind} server did not listen within ${SERVER_START_TIMEOUT_MS} ms`));
     }, SERVER_START_TIMEOUT_MS);
     lines.on("line", (line) => {
-      const port = /^\{"port":(\d+)\}$/.exec(line)?.[1];
+      // The baseline prints `{"port":N}`; the API its "listening" log line.
+      const port = /^\{"port":(\d+)\}$/.exec(line)?.[1] ?? /"message":"listening","port":(\d+)/.exec(line)?.[1];
       if (port === undefined) return;
       clearTimeout(timer);
       resolve(Number(port));

@@ -1,23 +1,20 @@
 /**
  * One server under benchmark, in a process of its own so that it never shares a core's time with
  * autocannon: `tsx services/api/bench/server.ts --kind api|baseline --database-url … --pool-size …`.
- * Prints `{"port":…}` on stdout once listening; stops on SIGTERM or SIGINT.
+ * Prints its port on stdout once listening (the API in its own "listening" log line, the baseline
+ * as `{"port":…}`); stops on SIGTERM or SIGINT.
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import { createDatabase } from "@paimon/core/db";
-import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
-import { createRedis } from "@paimon/core/redis";
 import pg from "pg";
-import { createApp } from "../src/app";
+import { runApi } from "../src/main";
 import { createBaselineServer } from "./baseline";
 
 /** Far above anything 64 connections can send: the benchmark measures serving, not 429s. */
 const BENCH_RATE_LIMIT_PER_MINUTE = 1_000_000_000;
-/** main.ts's keep-alive settings (longer than the load balancer's idle timeout). */
+/** main.ts's keep-alive settings (longer than the load balancer's idle timeout), for the baseline too. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 
@@ -26,40 +23,21 @@ interface Running {
   readonly close: () => Promise<void>;
 }
 
-/** The API wired as main.ts wires it, on the benchmark's database, Redis and pool size. */
-async function startApi(databaseUrl: string, redisUrl: string, poolSize: number): Promise<Running> {
-  const logger = createLogger({ service: "paimon-api", environment: "bench", level: "warn", stream: process.stderr });
-  const { registry, metrics } = createServiceMetrics("paimon-api", ["paimon_http_request_duration_seconds"]);
-  const db = createDatabase(databaseUrl, {
-    maxConnections: poolSize,
-    onIdleError: (error) => {
-      logger.warn("idle database connection lost", { error });
-    },
+/**
+ * The API exactly as it runs in production (main.ts's `runApi`), on the benchmark's database,
+ * Redis and pool size; it prints its port in its own "listening" log line and stops on SIGTERM.
+ */
+async function runRealApi(databaseUrl: string, redisUrl: string, poolSize: number): Promise<void> {
+  await runApi({
+    ENVIRONMENT: "test",
+    LOG_LEVEL: "info",
+    PORT: "0",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    DATABASE_POOL_SIZE: String(poolSize),
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    RATE_LIMIT_PER_MINUTE: String(BENCH_RATE_LIMIT_PER_MINUTE),
   });
-  // The API keeps no keys in Redis today (its rate limiter counts in memory); the prefix keeps it so.
-  const redis = createRedis(redisUrl, { keyPrefix: `paimon-bench:${randomBytes(6).toString("hex")}:` });
-  redis.on("error", (error: Error) => {
-    logger.warn("redis connection error", { error });
-  });
-  await redis.connect();
-  const app = createApp({
-    db,
-    redis,
-    logger,
-    registry,
-    metrics,
-    maxChainSyncAgeSeconds: 120,
-    accepting: () => true,
-    jwtSecret: randomBytes(32).toString("hex"),
-    rateLimitPerMinute: BENCH_RATE_LIMIT_PER_MINUTE,
-  });
-  return {
-    server: app.listen(0, "127.0.0.1"),
-    close: async () => {
-      await redis.quit();
-      await db.destroy();
-    },
-  };
 }
 
 function startBaseline(databaseUrl: string, poolSize: number): Running {
@@ -84,10 +62,12 @@ async function main(): Promise<void> {
   const poolSize = Number(values["pool-size"]);
   if (!databaseUrl) throw new Error("--database-url is required");
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new Error("--pool-size must be a positive integer");
-  let running: Running;
-  if (values.kind === "api") running = await startApi(databaseUrl, values["redis-url"], poolSize);
-  else if (values.kind === "baseline") running = startBaseline(databaseUrl, poolSize);
-  else throw new Error("--kind must be api or baseline");
+  if (values.kind === "api") {
+    await runRealApi(databaseUrl, values["redis-url"], poolSize);
+    return;
+  }
+  if (values.kind !== "baseline") throw new Error("--kind must be api or baseline");
+  const running = startBaseline(databaseUrl, poolSize);
   const { server } = running;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;

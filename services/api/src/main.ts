@@ -18,6 +18,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
   const logger = createLogger({ service: "paimon-api", environment: config.ENVIRONMENT, level: config.LOG_LEVEL });
   const { registry, metrics } = createServiceMetrics("paimon-api", ["paimon_http_request_duration_seconds"]);
   const db = createDatabase(config.DATABASE_URL, {
+    maxConnections: config.DATABASE_POOL_SIZE,
     onIdleError: (error) => {
       logger.warn("idle database connection lost", { error });
     },

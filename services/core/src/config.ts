@@ -43,6 +43,8 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(["error", "warn", "info", "debug"]).default("info"),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   REDIS_URL: url(["redis:", "rediss:"]),
+  /** Connections each process keeps to PostgreSQL: replicas × this must stay under max_connections. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 });
 export type BaseConfig = z.infer<typeof baseEnvSchema>;
 
