@@ -34,12 +34,15 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     pnpm install --offline --frozen-lockfile --store-dir /pnpm/store --filter "@paimon/runtime..."
 RUN pnpm --filter @paimon/runtime run build
 
-# ---- dev: the whole workspace, for the devnet and tools in docker-compose.yml --------------
+# ---- dev: the workspace, for the devnet in docker-compose.yml (local development only) ------
+# It runs as the image's `node` user, owning the workspace: Hardhat writes its cache there.
 FROM deps AS dev
-COPY . .
+RUN chown node:node /workspace
+COPY --chown=node:node . .
 # linter ignore=SC2215 (dockerlinter reads BuildKit's --mount flag as the command)
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
-    pnpm install --offline --frozen-lockfile --store-dir /pnpm/store
+    pnpm install --offline --frozen-lockfile --store-dir /pnpm/store \
+    && chown -R node:node /workspace/node_modules /workspace/services
 USER node
 
 # ---- runtime: the bundle alone, as uid 1001 -------------------------------------------------
