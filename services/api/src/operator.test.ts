@@ -63,7 +63,7 @@ describe("POST /v1/rebalances (operator API)", () => {
     const outbox = await database.db
       .selectFrom("outbox")
       .selectAll()
-      .where("job_id", "=", `rebalance:${id}`)
+      .where("job_id", "=", `rebalance-${id}`)
       .executeTakeFirstOrThrow();
     expect(outbox).toMatchObject({ queue: "rebalance", sent_at: null });
     const fetched = await request(app).get(`/v1/rebalances/${id}`).set("x-origin-verify", ORIGIN_SECRET).expect(200);

@@ -19,7 +19,7 @@ import type { Kysely } from "kysely";
 import type { ChainEvent, EventDecoder } from "./events";
 import type { Relay } from "./relay";
 import { RangeTooWideError, type BlockHeader, type RpcClient } from "./rpc";
-import { commitBatch, type Cursor, readCursor, rollBack, storedBlock, touchCursor } from "./store";
+import { commitBatch, type Cursor, markFinal, readCursor, rollBack, storedBlock, touchCursor } from "./store";
 
 export type FollowerMetrics = Pick<
   Metrics,
@@ -66,6 +66,9 @@ export interface Follower {
   /** The WebSocket reconnected: blocks may have been missed; look now. */
   status(): FollowerStatus;
 }
+
+type StepOutcome = "progressed" | "idle" | "wait";
+const outcomeOf = (undone: boolean): StepOutcome => (undone ? "progressed" : "wait");
 
 /** After this many ranges without a range error, the range doubles back towards the maximum. */
 const GROW_AFTER = 8;
@@ -221,8 +224,12 @@ export function createFollower(options: FollowerOptions): Follower {
     return true;
   };
 
-  /** One unit of progress; false when there was nothing to do (or the node must catch up). */
-  const step = async (): Promise<boolean> => {
+  /**
+   * One unit of work: `progressed` (a batch committed or a reorganisation undone), `idle` (at the
+   * head, the chain checked), or `wait` (the node could not answer consistently, or we halted):
+   * after `wait`, nothing is released, since the chain has not been checked.
+   */
+  const step = async (): Promise<StepOutcome> => {
     const nodeHead = await rpc.blockNumber();
     head = nodeHead;
     metrics.paimon_chain_head_block.set(Number(nodeHead));
@@ -231,7 +238,7 @@ export function createFollower(options: FollowerOptions): Follower {
         node_head: nodeHead.toString(),
         cursor: cursor.number.toString(),
       });
-      return false;
+      return "wait";
     }
     const byDepth = nodeHead - BigInt(options.finalityDepth);
     const tagged = await rpc.finalizedNumber();
@@ -244,31 +251,33 @@ export function createFollower(options: FollowerOptions): Follower {
       // Before reading past a block we processed while it was not final, check it still stands.
       if (cursor.hash !== undefined && cursor.number >= 0n) {
         const current = await rpc.block(cursor.number);
-        if (current && current.hash !== cursor.hash) return reorganise();
+        if (!current) return "wait";
+        if (current.hash !== cursor.hash) return outcomeOf(await reorganise());
       }
       const from = cursor.number + 1n;
       const wanted = cursor.number + range < final ? cursor.number + range : final;
       const { logs, to } = await logsInRange(from, wanted);
       const end = await rpc.block(to);
-      if (!end) return false;
+      if (!end) return "wait";
       await commit(started, decode(logs), [end], { number: to, hash: end.hash }, final);
-      return true;
+      return "progressed";
     }
     if (cursor.number < nodeHead) {
       const next = await rpc.block(cursor.number + 1n);
-      if (!next) return false;
-      if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return reorganise();
+      if (!next) return "wait";
+      if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return outcomeOf(await reorganise());
       const logs = await rpc.logs({ address, blockHash: next.hash });
       await commit(started, decode(logs), [next], { number: next.number, hash: next.hash }, final);
-      return true;
+      return "progressed";
     }
     // At the head: the block under the cursor may itself have been replaced.
     if (cursor.hash !== undefined && cursor.number >= 0n) {
       const current = await rpc.block(cursor.number);
-      if (current && current.hash !== cursor.hash) return reorganise();
+      if (!current) return "wait";
+      if (current.hash !== cursor.hash) return outcomeOf(await reorganise());
     }
     await touchCursor(db);
-    return false;
+    return "idle";
   };
 
   return {
@@ -277,18 +286,28 @@ export function createFollower(options: FollowerOptions): Follower {
       logger.info("following", { from_block: (cursor.number + 1n).toString(), chain_id: chainId });
       const following = () => halted === undefined;
       while (!signal.aborted && following()) {
-        const progressed = await step();
+        const outcome = await step();
         lastStepAt = Date.now();
         // Halted: the chain changed below what was taken for final, so nothing more is released
         // to the queues — the outbox may hold settlements from blocks that are gone.
         if (!following()) return;
-        if (finalized !== undefined) {
-          await options.relay.relay(finalized);
+        if (outcome !== "wait" && finalized !== undefined) {
+          // Released: what is final on the node, checked against our chain in this step, and
+          // flagged final in what we remember first — so a later change to it halts.
+          const released = finalized < cursor.number ? finalized : cursor.number;
+          await markFinal(db, chainId, released);
+          try {
+            await options.relay.relay(released);
+          } catch (error) {
+            // Redis down: the work waits in the outbox (its backlog is a metric and an alert);
+            // following the chain goes on.
+            logger.warn("relaying the outbox failed; the work stays in the outbox", { error });
+          }
           metrics.paimon_chain_finalized_lag_blocks.set(
             Number(finalized > cursor.number ? finalized - cursor.number : 0n),
           );
         }
-        if (!progressed) {
+        if (outcome !== "progressed") {
           metrics.paimon_outbox_backlog.set(await options.relay.backlog());
           await waitForWake(signal);
         }

@@ -18,6 +18,7 @@ import { subscribeHeads, type HeadSubscription } from "./heads";
 import { createHealthServer, type Role } from "./health";
 import { createRelay, type Relay } from "./relay";
 import { createRpcClient } from "./rpc";
+import { FatalListenerError } from "./store";
 import { acquireWriter, type Writer } from "./writer";
 
 export async function runEventListener(env: Readonly<Record<string, string | undefined>>): Promise<void> {
@@ -138,13 +139,17 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   role = "writer";
   logger.info("writer lock acquired", { chain_id: chainId });
 
-  // BullMQ wants its own connection without a request retry limit.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  // The queues' producer connection fails fast while Redis is away (no offline queue), so the
+  // relay gives up and retries next step instead of stalling the follower behind it.
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   parts.redis = redis;
   redis.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });
   });
-  await redis.connect();
+  await redis.connect().catch((error: unknown) => {
+    // Not fatal: the chain is followed into PostgreSQL; the outbox waits for Redis.
+    logger.warn("redis unreachable at start; the outbox waits for it", { error });
+  });
   const relay = createRelay({ db: writer.db, connection: redis, prefix: config.QUEUE_PREFIX });
   parts.relay = relay;
   parts.sizes = setInterval(() => {
@@ -198,7 +203,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
         await Promise.race([follower.run(stopping.signal), lockedWriter.lost]);
         return;
       } catch (error) {
-        if (lockedWriter.isLost()) throw error;
+        if (lockedWriter.isLost() || error instanceof FatalListenerError) throw error;
         // The RPC client already retried with backoff; start over from the committed cursor.
         logger.error("follower step failed; resuming from the last committed block", { error });
         await delay(config.POLL_INTERVAL_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
@@ -207,7 +212,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   })();
   parts.following = following;
   following.catch((error: unknown) => {
-    logger.error("the writer's database connection was lost; exiting so a standby takes over", { error });
+    logger.error("the listener cannot go on (writer connection lost, or a fatal error); exiting", { error });
     void shutdown.run("writer lost").finally(() => {
       process.exitCode = 1;
     });

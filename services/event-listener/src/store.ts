@@ -48,7 +48,9 @@ export async function readCursor(db: Kysely<Database>, chainId: number, startBlo
     .executeTakeFirst();
   if (!row) return { number: BigInt(startBlock) - 1n, hash: undefined };
   if (row.chain_id !== chainId) {
-    throw new Error(`the database follows chain ${String(row.chain_id)}, but CHAIN_ID is ${String(chainId)}`);
+    throw new FatalListenerError(
+      `the database follows chain ${String(row.chain_id)}, but CHAIN_ID is ${String(chainId)}`,
+    );
   }
   return { number: BigInt(row.block_number), hash: row.block_hash };
 }
@@ -76,6 +78,23 @@ export async function storedBlock(
     .executeTakeFirst();
   return row && { hash: row.block_hash, final: row.final };
 }
+
+/**
+ * Flags the remembered blocks up to `through` as final. Called only once the chain up to our
+ * cursor has been checked against the node: from then on a change to them halts the listener.
+ */
+export async function markFinal(db: Kysely<Database>, chainId: number, through: bigint): Promise<void> {
+  await db
+    .updateTable("chain_blocks")
+    .set({ final: true })
+    .where("chain_id", "=", chainId)
+    .where("block_number", "<=", through.toString())
+    .where("final", "=", false)
+    .execute();
+}
+
+/** The listener cannot go on, whatever it retries: it exits and says why. */
+export class FatalListenerError extends Error {}
 
 /** Commits one batch; returns how many of its events were new (a replay finds none). */
 export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<number> {
@@ -105,13 +124,7 @@ export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<n
     }
     // The batch extends a chain whose every link was checked, so what is final on the node now
     // is final in what we remember too.
-    await trx
-      .updateTable("chain_blocks")
-      .set({ final: true })
-      .where("chain_id", "=", batch.chainId)
-      .where("block_number", "<=", batch.finalized.toString())
-      .where("final", "=", false)
-      .execute();
+    await markFinal(trx, batch.chainId, batch.finalized);
     await trx
       .deleteFrom("chain_blocks")
       .where("chain_id", "=", batch.chainId)
@@ -144,7 +157,8 @@ export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<n
  */
 async function insertEvents(trx: Transaction<Database>, batch: Batch): Promise<ChainEvent[]> {
   if (batch.events.length === 0) return [];
-  const e = batch.events;
+  // A node that repeats a log within one answer must not make it count twice.
+  const e = [...new Map(batch.events.map((x) => [`${x.blockHash}/${String(x.logIndex)}`, x])).values()];
   const rows = await sql<{ block_hash: string; log_index: number }>`
     insert into chain_events (chain_id, block_number, block_hash, log_index, tx_hash, event_type, payload)
     select ${batch.chainId}, t.* from unnest(

@@ -33,7 +33,14 @@ export async function acquireWriter(options: {
   /** Aborting gives up waiting (shutdown of a standby). */
   readonly signal?: AbortSignal;
 }): Promise<Writer> {
-  const client = new pg.Client({ connectionString: options.url, application_name: "paimon-event-listener" });
+  const client = new pg.Client({
+    connectionString: options.url,
+    application_name: "paimon-event-listener",
+    // A half-open connection would hold the lock (and stall the writer) until the server's own
+    // keepalive gave up, hours later: probe it (and, once the lock is held, bound every statement).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   let markLost: (error: Error) => void = () => undefined;
   const lost = new Promise<never>((_resolve, reject) => {
     markLost = reject;
@@ -57,6 +64,8 @@ export async function acquireWriter(options: {
       options.onWaiting?.();
       await client.query("select pg_advisory_lock(hashtext($1))", [key]);
     }
+    // Waiting for the lock may take forever; a write may not.
+    await client.query("set statement_timeout = '120s'");
   } catch (error) {
     await client.end().catch(() => undefined);
     throw error;

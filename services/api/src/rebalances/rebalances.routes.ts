@@ -78,7 +78,7 @@ export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler):
         .insertInto("outbox")
         .values({
           queue: "rebalance",
-          job_id: `rebalance:${id}`,
+          job_id: `rebalance-${id}`, // BullMQ job ids may not contain ":"
           priority: 1,
           payload: JSON.stringify({ execution_id: id, trigger: "manual", reason: body.reason }),
         })
