@@ -84,6 +84,7 @@ export function createFollower(options: FollowerOptions): Follower {
   let range = BigInt(options.maxBlockRange);
   let rangeSuccesses = 0;
   let wakeUp: (() => void) | undefined;
+  let relayFailing = false;
   let woken = false;
 
   const waitForWake = (signal: AbortSignal) =>
@@ -298,10 +299,13 @@ export function createFollower(options: FollowerOptions): Follower {
           await markFinal(db, chainId, released);
           try {
             await options.relay.relay(released);
+            if (relayFailing) logger.info("relaying the outbox again");
+            relayFailing = false;
           } catch (error) {
             // Redis down: the work waits in the outbox (its backlog is a metric and an alert);
-            // following the chain goes on.
-            logger.warn("relaying the outbox failed; the work stays in the outbox", { error });
+            // following the chain goes on. Said once per outage, not once per step.
+            if (!relayFailing) logger.warn("relaying the outbox failed; the work stays in the outbox", { error });
+            relayFailing = true;
           }
           metrics.paimon_chain_finalized_lag_blocks.set(
             Number(finalized > cursor.number ? finalized - cursor.number : 0n),

@@ -6,7 +6,8 @@
  * sent" makes the same job, which BullMQ keeps once), then marked sent.
  */
 import type { Database } from "@paimon/core/db";
-import { Queue, type ConnectionOptions } from "bullmq";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import { sql, type Kysely } from "kysely";
 import { PRIORITY, QUEUES } from "./store";
 
@@ -24,9 +25,16 @@ const BATCH = 1_000;
 
 export function createRelay(options: {
   readonly db: Kysely<Database>;
-  readonly connection: ConnectionOptions;
+  readonly connection: Redis;
   readonly prefix: string;
 }): Relay {
+  // BullMQ waits for a connection that is not ready rather than failing: check first, so an
+  // outage makes the relay fail (and retry next step) instead of hanging the follower.
+  const ready = () => {
+    if (options.connection.status !== "ready") {
+      throw new Error(`redis is ${options.connection.status}; the work stays in the outbox`);
+    }
+  };
   const queues = new Map<string, Queue>();
   const queue = (name: string) => {
     let existing = queues.get(name);
@@ -40,6 +48,7 @@ export function createRelay(options: {
 
   return {
     async relay(finalized) {
+      ready();
       let total = 0;
       for (;;) {
         const rows = await options.db
@@ -91,6 +100,7 @@ export function createRelay(options: {
       return Number(row.count);
     },
     async queueSizes() {
+      ready();
       const sizes = { high: 0, normal: 0, low: 0 };
       for (const q of queues.values()) {
         const counts = await q.getCountsPerPriority(Object.values(PRIORITY));

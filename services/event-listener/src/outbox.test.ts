@@ -1,0 +1,99 @@
+/**
+ * The outbox relay beyond the chain's own work: the API's operator requests (written to the same
+ * outbox) reach their queue through the listener, and with Redis unreachable the listener still
+ * follows the chain into PostgreSQL while the work waits in the outbox.
+ */
+import { randomUUID } from "node:crypto";
+import { Channel } from "@paimon/contracts";
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  asHolder,
+  listenerEnv,
+  spawnListener,
+  startChain,
+  stopListener,
+  testQueues,
+  waitForCursor,
+  type Chain,
+} from "./testing";
+
+let chain: Chain;
+let database: TestDatabase;
+
+beforeAll(async () => {
+  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
+});
+afterAll(async () => {
+  await Promise.all([chain.stop(), database.drop()]);
+});
+
+describe("the outbox relay", () => {
+  it("when the API has queued a manual rebalance, then the listener relays it to the rebalance queue once", async () => {
+    const env = listenerEnv(chain, database.url);
+    const queues = testQueues(env.QUEUE_PREFIX);
+    const rebalance = new Queue("rebalance", {
+      connection: { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null },
+      prefix: env.QUEUE_PREFIX,
+    });
+    const id = randomUUID();
+    // The row exactly as the API's POST /v1/rebalances writes it.
+    await database.db
+      .insertInto("outbox")
+      .values({
+        queue: "rebalance",
+        job_id: `rebalance-${id}`,
+        priority: 1,
+        payload: JSON.stringify({ execution_id: id, trigger: "manual", reason: "test" }),
+      })
+      .execute();
+    const listener = spawnListener(env);
+    try {
+      await vi.waitFor(
+        async () => {
+          expect((await rebalance.getJob(`rebalance-${id}`))?.data).toEqual({
+            execution_id: id,
+            trigger: "manual",
+            reason: "test",
+          });
+          const row = await database.db
+            .selectFrom("outbox")
+            .select("sent_at")
+            .where("job_id", "=", `rebalance-${id}`)
+            .executeTakeFirstOrThrow();
+          expect(row.sent_at).not.toBeNull();
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+    } finally {
+      await stopListener(listener);
+      await rebalance.obliterate({ force: true });
+      await rebalance.close();
+      await queues.clean();
+    }
+  });
+
+  it("when Redis is unreachable, then the chain is still followed into PostgreSQL and the work waits in the outbox", async () => {
+    const [holder] = chain.holders;
+    if (!holder) throw new Error("no holder");
+    await (await asHolder(chain, holder).requestRedemption(1_000_000n, Channel.Instant)).wait();
+    const head = await chain.provider.getBlockNumber();
+    // Nothing listens on port 1.
+    const listener = spawnListener({ ...listenerEnv(chain, database.url), REDIS_URL: "redis://127.0.0.1:1" });
+    try {
+      await waitForCursor(database.db, head);
+      const unsent = await database.db
+        .selectFrom("outbox")
+        .select("job_id")
+        .where("queue", "=", "risk")
+        .where("sent_at", "is", null)
+        .execute();
+      expect(unsent.length).toBeGreaterThan(0);
+      expect(listener.child.exitCode).toBeNull();
+    } finally {
+      await stopListener(listener);
+    }
+    expect((await listener.exited).code).toBe(0);
+  });
+});
