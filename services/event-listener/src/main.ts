@@ -63,7 +63,13 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   await once(health, "listening");
   logger.info("listening", { port: (health.address() as AddressInfo).port });
 
-  const rpc = createRpcClient({ url: config.BSC_RPC_URL, duration: metrics.paimon_chain_rpc_request_duration_seconds });
+  const stopping = new AbortController();
+  const rpc = createRpcClient({
+    url: config.BSC_RPC_URL,
+    duration: metrics.paimon_chain_rpc_request_duration_seconds,
+    signal: stopping.signal,
+  });
+
   const chainId = await rpc.chainId();
   if (chainId !== config.CHAIN_ID) {
     health.close();
@@ -77,7 +83,6 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     throw new Error(`no contract at FUND_ADDRESS ${config.FUND_ADDRESS} on chain ${String(chainId)}`);
   }
 
-  const stopping = new AbortController();
   const shutdown = createShutdown({ logger });
   shutdown.add("readiness", () => {
     role = "stopping";
@@ -197,12 +202,14 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   }
 
   const lockedWriter = writer;
+  const shuttingDown = () => stopping.signal.aborted;
   const following = (async () => {
-    while (!stopping.signal.aborted) {
+    while (!shuttingDown()) {
       try {
         await Promise.race([follower.run(stopping.signal), lockedWriter.lost]);
         return;
       } catch (error) {
+        if (shuttingDown()) return; // the step was cut short on purpose
         if (lockedWriter.isLost() || error instanceof FatalListenerError) throw error;
         // The RPC client already retried with backoff; start over from the committed cursor.
         logger.error("follower step failed; resuming from the last committed block", { error });

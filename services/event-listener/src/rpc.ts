@@ -51,6 +51,8 @@ export interface RpcClientOptions {
   readonly startingDelayMs?: number;
   readonly maxDelayMs?: number;
   readonly timeoutMs?: number;
+  /** Aborts requests in flight and stops retrying (shutdown). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RpcClient {
@@ -77,7 +79,9 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ jsonrpc: "2.0", id: (id += 1), method, params }),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+        signal: options.signal
+          ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)])
+          : AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       if (response.status >= 500) {
         // A gateway or node in trouble: worth another try, unlike a JSON-RPC error.
@@ -122,7 +126,8 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
       maxDelay: options.maxDelayMs ?? 10_000,
       jitter: "full",
       // A range error is the caller's to handle (it narrows); a JSON-RPC error is an answer.
-      retry: (error: unknown) => !(error instanceof RangeTooWideError) && !(error instanceof RpcError),
+      retry: (error: unknown) =>
+        options.signal?.aborted !== true && !(error instanceof RangeTooWideError) && !(error instanceof RpcError),
     });
   const toHeader = (raw: { number: string; hash: string; parentHash: string; timestamp: string } | null) =>
     raw
