@@ -5,7 +5,7 @@
 # docker-compose.yml choose the service with the container's arguments.
 #
 #   docker build -t paimon/services .                     # the production image (stage `runtime`)
-#   docker build --target dev -t paimon/services:dev .    # the workspace, for compose's devnet
+#   docker build --target dev -t paimon/workspace:dev .   # the workspace, for compose's devnet
 #
 # Node 20 matches the engine the workspace is tested on (package.json `engines`).
 

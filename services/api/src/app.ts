@@ -45,8 +45,8 @@ export function createApp(deps: AppDeps): Express {
   app.set("etag", false);
   app.set("query parser", "simple");
   app.use(helmet());
-  // Once shutting down, every response asks its client to reconnect (to another instance), so
-  // no keep-alive connection outlives the server and nobody reuses a socket about to close.
+  // Once shutting down, the answer to every new request asks its client to reconnect (to another
+  // instance); connections busy at that moment are closed by main.ts once their answer is out.
   app.use((_request, response, next) => {
     if (!deps.accepting()) response.setHeader("connection", "close");
     next();

@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
 import path from "node:path";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -71,5 +73,38 @@ describe("the API process", () => {
       .filter(Boolean)
       .map((line) => (JSON.parse(line) as { message: string }).message);
     expect(messages).toEqual(expect.arrayContaining(["listening", "shutting down", "shut down"]));
+  });
+
+  it("when a request is in flight on a keep-alive connection at SIGTERM, then it is answered and the process still exits 0", async () => {
+    const api = start({
+      ENVIRONMENT: "test",
+      PORT: "0",
+      DATABASE_URL: database.url,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      JWT_SECRET: "a-secret-that-is-at-least-32-characters",
+      MAX_CHAIN_SYNC_AGE_SECONDS: "0",
+    });
+    const port = await api.port;
+    // A keep-alive request whose body is still arriving when SIGTERM comes: the connection is busy.
+    const socket = net.connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    const body = JSON.stringify({ reason: "in flight" });
+    socket.write(
+      `POST /v1/rebalances HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${String(body.length)}\r\n\r\n${body.slice(0, 5)}`,
+    );
+    await vi.waitFor(() => {
+      expect(api.output().stdout).toContain('"message":"listening"');
+    });
+    api.child.kill("SIGTERM");
+    await vi.waitFor(() => {
+      expect(api.output().stdout).toContain('"message":"shutting down"');
+    });
+    socket.write(body.slice(5));
+    // Answered (no token: 401), then the server closes the idle connection and exits in time.
+    await once(socket, "close");
+    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(await api.exited).toBe(0);
   });
 });

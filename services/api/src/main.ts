@@ -67,9 +67,16 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
         else resolve();
       });
     });
-    // Idle keep-alive connections close now; busy ones close after their response.
+    // Idle keep-alive connections close now. A connection busy at this moment answers its request
+    // (without `Connection: close`: its headers may already be out) and then goes idle; the sweep
+    // closes it then, so no keep-alive connection holds the server open until the grace timer.
     server.closeIdleConnections();
-    return closed;
+    const sweep = setInterval(() => {
+      server.closeIdleConnections();
+    }, 50);
+    return closed.finally(() => {
+      clearInterval(sweep);
+    });
   });
   shutdown.add("redis", async () => {
     await redis.quit().catch(() => {

@@ -110,27 +110,30 @@ describe("a rolling restart under keep-alive load", () => {
       }
     };
     const load = Promise.all(Array.from({ length: CLIENTS }, (_, index) => client(index)));
-
     const exits: { code: number | null; ms: number }[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const slot of [0, 1]) {
-        const requestsBefore = outcome.ok;
-        const old = instances[slot];
-        if (!old) throw new Error("no instance");
-        // As a Deployment with maxSurge 1 and maxUnavailable 0: the replacement joins first, and
-        // the old one is signalled once the replacement is ready.
-        const replacement = await startInstance(env);
-        balancer.setUpstreams([...upstreams(), replacement.url]);
-        await balancer.waitUntilHealthy(replacement.url);
-        exits.push(await old.stop());
-        instances[slot] = replacement;
-        balancer.setUpstreams(upstreams());
-        // The load kept flowing through the restart.
-        expect(outcome.ok).toBeGreaterThan(requestsBefore);
+    try {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const slot of [0, 1]) {
+          const requestsBefore = outcome.ok;
+          const old = instances[slot];
+          if (!old) throw new Error("no instance");
+          // As a Deployment with maxSurge 1 and maxUnavailable 0: the replacement joins first, and
+          // the old one is signalled once the replacement is ready.
+          const replacement = await startInstance(env);
+          balancer.setUpstreams([...upstreams(), replacement.url]);
+          await balancer.waitUntilHealthy(replacement.url);
+          exits.push(await old.stop());
+          instances[slot] = replacement;
+          balancer.setUpstreams(upstreams());
+          // The load kept flowing through the restart.
+          expect(outcome.ok).toBeGreaterThan(requestsBefore);
+        }
       }
+    } finally {
+      // Whatever happened above, the load stops before the test ends.
+      loading = false;
+      await load;
     }
-    loading = false;
-    await load;
     const finals = await Promise.all(instances.map((instance) => instance.stop()));
 
     expect(outcome.failed).toEqual([]);

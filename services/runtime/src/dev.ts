@@ -22,6 +22,8 @@ import { runMigrate } from "@paimon/core/migrate";
 import pg from "pg";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** How long a service may take to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 35_000;
 const ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 const USAGE =
   "usage: pnpm dev [--database <name>] [--api-port <n>] [--listener-port <n>] [--chain-port <n>] [--redis-url <url>]";
@@ -106,7 +108,9 @@ async function main(): Promise<void> {
       children.map(async (child) => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         child.kill("SIGTERM");
+        const forced = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
         await once(child, "exit");
+        clearTimeout(forced);
       }),
     );
     await stopDevnet();
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
   try {
     const databaseUrl = await recreateDatabase(config.database);
     await runMigrate({ DATABASE_URL: databaseUrl }, (line) => process.stdout.write(`migrate | ${line}\n`));
+    if (isStopping()) return;
 
     const devnet = await startDevnet({ port: config.chainPort });
     const provider = devnetProvider(devnet);
@@ -127,11 +132,20 @@ async function main(): Promise<void> {
       provider.destroy();
       await devnet.stop();
     };
+    // Ctrl-C while the node was starting: stop() ran before there was a node to stop.
+    if (isStopping()) {
+      await stopDevnet();
+      return;
+    }
     const [operator, ...holders] = devnetAccounts(4, provider);
     if (!operator) throw new Error("no operator account on the devnet");
     const fund = await deployFund(operator);
     await seedDemoFund(fund, { operator, holders });
     const fundAddress = await fund.getAddress();
+    if (isStopping()) {
+      await stopDevnet();
+      return;
+    }
 
     const common = {
       ENVIRONMENT: "development",

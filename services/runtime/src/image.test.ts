@@ -137,7 +137,7 @@ describe("the image, built from its context without an engine", () => {
   let context: string;
   let image: string;
   let included: string[];
-  let database: TestDatabase;
+  let database: TestDatabase | undefined;
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), "paimon-image-"));
@@ -159,8 +159,8 @@ describe("the image, built from its context without an engine", () => {
   }, 180_000);
 
   afterAll(async () => {
-    await database.drop();
     rmSync(scratch, { recursive: true, force: true });
+    await database?.drop();
   });
 
   it("has a context of the workspace manifests and the services' sources, and no secrets, tests or builds", () => {
@@ -194,7 +194,7 @@ describe("the image, built from its context without an engine", () => {
       PATH: path.dirname(process.execPath),
       NODE_ENV: "production",
       ENVIRONMENT: "test",
-      DATABASE_URL: database.url,
+      DATABASE_URL: database?.url ?? "",
       REDIS_URL: "redis://127.0.0.1:6379",
       JWT_SECRET: "a-secret-that-is-at-least-32-characters",
       PORT: "0",
@@ -208,24 +208,29 @@ describe("the image, built from its context without an engine", () => {
 
     const api = spawn(process.execPath, [...entry, "api"], { cwd: image, env, stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number | null>((resolve) => api.once("exit", resolve));
-    let stdout = "";
-    const port = await new Promise<number>((resolve, reject) => {
-      api.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const line = stdout.split("\n").find((l) => l.includes('"message":"listening"'));
-        if (line) resolve((JSON.parse(line) as { port: number }).port);
+    try {
+      let stdout = "";
+      const port = await new Promise<number>((resolve, reject) => {
+        api.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const line = stdout.split("\n").find((l) => l.includes('"message":"listening"'));
+          if (line) resolve((JSON.parse(line) as { port: number }).port);
+        });
+        void exited.then(() => {
+          reject(new Error(`exited before listening: ${stdout}`));
+        });
       });
-      void exited.then(() => {
-        reject(new Error(`exited before listening: ${stdout}`));
-      });
-    });
-    const ready = await fetch(`http://127.0.0.1:${String(port)}/health/ready`);
-    expect(ready.status).toBe(200);
-    const fund = await fetch(`http://127.0.0.1:${String(port)}/v1/fund`);
-    expect(fund.status).toBe(404);
-    expect(await fund.json()).toMatchObject({ error: { code: expect.any(String) as string } });
-    api.kill("SIGTERM");
-    expect(await exited).toBe(0);
+      const ready = await fetch(`http://127.0.0.1:${String(port)}/health/ready`);
+      expect(ready.status).toBe(200);
+      const fund = await fetch(`http://127.0.0.1:${String(port)}/v1/fund`);
+      expect(fund.status).toBe(404);
+      expect(await fund.json()).toMatchObject({ error: { code: expect.any(String) as string } });
+      api.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      // Whatever failed above, the process does not outlive the test.
+      if (api.exitCode === null && api.signalCode === null) api.kill("SIGKILL");
+    }
   });
 
   it("refuses an unknown service with the usage and exit code 64", () => {
