@@ -4,6 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { TEST_JWT_SECRET } from "./testing";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -45,6 +46,16 @@ function start(env: Record<string, string>) {
   return { child, port, exited, output: () => ({ stdout, stderr }) };
 }
 
+/** An environment the API runs with, on this test file's database and a free port. */
+const runnable = () => ({
+  ENVIRONMENT: "test",
+  PORT: "0",
+  DATABASE_URL: database.url,
+  REDIS_URL: "redis://127.0.0.1:6379",
+  JWT_SECRET: TEST_JWT_SECRET,
+  MAX_CHAIN_SYNC_AGE_SECONDS: "0",
+});
+
 describe("the API process", () => {
   it("when configuration is invalid, then it exits 1 naming every bad variable", async () => {
     const api = start({ ENVIRONMENT: "test", DATABASE_URL: "mysql://x", REDIS_URL: "redis://127.0.0.1:6379" });
@@ -54,14 +65,7 @@ describe("the API process", () => {
   });
 
   it("when started and sent SIGTERM, then it serves, then shuts down in order and exits 0", async () => {
-    const api = start({
-      ENVIRONMENT: "test",
-      PORT: "0",
-      DATABASE_URL: database.url,
-      REDIS_URL: "redis://127.0.0.1:6379",
-      JWT_SECRET: "a-secret-that-is-at-least-32-characters",
-      MAX_CHAIN_SYNC_AGE_SECONDS: "0",
-    });
+    const api = start(runnable());
     const port = await api.port;
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
@@ -76,14 +80,7 @@ describe("the API process", () => {
   });
 
   it("when a request is in flight on a keep-alive connection at SIGTERM, then it is answered and the process still exits 0", async () => {
-    const api = start({
-      ENVIRONMENT: "test",
-      PORT: "0",
-      DATABASE_URL: database.url,
-      REDIS_URL: "redis://127.0.0.1:6379",
-      JWT_SECRET: "a-secret-that-is-at-least-32-characters",
-      MAX_CHAIN_SYNC_AGE_SECONDS: "0",
-    });
+    const api = start(runnable());
     const port = await api.port;
     // A keep-alive request whose body is still arriving when SIGTERM comes: the connection is busy.
     const socket = net.connect(port, "127.0.0.1");
