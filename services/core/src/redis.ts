@@ -15,3 +15,11 @@ export function createRedis(url: string, options: { readonly keyPrefix?: string 
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
   });
 }
+
+/** Deletes every key matching `pattern` (SCAN in batches, never KEYS): a test's or a dev run's prefix. */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: pattern, count: 500 })) {
+    const batch = keys as string[];
+    if (batch.length > 0) await redis.del(...batch);
+  }
+}

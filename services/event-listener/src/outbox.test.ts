@@ -68,7 +68,6 @@ describe("the outbox relay", () => {
       );
     } finally {
       await stopListener(listener);
-      await rebalance.obliterate({ force: true });
       await rebalance.close();
       await queues.clean();
     }

@@ -20,6 +20,8 @@ import {
 import type { Database } from "@paimon/core/db";
 import type { MetricName } from "@paimon/core/metrics";
 import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { deleteKeys } from "@paimon/core/redis";
 import type { HDNodeWallet, JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
 import { CHECKPOINT, QUEUES } from "./store";
@@ -208,10 +210,15 @@ export function testQueues(prefix: string) {
   const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix }));
   return {
     queues,
-    /** Removes every key the test made, then closes. */
+    /** Closes, then removes every key under the test's prefix (whatever queue wrote it). */
     async clean() {
-      for (const queue of queues) await queue.obliterate({ force: true });
       await Promise.all(queues.map((queue) => queue.close()));
+      const redis = new Redis(REDIS_URL);
+      try {
+        await deleteKeys(redis, `${prefix}:*`);
+      } finally {
+        redis.disconnect();
+      }
     },
   };
 }

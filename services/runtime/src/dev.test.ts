@@ -9,19 +9,25 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { Channel, PaimonFund__factory } from "@paimon/contracts";
 import { devnetAccounts, freePort } from "@paimon/contracts/devnet";
+import { deleteKeys } from "@paimon/core/redis";
 import { ADMIN_DATABASE_URL } from "@paimon/core/testing";
+import { Redis } from "ioredis";
 import { JsonRpcProvider } from "ethers";
 import pg from "pg";
 import { afterAll, describe, expect, it, vi } from "vitest";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const DATABASE = `paimon_dev_test_${String(process.pid)}`;
+const QUEUE_PREFIX = `paimon-dev-test-${String(process.pid)}`;
 
 afterAll(async () => {
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   await admin.query(`drop database if exists ${DATABASE} with (force)`);
   await admin.end();
+  const redis = new Redis("redis://127.0.0.1:6379");
+  await deleteKeys(redis, `${QUEUE_PREFIX}:*`);
+  redis.disconnect();
 });
 
 describe("pnpm dev", () => {
@@ -34,6 +40,7 @@ describe("pnpm dev", () => {
         "tsx",
         path.join(__dirname, "dev.ts"),
         `--database=${DATABASE}`,
+        `--queue-prefix=${QUEUE_PREFIX}`,
         `--api-port=${String(api)}`,
         `--listener-port=${String(listener)}`,
         `--chain-port=${String(chain)}`,

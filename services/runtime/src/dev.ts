@@ -3,8 +3,8 @@
  * and a fresh local chain — no container engine needed (docker-compose.yml is the same thing in
  * containers):
  *
- * 1. a development database (recreated: the chain is new each run, so is what was derived from it),
- *    migrated with the `migrate` command;
+ * 1. a development database and queue prefix (both emptied: the chain is new each run, so is what
+ *    was derived from it), migrated with the `migrate` command;
  * 2. the devnet, with the fund deployed and its demo history seeded;
  * 3. the event listener following the devnet, and the API on :8000.
  *
@@ -19,6 +19,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { deployFund, devnetAccounts, devnetProvider, seedDemoFund, startDevnet } from "@paimon/contracts/devnet";
 import { runMigrate } from "@paimon/core/migrate";
+import { deleteKeys } from "@paimon/core/redis";
+import { Redis } from "ioredis";
 import pg from "pg";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -26,12 +28,13 @@ const ROOT = path.resolve(__dirname, "..", "..", "..");
 const STOP_GRACE_MS = 35_000;
 const ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 const USAGE =
-  "usage: pnpm dev [--database <name>] [--api-port <n>] [--listener-port <n>] [--chain-port <n>] [--redis-url <url>]";
+  "usage: pnpm dev [--database <name>] [--queue-prefix <name>] [--api-port <n>] [--listener-port <n>] [--chain-port <n>] [--redis-url <url>]";
 
 function options() {
   const { values } = parseArgs({
     options: {
       database: { type: "string", default: "paimon_dev" },
+      "queue-prefix": { type: "string", default: "paimon-dev" },
       "api-port": { type: "string", default: "8000" },
       "listener-port": { type: "string", default: "8001" },
       "chain-port": { type: "string", default: "8545" },
@@ -46,8 +49,12 @@ function options() {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(values.database)) {
     throw new Error(`--database must be a plain PostgreSQL name, got "${values.database}"`);
   }
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(values["queue-prefix"])) {
+    throw new Error(`--queue-prefix must be lower-case letters, digits and dashes, got "${values["queue-prefix"]}"`);
+  }
   return {
     database: values.database,
+    queuePrefix: values["queue-prefix"],
     apiPort: port("api-port", values["api-port"]),
     listenerPort: port("listener-port", values["listener-port"]),
     chainPort: port("chain-port", values["chain-port"]),
@@ -123,6 +130,18 @@ async function main(): Promise<void> {
 
   try {
     const databaseUrl = await recreateDatabase(config.database);
+    // Last run's jobs came from another chain, and their ids would shadow this chain's.
+    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      await deleteKeys(redis, `${config.queuePrefix}:*`);
+    } catch (error) {
+      throw new Error(`Redis is not reachable at ${config.redisUrl} (${String(error)}); start it first`, {
+        cause: error,
+      });
+    } finally {
+      redis.disconnect();
+    }
     await runMigrate({ DATABASE_URL: databaseUrl }, (line) => process.stdout.write(`migrate | ${line}\n`));
     if (isStopping()) return;
 
@@ -161,7 +180,7 @@ async function main(): Promise<void> {
         FUND_ADDRESS: fundAddress,
         FINALITY_DEPTH: "2",
         HEALTH_PORT: String(config.listenerPort),
-        QUEUE_PREFIX: "paimon-dev",
+        QUEUE_PREFIX: config.queuePrefix,
       }),
       service("api", "services/api/src/bin.ts", {
         ...common,
