@@ -61,9 +61,9 @@ export interface FollowerStatus {
 export interface Follower {
   /** Follows until `signal` aborts or the follower halts; rejects on an error it cannot ride out. */
   run(signal: AbortSignal): Promise<void>;
-  /** A new head arrived: look now rather than at the next poll. */
+  /** A new head arrived, or the WebSocket reconnected: look now rather than at the next poll. */
   wake(): void;
-  /** The WebSocket reconnected: blocks may have been missed; look now. */
+  /** Where it stands, for readiness and metrics. */
   status(): FollowerStatus;
 }
 
