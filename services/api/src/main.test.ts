@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import path from "node:path";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { spawnService } from "@paimon/core/testing/service-process";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TEST_JWT_SECRET } from "./testing";
 
@@ -16,35 +16,8 @@ afterAll(async () => {
 
 const MAIN = path.join(__dirname, "bin.ts");
 
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    cwd: path.resolve(__dirname, "..", "..", ".."),
-    // Only what the test gives: nothing of the developer's environment leaks into the service.
-    env: { PATH: path.dirname(process.execPath), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => {
-      resolve(code);
-    }),
-  );
-  const port = new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", () => {
-      const line = stdout.split("\n").find((l) => l.includes('"message":"listening"'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    void exited.then(() => {
-      reject(new Error(`exited before listening: ${stderr}`));
-    });
-  });
-  // A process that never listens rejects `port`; tests that expect that await `exited` instead.
-  port.catch(() => undefined);
-  return { child, port, exited, output: () => ({ stdout, stderr }) };
-}
+const start = (env: Record<string, string>) =>
+  spawnService(["--import", "tsx", MAIN], { cwd: path.resolve(__dirname, "..", "..", ".."), env });
 
 /** An environment the API runs with, on this test file's database and a free port. */
 const runnable = () => ({
@@ -59,7 +32,7 @@ const runnable = () => ({
 describe("the API process", () => {
   it("when configuration is invalid, then it exits 1 naming every bad variable", async () => {
     const api = start({ ENVIRONMENT: "test", DATABASE_URL: "mysql://x", REDIS_URL: "redis://127.0.0.1:6379" });
-    expect(await api.exited).toBe(1);
+    expect((await api.exited).code).toBe(1);
     expect(api.output().stderr).toContain("DATABASE_URL: must be a postgres:// or postgresql:// URL");
     expect(api.output().stderr).toContain("JWT_SECRET: missing");
   });
@@ -70,7 +43,7 @@ describe("the API process", () => {
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
     api.child.kill("SIGTERM");
-    expect(await api.exited).toBe(0);
+    expect((await api.exited).code).toBe(0);
     const messages = api
       .output()
       .stdout.split("\n")
@@ -102,6 +75,6 @@ describe("the API process", () => {
     // Answered (no token: 401), then the server closes the idle connection and exits in time.
     await once(socket, "close");
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
-    expect(await api.exited).toBe(0);
+    expect((await api.exited).code).toBe(0);
   });
 });

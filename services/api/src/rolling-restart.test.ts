@@ -4,11 +4,12 @@
  * has exited — as a Deployment's rolling update does. Every request of the load must succeed,
  * and every process must exit 0 inside the pod's grace period.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { loadDemoFund } from "@paimon/core/demo";
 import { createLoadBalancer, type LoadBalancer } from "@paimon/core/testing/load-balancer";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { spawnService } from "@paimon/core/testing/service-process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GRACE_PERIOD_SECONDS } from "../../../infra/k8s/api-chart";
 import { TEST_JWT_SECRET } from "./testing";
@@ -27,32 +28,15 @@ interface Instance {
 const spawned = new Set<ChildProcess>();
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, ["--import", "tsx", BIN], {
-    cwd: path.resolve(__dirname, "..", "..", ".."),
-    env: { PATH: path.dirname(process.execPath), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  spawned.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split("\n").find((l) => l.includes('"message":"listening"'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    void exited.then(() => {
-      reject(new Error(`exited before listening: ${stderr}`));
-    });
-  });
+  const service = spawnService(["--import", "tsx", BIN], { cwd: path.resolve(__dirname, "..", "..", ".."), env });
+  spawned.add(service.child);
+  const port = await service.port;
   return {
     url: `http://127.0.0.1:${String(port)}`,
     async stop() {
       const started = performance.now();
-      child.kill("SIGTERM");
-      const code = await exited;
+      service.child.kill("SIGTERM");
+      const { code } = await service.exited;
       return { code, ms: performance.now() - started };
     },
   };

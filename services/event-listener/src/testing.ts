@@ -3,7 +3,6 @@
  * Redis key prefix of their own, the listener as a real process (so it can be SIGKILLed), and
  * the ground truth read back from the chain to compare the database with.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -22,6 +21,7 @@ import type { MetricName } from "@paimon/core/metrics";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { deleteKeys } from "@paimon/core/redis";
+import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import type { HDNodeWallet, JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
 import { CHECKPOINT, QUEUES } from "./store";
@@ -101,49 +101,11 @@ export function listenerEnv(chain: Chain, databaseUrl: string, overrides: Record
   };
 }
 
-export interface ListenerProcess {
-  readonly child: ChildProcess;
-  /** The health server's port, once it listens. */
-  readonly port: Promise<number>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): { stdout: string; stderr: string };
-  /** Log lines (parsed JSON) the process has written so far. */
-  lines(): Record<string, unknown>[];
-}
+export type ListenerProcess = ServiceProcess;
 
 /** Starts `bin.ts` with exactly `env` (nothing of the test runner's environment leaks in). */
-export function spawnListener(env: Record<string, string>): ListenerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", BIN], {
-    cwd: ROOT,
-    env: { PATH: path.dirname(process.execPath), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => {
-      resolve({ code, signal });
-    }),
-  );
-  const lines = () =>
-    stdout
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  const port = new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", () => {
-      const listening = lines().find((line) => line["message"] === "listening");
-      if (listening) resolve(listening["port"] as number);
-    });
-    void exited.then(() => {
-      reject(new Error(`the listener exited before listening: ${stderr}`));
-    });
-  });
-  port.catch(() => undefined);
-  return { child, port, exited, output: () => ({ stdout, stderr }), lines };
-}
+export const spawnListener = (env: Record<string, string>): ListenerProcess =>
+  spawnService(["--import", "tsx", BIN], { cwd: ROOT, env });
 
 /**
  * Mines `count` empty blocks, one call each. One `mine(provider, n)` with n ≥ 8 makes Hardhat

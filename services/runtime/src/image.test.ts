@@ -5,12 +5,13 @@
  * copies — `dist/` alone, in a directory with no node_modules — must migrate a database, serve
  * the API and shut down cleanly.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import ignore from "@balena/dockerignore";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { spawnService } from "@paimon/core/testing/service-process";
 import { Copy, DockerfileParser, From, type Dockerfile, type Instruction } from "dockerfile-ast";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PORTS } from "../../../infra/k8s/values";
@@ -206,30 +207,19 @@ describe("the image, built from its context without an engine", () => {
     expect(migrate.stdout).toMatch(/0001-initial: Success/);
     expect(migrate.status).toBe(0);
 
-    const api = spawn(process.execPath, [...entry, "api"], { cwd: image, env, stdio: ["ignore", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => api.once("exit", resolve));
+    const api = spawnService([...entry, "api"], { cwd: image, env });
     try {
-      let stdout = "";
-      const port = await new Promise<number>((resolve, reject) => {
-        api.stdout.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const line = stdout.split("\n").find((l) => l.includes('"message":"listening"'));
-          if (line) resolve((JSON.parse(line) as { port: number }).port);
-        });
-        void exited.then(() => {
-          reject(new Error(`exited before listening: ${stdout}`));
-        });
-      });
+      const port = await api.port;
       const ready = await fetch(`http://127.0.0.1:${String(port)}/health/ready`);
       expect(ready.status).toBe(200);
       const fund = await fetch(`http://127.0.0.1:${String(port)}/v1/fund`);
       expect(fund.status).toBe(404);
       expect(await fund.json()).toMatchObject({ error: { code: expect.any(String) as string } });
-      api.kill("SIGTERM");
-      expect(await exited).toBe(0);
+      api.child.kill("SIGTERM");
+      expect((await api.exited).code).toBe(0);
     } finally {
       // Whatever failed above, the process does not outlive the test.
-      if (api.exitCode === null && api.signalCode === null) api.kill("SIGKILL");
+      if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill("SIGKILL");
     }
   });
 
