@@ -159,6 +159,7 @@ describe.each(["staging", "production"])("the %s platform", (stack) => {
         "database-url",
         "jwt-secret",
         "kms-key-id",
+        "metrics-database-url",
         "origin-verify",
         "pagerduty-key",
         "redis-url",

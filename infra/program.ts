@@ -18,7 +18,7 @@ import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
 import { synthesizeStack } from "./k8s/main";
 import type { SyncedSecretKey } from "./k8s/secrets-chart";
-import { TIMESCALEDB } from "./k8s/timescaledb-chart";
+import { metricsDatabaseUrl, timescaleHost } from "./k8s/timescaledb-chart";
 import { alertmanagerConfig } from "@paimon/monitoring/alertmanager";
 
 /** What `pulumi stack output` shows: what operators and the Kubernetes layer read. */
@@ -267,6 +267,12 @@ export async function program(): Promise<StackOutputs> {
           ? { value: paging.integrationKey }
           : fromConfig(config.secretValues.pagerdutyRoutingKey, "pagerdutyRoutingKey"),
         "timescaledb-password": { generate: 32 },
+        // Derived inside the component, so the generated password keeps its resource (and value):
+        // TimescaleDB reads POSTGRES_PASSWORD only when it first initializes its volume.
+        "metrics-database-url": {
+          from: "timescaledb-password",
+          compose: (password) => password.apply((value) => metricsDatabaseUrl(config.workloads.namespace, value)),
+        },
         "origin-verify": { value: edge.originVerifySecret },
         "slack-webhook-url": { outOfBand: "the #paimon-alerts channel's incoming webhook URL" },
         "smtp-password": { outOfBand: "the SES SMTP password of the alertmanager user" },
@@ -294,7 +300,7 @@ export async function program(): Promise<StackOutputs> {
         paging: config.paging !== undefined,
       }) as Record<string, unknown>,
       storageClass: cluster.storageClassName,
-      timescaleHost: `${TIMESCALEDB}-0.${TIMESCALEDB}.${config.workloads.namespace}.svc`,
+      timescaleHost: timescaleHost(config.workloads.namespace),
     },
     // The workload charts need the platform's secrets synced and its volume classes in place.
     { dependsOn: [secrets, timescale] },

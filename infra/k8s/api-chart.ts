@@ -68,6 +68,7 @@ export class ApiChart extends Chart {
                 env: [
                   ...plainEnv({ ENVIRONMENT: values.environment, PORT: String(PORTS.api) }),
                   secretEnv("DATABASE_URL", "database-url"),
+                  secretEnv("METRICS_DATABASE_URL", "metrics-database-url"),
                   secretEnv("REDIS_URL", "redis-url"),
                   secretEnv("JWT_SECRET", "jwt-secret"),
                   secretEnv("ORIGIN_VERIFY_SECRET", "origin-verify"),

@@ -3,7 +3,7 @@ import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { TIMESCALE_BACKUP_SERVICE_ACCOUNT } from "../components/timescale";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
-import { TIMESCALEDB } from "./timescaledb-chart";
+import { TIMESCALEDB, TIMESCALEDB_DATABASE, TIMESCALEDB_USER } from "./timescaledb-chart";
 import {
   containerSecurityContext,
   plainEnv,
@@ -109,8 +109,8 @@ function jobs(values: WorkloadValues): BackupJob[] {
         ...plainEnv({
           PGHOST: `${TIMESCALEDB}-0.${TIMESCALEDB}`,
           PGPORT: String(PORTS.timescaledb),
-          PGUSER: "paimon",
-          PGDATABASE: "metrics",
+          PGUSER: TIMESCALEDB_USER,
+          PGDATABASE: TIMESCALEDB_DATABASE,
         }),
         secretEnv("PGPASSWORD", "timescaledb-password"),
       ],

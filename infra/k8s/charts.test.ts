@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { StackConfig } from "../config";
 import { listStacks, readStackConfigs } from "../planner/stacks";
+import { API } from "./api-chart";
+import { PUSHGATEWAY_URL } from "./backups-chart";
 import { synthesizeStack } from "./main";
+import { selectorLabels } from "./pod";
+import { EVENT_LISTENER, WORKERS, workerName } from "./services-chart";
+import { TIMESCALEDB, metricsDatabaseUrl } from "./timescaledb-chart";
 
 type Manifest = {
   apiVersion: string;
@@ -16,6 +21,15 @@ interface Container {
   livenessProbe?: unknown;
   readinessProbe?: unknown;
   securityContext?: Record<string, unknown>;
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
+interface NetworkPolicySpec {
+  podSelector: { matchExpressions?: { key: string; operator: string; values: string[] }[] };
+  egress?: { to: Record<string, unknown>[]; ports: { port: number }[] }[];
 }
 interface PodSpec {
   containers: Container[];
@@ -148,6 +162,52 @@ describe.each(listStacks())("the %s charts", (stack) => {
     const data = (external?.spec as { data: { remoteRef: { key: string } }[] }).data;
     expect(data.every((entry) => entry.remoteRef.key.startsWith(`paimon/${stack}/`))).toBe(true);
   });
+  it("then the API, risk and scheduler read the metrics database's synced URL and may reach TimescaleDB, the scheduler the Pushgateway", () => {
+    const envOf = (name: string) => {
+      const deployment = objects.find((o) => o.kind === "Deployment" && o.metadata.name === name)!;
+      return (podOf(deployment)!.spec.containers[0] as unknown as { env: EnvVar[] }).env;
+    };
+    const readers = [API, workerName("risk"), workerName("scheduler")];
+    for (const name of readers) {
+      expect(envOf(name), name).toContainEqual({
+        name: "METRICS_DATABASE_URL",
+        valueFrom: { secretKeyRef: { name: "paimon-secrets", key: "metrics-database-url" } },
+      });
+    }
+    expect(envOf(workerName("scheduler"))).toContainEqual({ name: "PUSHGATEWAY_URL", value: PUSHGATEWAY_URL });
+    const external = objects.find((o) => o.kind === "ExternalSecret" && o.metadata.namespace === "paimon")!;
+    const synced = (external.spec as { data: { secretKey: string }[] }).data.map((entry) => entry.secretKey);
+    expect(synced).toContain("metrics-database-url");
+
+    const egress = objects.filter((o) => o.kind === "NetworkPolicy");
+    const allowed = (name: string, to: (peer: Record<string, unknown>) => boolean, port: number) =>
+      egress.some((policy) => {
+        const spec = policy.spec as unknown as NetworkPolicySpec;
+        const selected = spec.podSelector.matchExpressions?.some(
+          (e) => e.key === "app.kubernetes.io/name" && e.operator === "In" && e.values.includes(name),
+        );
+        return (
+          selected === true &&
+          (spec.egress ?? []).some((rule) => rule.to.some(to) && rule.ports.some((p) => p.port === port))
+        );
+      });
+    const timescale = (peer: Record<string, unknown>) =>
+      JSON.stringify(peer) === JSON.stringify({ podSelector: { matchLabels: selectorLabels(TIMESCALEDB) } });
+    const pushgateway = (peer: Record<string, unknown>) => JSON.stringify(peer).includes('"prometheus-pushgateway"');
+    for (const name of readers) expect(allowed(name, timescale, 5432), name).toBe(true);
+    expect(allowed(workerName("scheduler"), pushgateway, 9091)).toBe(true);
+    expect(allowed(workerName("risk"), pushgateway, 9091)).toBe(false);
+  });
+});
+
+describe("the metrics database's URL", () => {
+  it("then it names the StatefulSet's pod in the namespace, the metrics database, the encoded password and no TLS", () => {
+    expect(metricsDatabaseUrl("paimon", "p@ss/word")).toBe(
+      "postgresql://paimon:p%40ss%2Fword@paimon-timescaledb-0.paimon-timescaledb.paimon.svc:5432/metrics?sslmode=disable",
+    );
+    const url = new URL(metricsDatabaseUrl("paimon", "p@ss/word"));
+    expect(decodeURIComponent(url.password)).toBe("p@ss/word");
+  });
 });
 
 describe("schema validation", () => {
@@ -210,10 +270,19 @@ describe("production against staging", () => {
     expect(names(production)).toEqual(names(staging));
   });
 
-  it("then the event listener recreates its single pod and the rebalance worker alone carries the KMS key id and a role", () => {
+  it("then the event listener recreates its single pod and the rebalance worker alone has a role, and no pod the KMS key id yet", () => {
     const listener = production.find((o) => o.kind === "Deployment" && o.metadata.name === "paimon-event-listener")!;
     expect(listener.spec).toMatchObject({ replicas: 1, strategy: { type: "Recreate" } });
+    const services = [API, EVENT_LISTENER, ...WORKERS.map(workerName)];
+    const withRole = production.filter(
+      (o) =>
+        o.kind === "ServiceAccount" &&
+        services.includes(o.metadata.name) &&
+        o.metadata.annotations?.["eks.amazonaws.com/role-arn"] !== undefined,
+    );
+    expect(withRole.map((o) => o.metadata.name)).toEqual(["paimon-rebalance-worker"]);
+    // The transaction sender brings AWS_KMS_KEY_ID back, to the rebalance worker alone.
     const withKms = production.filter((o) => JSON.stringify(podOf(o)?.spec ?? {}).includes("AWS_KMS_KEY_ID"));
-    expect(withKms.map((o) => o.metadata.name)).toEqual(["paimon-rebalance-worker"]);
+    expect(withKms).toEqual([]);
   });
 });

@@ -27,8 +27,8 @@ const pods = (...names: string[]): k8s.LabelSelector => ({
  * The fund's namespace under the restricted Pod Security Standard, its network policies — deny
  * everything, then allow only: the ingress controller to the API, Prometheus to metrics ports,
  * every pod to DNS, the services to PostgreSQL and Redis (database subnets) and TimescaleDB,
- * the chain and AWS over HTTPS for those that need them, the backups to the Pushgateway — and the
- * cert-manager ClusterIssuers.
+ * the chain and AWS over HTTPS for those that need them, the backups and the scheduler to the
+ * Pushgateway — and the cert-manager ClusterIssuers.
  */
 export class PlatformChart extends Chart {
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
@@ -135,8 +135,9 @@ export class PlatformChart extends Chart {
       policyTypes: ["Egress"],
       egress: [{ to: [internet], ports: [tcp(443)] }],
     });
-    policy("allow-backups-to-pushgateway", {
-      podSelector: pods(...backups),
+    // The backups report their successes there; the scheduler reads them back to check their ages.
+    policy("allow-to-pushgateway", {
+      podSelector: pods(...backups, workerName("scheduler")),
       policyTypes: ["Egress"],
       egress: [
         {

@@ -10,6 +10,7 @@ export const SECRET_KEYS = [
   "database-url",
   "jwt-secret",
   "kms-key-id",
+  "metrics-database-url",
   "origin-verify",
   "pagerduty-key",
   "redis-url",

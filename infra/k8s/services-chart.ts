@@ -1,6 +1,7 @@
 import { Chart, type ChartProps } from "cdk8s";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
+import { PUSHGATEWAY_URL } from "./backups-chart";
 import {
   containerSecurityContext,
   disruptionBudget,
@@ -30,7 +31,7 @@ interface BackgroundService {
   readonly args: readonly string[];
   readonly port: number;
   readonly env: readonly k8s.EnvVar[];
-  /** Only the rebalance worker talks to AWS (KMS), through its IRSA role. */
+  /** Only the rebalance worker talks to AWS (KMS, with its transaction sender), through its IRSA role. */
   readonly roleArn?: string;
   readonly resources: k8s.ResourceRequirements;
   readonly recreate: boolean;
@@ -40,8 +41,8 @@ interface BackgroundService {
 
 /**
  * The seed's §2.2 event listener (one replica, `Recreate`; the advisory lock, not the strategy,
- * guarantees a single writer) and §2.3 workers (rebalance with its own role and the KMS key id,
- * risk, scheduler), each with health and metrics on its own port.
+ * guarantees a single writer) and §2.3 workers (risk and scheduler with the metrics database,
+ * rebalance with its own role), each with health and metrics on its own port.
  */
 export class ServicesChart extends Chart {
   constructor(scope: Construct, id: string, props: ServicesChartProps) {
@@ -53,6 +54,15 @@ export class ServicesChart extends Chart {
       secretEnv("REDIS_URL", "redis-url"),
     ];
     const chain = [secretEnv("BSC_RPC_URL", "bsc-rpc-url"), secretEnv("BSC_WS_URL", "bsc-ws-url")];
+    const metricsDatabase = secretEnv("METRICS_DATABASE_URL", "metrics-database-url");
+    const workerEnv: Record<(typeof WORKERS)[number], k8s.EnvVar[]> = {
+      risk: [metricsDatabase],
+      // The backup jobs' last successes are read where they report them.
+      scheduler: [metricsDatabase, ...plainEnv({ PUSHGATEWAY_URL })],
+      // BSC_RPC_URL, BSC_WS_URL, AWS_KMS_KEY_ID and AWS_REGION come back with the transaction
+      // sender; its service account keeps the IRSA role the signing key names as its only signer.
+      rebalance: [],
+    };
     const services: BackgroundService[] = [
       {
         name: EVENT_LISTENER,
@@ -78,13 +88,7 @@ export class ServicesChart extends Chart {
         name: workerName(worker),
         args: ["workers", `--worker=${worker}`],
         port: PORTS.workers,
-        env: [
-          ...common,
-          ...(worker === "rebalance"
-            ? [...chain, secretEnv("AWS_KMS_KEY_ID", "kms-key-id"), ...plainEnv({ AWS_REGION: values.region })]
-            : []),
-          ...plainEnv({ HEALTH_PORT: String(PORTS.workers) }),
-        ],
+        env: [...common, ...plainEnv({ HEALTH_PORT: String(PORTS.workers) }), ...workerEnv[worker]],
         ...(worker === "rebalance" ? { roleArn: values.roleArns["rebalanceWorker"] ?? "" } : {}),
         resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "500m" }),
         recreate: false,

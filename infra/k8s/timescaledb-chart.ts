@@ -16,6 +16,24 @@ import {
 import { PORTS, type WorkloadValues } from "./values";
 
 export const TIMESCALEDB = "paimon-timescaledb";
+/** The metrics database's owner and name, created by the image at its first start. */
+export const TIMESCALEDB_USER = "paimon";
+export const TIMESCALEDB_DATABASE = "metrics";
+
+/** The StatefulSet's one pod, by its stable name under the headless Service. */
+export const timescaleHost = (namespace: string): string => `${TIMESCALEDB}-0.${TIMESCALEDB}.${namespace}.svc`;
+
+/**
+ * The services' `METRICS_DATABASE_URL`. The container serves no TLS, so the URL says
+ * `sslmode=disable` rather than promise an encryption it does not get: the connection stays
+ * inside the cluster, pod to pod, and the network policies admit only the fund's workloads.
+ */
+export function metricsDatabaseUrl(namespace: string, password: string): string {
+  return (
+    `postgresql://${TIMESCALEDB_USER}:${encodeURIComponent(password)}@${timescaleHost(namespace)}:` +
+    `${PORTS.timescaledb}/${TIMESCALEDB_DATABASE}?sslmode=disable`
+  );
+}
 
 export interface TimescaleChartProps extends ChartProps {
   readonly values: WorkloadValues;
@@ -32,7 +50,7 @@ export class TimescaleChart extends Chart {
     const { values } = props;
     const labels = selectorLabels(TIMESCALEDB);
     const probe = (initialDelaySeconds: number, periodSeconds: number): k8s.Probe => ({
-      exec: { command: ["pg_isready", "-U", "paimon", "-d", "metrics", "-h", "127.0.0.1"] },
+      exec: { command: ["pg_isready", "-U", TIMESCALEDB_USER, "-d", TIMESCALEDB_DATABASE, "-h", "127.0.0.1"] },
       initialDelaySeconds,
       periodSeconds,
       timeoutSeconds: 5,
@@ -68,8 +86,8 @@ export class TimescaleChart extends Chart {
                 ports: [{ name: "postgres", containerPort: PORTS.timescaledb }],
                 env: [
                   ...plainEnv({
-                    POSTGRES_USER: "paimon",
-                    POSTGRES_DB: "metrics",
+                    POSTGRES_USER: TIMESCALEDB_USER,
+                    POSTGRES_DB: TIMESCALEDB_DATABASE,
                     PGDATA: "/var/lib/postgresql/data/pgdata",
                   }),
                   secretEnv("POSTGRES_PASSWORD", "timescaledb-password"),

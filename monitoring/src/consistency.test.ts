@@ -1,56 +1,286 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { EXTERNAL_METRICS, METRICS, catalogued } from "@paimon/core/metrics";
-import { describe, expect, it } from "vitest";
+import { riskPolicyEnvShape } from "@paimon/core/fund";
+import { EXTERNAL_METRICS, METRICS } from "@paimon/core/metrics";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ALERTS, RUNBOOK_BASE_URL, ruleGroups } from "./alerts";
+import { pushesIn, readStackManifests, scrapeJobs, workloadEnv, type KubeObject } from "./cluster";
+import {
+  alertQueries,
+  jobSelectorProblems,
+  ownershipProblems,
+  panelQueries,
+  policyOverrideProblems,
+  programJobProblems,
+  scenarioJobProblems,
+  scenarioLabelProblems,
+  scenarioSeries,
+  unknownMetricProblems,
+  unplottedProblems,
+  unwatchedJobProblems,
+} from "./consistency";
 import { dashboards } from "./dashboards";
+import { PROGRAM_JOBS } from "./jobs";
+import { programExports, type ProgramExports } from "./programs";
 import { metricsIn } from "./promql";
 
 const repository = path.resolve(__dirname, "..", "..");
+const manifests = readStackManifests(path.join(repository, "charts-generated"));
+const alerts = alertQueries(ALERTS);
+const panels = panelQueries(dashboards());
+const scenarios = scenarioSeries(ALERTS);
+const policyDefaults = Object.fromEntries(
+  Object.entries(riskPolicyEnvShape).map(([name, schema]) => [name, schema.parse(undefined)]),
+);
 
-/** Every PromQL expression of every panel, with where it is. */
-function panelQueries(): { where: string; expr: string }[] {
-  return Object.entries(dashboards()).flatMap(([name, dashboard]) =>
-    (dashboard.panels ?? []).flatMap((panel) =>
-      ((panel as { targets?: { expr?: string }[] }).targets ?? []).flatMap((target) =>
-        target.expr ? [{ where: `${name} / ${(panel as { title?: string }).title ?? "?"}`, expr: target.expr }] : [],
-      ),
-    ),
-  );
-}
-
-describe("monitoring consistency", () => {
-  it("then every metric an alert queries is in the catalog", () => {
-    for (const rule of ALERTS) {
-      for (const name of metricsIn(rule.expr)) expect(catalogued(name), `${rule.alert} queries ${name}`).toBe(true);
-    }
+describe.each(Object.keys(manifests))("in the %s stack", (stack) => {
+  const objects = manifests[stack] ?? [];
+  const scraped = scrapeJobs(objects).map((target) => target.job);
+  let programs: ProgramExports[] = [];
+  beforeAll(async () => {
+    programs = await programExports(objects);
   });
 
-  it("then every metric a panel queries is in the catalog", () => {
-    const queries = panelQueries();
-    expect(queries.length).toBeGreaterThan(30);
-    for (const { where, expr } of queries) {
-      for (const name of metricsIn(expr)) expect(catalogued(name), `${where} queries ${name}`).toBe(true);
-    }
+  it("then Prometheus scrapes the API, the listener and every worker, and the backup jobs push", () => {
+    expect(scraped.length).toBeGreaterThanOrEqual(5);
+    expect(programs.find((program) => program.program === "backup-jobs")?.metrics.length).toBeGreaterThan(0);
   });
 
-  it("then every metric the services export is on some dashboard", () => {
-    const plotted = new Set(
-      panelQueries().flatMap(({ expr }) => metricsIn(expr).map((name) => name.replace(/_(bucket|sum|count)$/, ""))),
-    );
-    const missing = Object.keys(METRICS).filter((name) => !plotted.has(name));
-    expect(missing).toEqual([]);
+  it("then every catalogued metric is exported by exactly the programs its owner names, and nothing else is", () => {
+    expect(ownershipProblems(METRICS, programs)).toEqual([]);
   });
 
+  it("then each program's series carry the job the alerts select it by, and Prometheus scrapes that job", () => {
+    expect(programJobProblems(programs, PROGRAM_JOBS, scraped)).toEqual([]);
+  });
+
+  it("then every metric an alert or a panel reads is exported by some program or is an external metric", () => {
+    expect(panels.length).toBeGreaterThan(30);
+    expect(unknownMetricProblems([...alerts, ...panels], programs, EXTERNAL_METRICS)).toEqual([]);
+  });
+
+  it("then every metric the programs export is on some dashboard", () => {
+    expect(unplottedProblems(programs, panels)).toEqual([]);
+  });
+
+  it("then every job matcher of an alert or a panel matches a job that can carry what it selects", () => {
+    expect(jobSelectorProblems([...alerts, ...panels], programs, scraped)).toEqual([]);
+  });
+
+  it("then every promtool input series carries the job a real scrape would give it", () => {
+    expect(scenarioJobProblems(scenarios, programs, scraped)).toEqual([]);
+  });
+
+  it("then every promtool input series carries only labels its metric and its target have", () => {
+    expect(scenarioLabelProblems(scenarios, METRICS)).toEqual([]);
+  });
+
+  it("then every job Prometheus scrapes has an alert for when it is down", () => {
+    expect(unwatchedJobProblems(alerts, scraped)).toEqual([]);
+  });
+
+  it("then no workload moves the fund policy away from the defaults the alerts are built on", () => {
+    expect(policyOverrideProblems(workloadEnv(objects), policyDefaults)).toEqual([]);
+  });
+});
+
+describe("the consistency checks, fed a counterexample", () => {
+  const objects = manifests["production"] ?? Object.values(manifests)[0] ?? [];
+  const scraped = scrapeJobs(objects).map((target) => target.job);
+  let programs: ProgramExports[] = [];
+  beforeAll(async () => {
+    programs = await programExports(objects);
+  });
+  /** The real exports with one program's changed. */
+  const changed = (program: string, change: (exports: ProgramExports) => ProgramExports) =>
+    programs.map((exports) => (exports.program === program ? change(exports) : exports));
+
+  it("when a program exports a metric the catalog does not hold, then it is reported", () => {
+    const extra = changed("api", (api) => ({
+      ...api,
+      metrics: [...api.metrics, { name: "paimon_extra", type: "gauge" }],
+    }));
+    expect(ownershipProblems(METRICS, extra)).toEqual(["api exports paimon_extra, which is not in the catalog"]);
+  });
+
+  it("when a catalogued metric names no owner, or the wrong one, then it is reported", () => {
+    const { type, help, labels } = METRICS.paimon_risk_level;
+    expect(ownershipProblems({ ...METRICS, paimon_risk_level: { type, help, labels } }, programs)).toEqual([
+      "paimon_risk_level names no owner",
+    ]);
+    const wrong = {
+      ...METRICS,
+      paimon_risk_level: { ...METRICS.paimon_risk_level, owner: "scheduler-worker" as const },
+    };
+    expect(ownershipProblems(wrong, programs)).toEqual([
+      "paimon_risk_level is owned by scheduler-worker, which does not export it",
+      "paimon_risk_level is exported by risk-worker, which its owner does not name",
+    ]);
+  });
+
+  it("when a program stops exporting a catalogued metric, then it is reported and its panels read nothing", () => {
+    const without = changed("risk-worker", (risk) => ({
+      ...risk,
+      metrics: risk.metrics.filter((metric) => metric.name !== "paimon_l2_ratio"),
+    }));
+    expect(ownershipProblems(METRICS, without)).toEqual([
+      "paimon_l2_ratio is owned by risk-worker, which does not export it",
+    ]);
+    expect(unknownMetricProblems(alerts, without, EXTERNAL_METRICS)).toEqual([
+      "alert L2RatioOutOfBand reads paimon_l2_ratio, which no program exports and which is not an external metric",
+    ]);
+  });
+
+  it("when a query reads a metric nothing exports, then it is reported; a histogram's series are known", () => {
+    const queries = [
+      { where: "typo", expr: "paimon_l4_ratio > 0" },
+      { where: "histogram", expr: "rate(paimon_http_request_duration_seconds_count[5m])" },
+      { where: "not a histogram", expr: "paimon_risk_level_bucket" },
+    ];
+    expect(unknownMetricProblems(queries, programs, EXTERNAL_METRICS)).toEqual([
+      "typo reads paimon_l4_ratio, which no program exports and which is not an external metric",
+      "not a histogram reads paimon_risk_level_bucket, which no program exports and which is not an external metric",
+    ]);
+  });
+
+  it("when an exported metric is on no dashboard, then it is reported", () => {
+    const fewer = panels.filter((panel) => !panel.expr.includes("paimon_schedule_runs_total"));
+    expect(unplottedProblems(programs, fewer)).toEqual([
+      "paimon_schedule_runs_total (scheduler-worker) is on no dashboard",
+    ]);
+  });
+
+  it("when a selector names a job nothing scrapes (the old WorkerDown), or another program's job, then it is reported", () => {
+    const queries = [
+      { where: "old WorkerDown", expr: 'up{job="paimon-workers"} == 0' },
+      { where: "regex", expr: 'up{job=~"paimon-(risk|scheduler)-workers"} == 0' },
+      { where: "wrong program", expr: 'paimon_risk_level{job="paimon-api"}' },
+      { where: "fine", expr: 'up{job=~"paimon-(rebalance|risk|scheduler)-worker"} == 0' },
+      { where: "negative", expr: 'up{job!="anything"}' },
+    ];
+    expect(jobSelectorProblems(queries, programs, scraped)).toEqual([
+      `old WorkerDown: up{job="paimon-workers"} matches none of ${scraped.join(", ")}`,
+      `regex: up{job=~"paimon-(risk|scheduler)-workers"} matches none of ${scraped.join(", ")}`,
+      'wrong program: paimon_risk_level{job="paimon-api"} matches none of paimon-risk-worker',
+    ]);
+  });
+
+  it("when a scenario's series carries a job no scrape gives it, or none, then it is reported", () => {
+    const series = [
+      { where: "old HighRiskLevel", expr: 'paimon_risk_level{job="paimon-workers"}' },
+      { where: "no job", expr: 'paimon_rebalance_executions_total{status="failed"}' },
+      { where: "old WorkerDown", expr: 'up{job="paimon-workers",worker="rebalance"}' },
+      { where: "external", expr: 'redis_up{job="paimon-workers"}' },
+      { where: "fine", expr: 'paimon_backup_size_bytes{job="paimon-backup",kind="redis"}' },
+    ];
+    expect(scenarioJobProblems(series, programs, scraped)).toEqual([
+      'old HighRiskLevel: paimon_risk_level{job="paimon-workers"} should carry job paimon-risk-worker',
+      'no job: paimon_rebalance_executions_total{status="failed"} should carry job paimon-rebalance-worker',
+      'old WorkerDown: up{job="paimon-workers",worker="rebalance"} has no job Prometheus scrapes',
+      'external: redis_up{job="paimon-workers"} carries job "paimon-workers", which nothing has',
+    ]);
+  });
+
+  it("when a scenario's series has a label its metric does not (the old WorkerDown's `worker`), then it is reported", () => {
+    const series = [
+      { where: "old WorkerDown", expr: 'up{job="paimon-rebalance-worker",worker="rebalance"}' },
+      {
+        where: "bucket",
+        expr: 'paimon_http_request_duration_seconds_bucket{job="paimon-api",le="1",route="/v1/fund"}',
+      },
+      { where: "gauge with le", expr: 'paimon_risk_level{job="paimon-risk-worker",le="1"}' },
+      { where: "external", expr: 'pg_up{db="postgres"}' },
+    ];
+    expect(scenarioLabelProblems(series, METRICS)).toEqual([
+      'old WorkerDown: up{job="paimon-rebalance-worker",worker="rebalance"} has label worker, which a scrape of up does not give',
+      'gauge with le: paimon_risk_level{job="paimon-risk-worker",le="1"} has label le, which a scrape of paimon_risk_level does not give',
+    ]);
+  });
+
+  it("when a program's registry stamps another service than its job, or its job is not scraped, then it is reported", () => {
+    const renamed = changed("risk-worker", (risk) => ({ ...risk, jobs: ["paimon-workers"] }));
+    expect(programJobProblems(renamed, PROGRAM_JOBS, scraped)).toEqual([
+      `risk-worker's series carry job "paimon-workers", not "paimon-risk-worker"`,
+    ]);
+    const unscraped = scraped.filter((job) => job !== "paimon-api");
+    expect(programJobProblems(programs, PROGRAM_JOBS, unscraped)).toEqual([
+      `api's job "paimon-api" is not scraped: no ServiceMonitor selects such a Service`,
+    ]);
+  });
+
+  it("when a scraped job has no alert on its `up`, then it is reported", () => {
+    const withoutWorkerDown = alerts.filter((alert) => alert.where !== "alert WorkerDown");
+    expect(unwatchedJobProblems(withoutWorkerDown, scraped)).toEqual([
+      "no alert fires when job paimon-rebalance-worker is down",
+      "no alert fires when job paimon-risk-worker is down",
+      "no alert fires when job paimon-scheduler-worker is down",
+    ]);
+  });
+
+  it("when a workload overrides a fund policy threshold, then it is reported", () => {
+    const env = [
+      { workload: "Deployment/paimon-risk-worker", name: "L2_MAX_RATIO", value: "0.45" },
+      { workload: "Deployment/paimon-risk-worker", name: "RISK_L1_RATIO_ELEVATED", value: "0.080" },
+      { workload: "Deployment/paimon-risk-worker", name: "L3_MIN_RATIO", value: undefined },
+    ];
+    expect(policyOverrideProblems(env, policyDefaults)).toEqual([
+      "Deployment/paimon-risk-worker sets L2_MAX_RATIO to 0.45, not the default 0.40 the alerts use",
+      "Deployment/paimon-risk-worker sets L3_MIN_RATIO to a reference, not the default 0.50 the alerts use",
+    ]);
+  });
+});
+
+describe("the jobs prometheus-operator derives", () => {
+  const service = (name: string, labels: Record<string, string>, namespace = "paimon"): KubeObject =>
+    ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace, labels },
+      spec: { ports: [{ name: "health", port: 8002 }] },
+    }) as KubeObject;
+  const monitor = (spec: Record<string, unknown>): KubeObject =>
+    ({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name: "m", namespace: "paimon" },
+      spec: { endpoints: [{ port: "health" }], selector: { matchLabels: { app: "a" } }, ...spec },
+    }) as KubeObject;
+  const jobs = (objects: KubeObject[]) => scrapeJobs(objects).map((target) => target.job);
+
+  it("when a ServiceMonitor selects a Service, then the job is the Service's name, or its jobLabel's value", () => {
+    expect(jobs([service("svc-a", { app: "a" }), service("svc-b", { app: "b" }), monitor({})])).toEqual(["svc-a"]);
+    expect(jobs([service("svc-a", { app: "a", team: "fund" }), monitor({ jobLabel: "team" })])).toEqual(["fund"]);
+    expect(jobs([service("svc-a", { app: "a" }), monitor({ jobLabel: "team" })])).toEqual(["svc-a"]);
+  });
+
+  it("when the Service lacks the port, is in another namespace, or fails an expression, then there is no job", () => {
+    expect(jobs([service("svc-a", { app: "a" }), monitor({ endpoints: [{ port: "http" }] })])).toEqual([]);
+    expect(jobs([service("svc-a", { app: "a" }, "other"), monitor({})])).toEqual([]);
+    expect(jobs([service("svc-a", { app: "a" }, "other"), monitor({ namespaceSelector: { any: true } })])).toEqual([
+      "svc-a",
+    ]);
+    const expression = { selector: { matchExpressions: [{ key: "app", operator: "In", values: ["b"] }] } };
+    expect(jobs([service("svc-a", { app: "a" }), monitor(expression)])).toEqual([]);
+  });
+
+  it("when an endpoint relabels `job`, then the derivation refuses to guess", () => {
+    const relabel = { endpoints: [{ port: "health", relabelings: [{ targetLabel: "job", replacement: "x" }] }] };
+    expect(() => jobs([service("svc-a", { app: "a" }), monitor(relabel)])).toThrow("not modelled");
+  });
+
+  it("when a backup script pushes, then its grouping key and metric names are read; a push it cannot read throws", () => {
+    const script = `printf 'paimon_backup_size_bytes %s\\n' "$SIZE" | curl --data-binary @- "http://pg:9091/metrics/job/paimon-backup/kind/redis"`;
+    expect(pushesIn("c", script)).toEqual([
+      { cronJob: "c", labels: { job: "paimon-backup", kind: "redis" }, metrics: ["paimon_backup_size_bytes"] },
+    ]);
+    expect(() => pushesIn("c", `echo x | curl "http://pg:9091/metrics/job/paimon-backup"`)).toThrow("readable");
+  });
+});
+
+describe("the runbooks and external metrics", () => {
   it("then every external metric is read by an alert or a panel (none is listed for nothing)", () => {
-    const read = new Set(
-      [...ALERTS.map((rule) => rule.expr), ...panelQueries().map((query) => query.expr)].flatMap(metricsIn),
-    );
+    const read = new Set([...alerts, ...panels].flatMap((query) => metricsIn(query.expr)));
     expect(Object.keys(EXTERNAL_METRICS).filter((name) => !read.has(name))).toEqual([]);
-  });
-
-  it("when an expression names a metric that does not exist, then the check catches it", () => {
-    expect(metricsIn("paimon_l4_ratio > 0").every(catalogued)).toBe(false);
   });
 
   it("then every alert's runbook_url resolves to a runbook page that says what to check and do", () => {
@@ -69,9 +299,9 @@ describe("monitoring consistency", () => {
   });
 
   it("then every runbook page belongs to an alert or a procedure", () => {
-    const alerts = new Set(ALERTS.map((rule) => `${rule.alert}.md`));
+    const names = new Set(ALERTS.map((rule) => `${rule.alert}.md`));
     const procedures = new Set(["disaster-recovery.md", "README.md"]);
     const pages = readdirSync(path.join(repository, "runbooks"));
-    expect(pages.filter((page) => !alerts.has(page) && !procedures.has(page))).toEqual([]);
+    expect(pages.filter((page) => !names.has(page) && !procedures.has(page))).toEqual([]);
   });
 });

@@ -9,7 +9,15 @@ export type SecretSource =
   /** Generated here, `length` characters, and never shown anywhere. */
   | { readonly generate: number }
   /** Put by an operator (`aws secretsmanager put-secret-value`); Pulumi creates the empty secret. */
-  | { readonly outOfBand: string };
+  | { readonly outOfBand: string }
+  /**
+   * Composed from another secret's value (a URL around a generated password), so the two can
+   * never disagree. `from` names a secret of the same set with a `value` or `generate` source.
+   */
+  | {
+      readonly from: string;
+      readonly compose: (value: pulumi.Output<string>) => pulumi.Input<string>;
+    };
 
 export interface PlatformSecretsArgs {
   /** Secrets live under `<prefix>/<name>`, e.g. `paimon/staging/database-url`. */
@@ -34,6 +42,23 @@ export function secretArnPattern(
   return `arn:${scope.partition}:secretsmanager:${scope.region}:${scope.accountId}:secret:${prefix}/*`;
 }
 
+/** What is wrong with a set of secrets, one line per secret naming its key; empty when nothing is. */
+export function secretsProblems(secrets: Readonly<Record<string, SecretSource>>): string[] {
+  return Object.entries(secrets).flatMap(([key, source]) => {
+    if (!/^[a-z][a-z0-9-]*$/.test(key)) {
+      return [`secrets.${key}: names are kebab-case (they become Kubernetes secret keys)`];
+    }
+    if (!("from" in source)) return [];
+    const origin = secrets[source.from];
+    return origin !== undefined && ("value" in origin || "generate" in origin)
+      ? []
+      : [
+          `secrets.${key}: derives from ${JSON.stringify(source.from)}, which must be a secret of this set ` +
+            "with a value or generate source (not set out of band, not itself derived)",
+        ];
+  });
+}
+
 /**
  * The seed's §2.4 `paimon-secrets`, done properly: each key is a Secrets Manager secret under
  * the stack's prefix, KMS-encrypted, versioned by AWS, synced into the cluster by External
@@ -49,16 +74,15 @@ export class PlatformSecrets extends pulumi.ComponentResource {
 
   constructor(name: string, args: PlatformSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("paimon:security:PlatformSecrets", name, {}, opts);
+    const problems = secretsProblems(args.secrets);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("; "), this);
     const child = { parent: this };
     const arns: Record<string, pulumi.Output<string>> = {};
     const names: Record<string, string> = {};
-    for (const [key, source] of Object.entries(args.secrets).sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (!/^[a-z][a-z0-9-]*$/.test(key)) {
-        throw new pulumi.ResourceError(
-          `secrets.${key}: names are kebab-case (they become Kubernetes secret keys)`,
-          this,
-        );
-      }
+    // Values the program knows, by name; derived secrets come last, after the values they read.
+    const values: Record<string, pulumi.Output<string>> = {};
+    const order = ([key, source]: [string, SecretSource]) => `${"from" in source ? 1 : 0}${key}`;
+    for (const [key, source] of Object.entries(args.secrets).sort((a, b) => (order(a) < order(b) ? -1 : 1))) {
       const secretName = `${args.prefix}/${key}`;
       const secret = new aws.secretsmanager.Secret(
         `${name}-${key}`,
@@ -70,11 +94,21 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         },
         child,
       );
-      let value: pulumi.Input<string> | undefined;
-      if ("value" in source) value = source.value;
+      if ("value" in source) values[key] = pulumi.output(source.value);
       if ("generate" in source) {
-        value = new random.RandomPassword(`${name}-${key}`, { length: source.generate, special: false }, child).result;
+        values[key] = new random.RandomPassword(
+          `${name}-${key}`,
+          { length: source.generate, special: false },
+          child,
+        ).result;
       }
+      if ("from" in source) {
+        const origin = values[source.from];
+        // Checked above; the order guarantees the value it derives from is known by now.
+        if (origin === undefined) throw new pulumi.ResourceError(`secrets.${key}: ${source.from} has no value`, this);
+        values[key] = pulumi.output(source.compose(origin));
+      }
+      const value = values[key];
       if (value !== undefined) {
         new aws.secretsmanager.SecretVersion(
           `${name}-${key}`,

@@ -1,3 +1,4 @@
+import { PROGRAM_JOBS, TARGETS, WORKER_JOBS_PATTERN, series } from "../jobs";
 import { m } from "../promql";
 import type { AlertRule } from "./types";
 
@@ -5,56 +6,68 @@ import type { AlertRule } from "./types";
 const REDIS_BACKUP_MAX_AGE_SECONDS = 75 * 60;
 const DAILY_BACKUP_MAX_AGE_HOURS = 26;
 
+const up = (labels: Readonly<Record<string, string>>) => series(m("up"), labels);
+const backup = (kind: string) =>
+  series(m("paimon_backup_last_success_timestamp_seconds"), { ...TARGETS["backup-jobs"], kind });
+
 /** Services, data stores, backups and the cluster. */
 export const PLATFORM_ALERTS: readonly AlertRule[] = [
   {
     alert: "ServiceDown",
-    expr: `${m("up")}{job="paimon-api"} == 0`,
+    expr: `${m("up")}{job="${PROGRAM_JOBS.api}"} == 0`,
     for: "1m",
     severity: "critical",
     component: "api",
     summary: "Paimon API is down",
     description: "Prometheus cannot scrape {{ $labels.instance }}: the API is unreachable or not running.",
     fires: {
-      series: [{ series: `up{job="paimon-api",instance="api-0"}`, values: "0x5" }],
+      series: [{ series: up(TARGETS.api), values: "0x5" }],
       at: "2m",
-      resultLabels: { job: "paimon-api", instance: "api-0" },
+      resultLabels: TARGETS.api,
       value: 0,
     },
-    quiet: { series: [{ series: `up{job="paimon-api",instance="api-0"}`, values: "1x5" }], at: "2m" },
+    quiet: { series: [{ series: up(TARGETS.api), values: "1x5" }], at: "2m" },
   },
   {
     alert: "EventListenerDown",
-    expr: `${m("up")}{job="paimon-event-listener"} == 0`,
+    expr: `${m("up")}{job="${PROGRAM_JOBS["event-listener"]}"} == 0`,
     for: "2m",
     severity: "critical",
     component: "event-listener",
     summary: "The event listener is down",
     description: "Prometheus cannot scrape {{ $labels.instance }}: no chain event is being recorded.",
     fires: {
-      series: [{ series: `up{job="paimon-event-listener",instance="listener-0"}`, values: "0x5" }],
+      series: [{ series: up(TARGETS["event-listener"]), values: "0x5" }],
       at: "3m",
-      resultLabels: { job: "paimon-event-listener", instance: "listener-0" },
+      resultLabels: TARGETS["event-listener"],
       value: 0,
     },
-    quiet: { series: [{ series: `up{job="paimon-event-listener",instance="listener-0"}`, values: "1x5" }], at: "3m" },
+    quiet: { series: [{ series: up(TARGETS["event-listener"]), values: "1x5" }], at: "3m" },
   },
   {
     alert: "WorkerDown",
-    expr: `${m("up")}{job="paimon-workers"} == 0`,
+    expr: `${m("up")}{job=~"${WORKER_JOBS_PATTERN}"} == 0`,
     for: "2m",
     severity: "critical",
     component: "workers",
     summary: "A worker is down",
-    description: "Prometheus cannot scrape the {{ $labels.worker }} worker ({{ $labels.instance }}).",
+    description: "Prometheus cannot scrape {{ $labels.job }} ({{ $labels.instance }}).",
     fires: {
-      series: [{ series: `up{job="paimon-workers",worker="rebalance",instance="w-0"}`, values: "0x5" }],
+      series: [
+        { series: up(TARGETS["rebalance-worker"]), values: "0x5" },
+        { series: up(TARGETS["risk-worker"]), values: "1x5" },
+        { series: up(TARGETS["scheduler-worker"]), values: "1x5" },
+      ],
       at: "3m",
-      resultLabels: { job: "paimon-workers", worker: "rebalance", instance: "w-0" },
+      resultLabels: TARGETS["rebalance-worker"],
       value: 0,
     },
     quiet: {
-      series: [{ series: `up{job="paimon-workers",worker="rebalance",instance="w-0"}`, values: "1x5" }],
+      series: [
+        { series: up(TARGETS["rebalance-worker"]), values: "1x5" },
+        { series: up(TARGETS["risk-worker"]), values: "1x5" },
+        { series: up(TARGETS["scheduler-worker"]), values: "1x5" },
+      ],
       at: "3m",
     },
   },
@@ -143,15 +156,12 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
     summary: "The hourly Redis snapshot is overdue",
     description: 'The last Redis snapshot is {{ printf "%.0f" $value }} s old; the RPO is one hour.',
     fires: {
-      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="redis"}`, values: "0x90" }],
+      series: [{ series: backup("redis"), values: "0x90" }],
       at: "81m",
-      resultLabels: { kind: "redis" },
+      resultLabels: { ...TARGETS["backup-jobs"], kind: "redis" },
       value: 4860,
     },
-    quiet: {
-      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="redis"}`, values: "0x90" }],
-      at: "75m",
-    },
+    quiet: { series: [{ series: backup("redis"), values: "0x90" }], at: "75m" },
   },
   {
     alert: "DailyBackupMissed",
@@ -162,15 +172,12 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
     summary: "A daily backup is overdue",
     description: 'The last {{ $labels.kind }} backup is {{ printf "%.1f" $value }} hours old.',
     fires: {
-      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="postgres"}`, values: "0x1600" }],
+      series: [{ series: backup("postgres"), values: "0x1600" }],
       at: "1571m",
-      resultLabels: { kind: "postgres" },
+      resultLabels: { ...TARGETS["backup-jobs"], kind: "postgres" },
       value: 1571 / 60,
     },
-    quiet: {
-      series: [{ series: `paimon_backup_last_success_timestamp_seconds{kind="postgres"}`, values: "0x1600" }],
-      at: "1560m",
-    },
+    quiet: { series: [{ series: backup("postgres"), values: "0x1600" }], at: "1560m" },
   },
   {
     alert: "TLSCertificateExpiring",

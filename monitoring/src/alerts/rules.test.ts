@@ -1,3 +1,4 @@
+import { assessRisk, type FundState } from "@paimon/core/fund";
 import { describe, expect, it } from "vitest";
 import { runTool } from "../testing";
 import { ALERTS, expandDescription, renderRulesFile, renderRuleTests } from "./index";
@@ -44,6 +45,31 @@ describe("the alert rules", () => {
     expect(byName["EventProcessingLag"]).toMatchObject({ for: "5m", severity: "warning" });
     expect(byName["EventProcessingLag"]?.expr).toMatch(/paimon_event_queue_size\) > 1000$/);
     expect(byName["ServiceDown"]).toMatchObject({ expr: 'up{job="paimon-api"} == 0', for: "1m", severity: "critical" });
+  });
+
+  it("when the scenarios' ratios are assessed as the risk worker does, then it flags exactly what the alerts fire on", () => {
+    const byName = Object.fromEntries(ALERTS.map((rule) => [rule.alert, rule]));
+    /** A scenario's ratio, in thousandths of NAV: the first value of its one series. */
+    const permille = (alert: string, scenario: "fires" | "quiet") =>
+      Math.round(Number.parseFloat(byName[alert]?.[scenario].series[0]?.values ?? "NaN") * 1000);
+    const fund = (l1: number, l2: number, l3: number): FundState => ({
+      l1: String(l1),
+      l2: String(l2),
+      l3: String(l3),
+      pendingAssets: "0",
+      pendingCount: 0,
+    });
+    const layerFlagged = (layer: "L2" | "L3", state: FundState) => assessRisk(state).outOfBand.includes(layer);
+    const l1Low = (state: FundState) => assessRisk(state).reasons.some((reason) => reason.rule === "l1_ratio_low");
+    for (const scenario of ["fires", "quiet"] as const) {
+      const fires = scenario === "fires";
+      const l2 = permille("L2RatioOutOfBand", scenario);
+      expect(layerFlagged("L2", fund(100, l2, 900 - l2)), `L2 at ${l2}‰`).toBe(fires);
+      const l3 = permille("L3RatioOutOfBand", scenario);
+      expect(layerFlagged("L3", fund(100, 900 - l3, l3)), `L3 at ${l3}‰`).toBe(fires);
+      const l1 = permille("LowLiquidity", scenario);
+      expect(l1Low(fund(l1, 300, 700 - l1)), `L1 at ${l1}‰`).toBe(fires);
+    }
   });
 
   it("when a description uses the supported template forms, then they expand as Prometheus would", () => {

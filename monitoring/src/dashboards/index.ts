@@ -1,6 +1,7 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { m } from "../promql";
 import { gaugePanel, newDashboard, row, statPanel, timeSeries } from "./panels";
+import { workers } from "./workers";
 
 const rate5m = (expr: string) => `rate(${expr}[5m])`;
 
@@ -336,5 +337,6 @@ export function dashboards(): Record<string, dashboard.Dashboard> {
     "event-pipeline": eventPipeline(),
     "data-stores": dataStores(),
     backups: backups(),
+    workers: workers(),
   };
 }

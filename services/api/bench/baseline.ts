@@ -1,11 +1,14 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type pg from "pg";
-import { ratio } from "../src/fund/fund.routes";
+import { ratio } from "@paimon/core/fund";
+import type { RiskAssessmentRow } from "@paimon/core/db";
+import { presentRisk } from "../src/fund/fund.routes";
 import { encodeCursor } from "../src/redemptions/redemptions.routes";
 
-/** The SQL Kysely compiles for the API's `latestSnapshot`, `latestRisk` and first `listRedemptions` page. */
+/** The SQL Kysely compiles for the API's `latestSnapshot`, `latestAssessment` and first `listRedemptions` page. */
 const LATEST_SNAPSHOT = 'select * from "fund_snapshots" order by "recorded_at" desc, "id" desc limit $1';
-const LATEST_RISK = 'select * from "risk_assessments" order by "assessed_at" desc, "id" desc limit $1';
+const LATEST_RISK =
+  'select * from "metrics"."risk_assessments" order by "block_number" desc, "assessed_at" desc limit $1';
 const REDEMPTIONS_PAGE = 'select * from "redemptions" order by "created_at" desc, "id" desc limit $1';
 /** The API's default page size. */
 const PAGE_SIZE = 20;
@@ -17,11 +20,6 @@ interface SnapshotRow {
   l1_value: string;
   l2_value: string;
   l3_value: string;
-}
-interface RiskRow {
-  level: number;
-  reasons: string[];
-  assessed_at: Date;
 }
 interface RedemptionRow {
   id: string;
@@ -40,7 +38,7 @@ interface RedemptionRow {
 async function fund(pool: pg.Pool): Promise<[number, unknown]> {
   const [snapshots, risks] = await Promise.all([
     pool.query<SnapshotRow>(LATEST_SNAPSHOT, [1]),
-    pool.query<RiskRow>(LATEST_RISK, [1]),
+    pool.query<RiskAssessmentRow>(LATEST_RISK, [1]),
   ]);
   const snapshot = snapshots.rows[0];
   const risk = risks.rows[0];
@@ -52,11 +50,11 @@ async function fund(pool: pg.Pool): Promise<[number, unknown]> {
       as_of_block: snapshot.block_number,
       as_of: snapshot.recorded_at.toISOString(),
       layers: [
-        { layer: "L1", value: snapshot.l1_value, ratio: ratio(snapshot.l1_value, snapshot.nav) },
-        { layer: "L2", value: snapshot.l2_value, ratio: ratio(snapshot.l2_value, snapshot.nav) },
-        { layer: "L3", value: snapshot.l3_value, ratio: ratio(snapshot.l3_value, snapshot.nav) },
+        { layer: "L1", value: snapshot.l1_value, ratio: ratio(snapshot.l1_value, snapshot.nav) ?? "0.000000" },
+        { layer: "L2", value: snapshot.l2_value, ratio: ratio(snapshot.l2_value, snapshot.nav) ?? "0.000000" },
+        { layer: "L3", value: snapshot.l3_value, ratio: ratio(snapshot.l3_value, snapshot.nav) ?? "0.000000" },
       ],
-      risk: risk ? { level: risk.level, reasons: risk.reasons, assessed_at: risk.assessed_at.toISOString() } : null,
+      risk: risk ? presentRisk(risk) : null,
     },
   ];
 }

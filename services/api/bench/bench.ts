@@ -149,7 +149,7 @@ function table(rows: readonly (readonly string[])[]): string {
 }
 
 async function bench(options: Options, database: TestDatabase, children: ChildProcess[]): Promise<number> {
-  const demo = await loadDemoFund(database.db);
+  const demo = await loadDemoFund(database.db, database.metricsDb);
   // Plans as a long-lived database would choose them, not from a freshly loaded table's guesses.
   await sql`analyze`.execute(database.db);
   console.log(

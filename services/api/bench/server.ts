@@ -33,6 +33,7 @@ async function runRealApi(databaseUrl: string, redisUrl: string, poolSize: numbe
     LOG_LEVEL: "info",
     PORT: "0",
     DATABASE_URL: databaseUrl,
+    METRICS_DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     DATABASE_POOL_SIZE: String(poolSize),
     JWT_SECRET: randomBytes(32).toString("hex"),

@@ -8,7 +8,8 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "./app";
 import { createTestApp } from "./testing";
-import { ratio } from "./fund/fund.routes";
+import { recordAssessment } from "@paimon/core/assessments";
+import { assessRisk, ratio } from "@paimon/core/fund";
 import { openApiDocument } from "./openapi";
 import { listQuery } from "./redemptions/redemptions.routes";
 
@@ -24,6 +25,7 @@ beforeAll(async () => {
   await redis.connect();
   ({ app, registry } = createTestApp({
     db: database.db,
+    metricsDb: database.metricsDb,
     redis,
     maxChainSyncAgeSeconds: 60,
     accepting: () => accepting,
@@ -94,17 +96,16 @@ describe("GET /v1/fund", () => {
         l3_value: "600000",
       })
       .execute();
-    await database.db
-      .insertInto("risk_assessments")
-      .values({
-        assessed_at: new Date("2026-11-28T10:00:01Z"),
-        level: 1,
-        l1_ratio: "0.1",
-        redemption_coverage: "12.5",
-        reasons: JSON.stringify(["L1 at 10% ≥ 8%"]),
-        block_number: "4200",
-      })
-      .execute();
+    const state = { l1: "100000", l2: "300000", l3: "600000", pendingAssets: "8000", pendingCount: 2 };
+    await recordAssessment(database.metricsDb, {
+      chainId: 56,
+      blockNumber: "4200",
+      blockHash: `0x${"42".repeat(32)}`,
+      trigger: "block",
+      assessedAt: new Date("2026-11-28T10:00:01Z"),
+      state,
+      assessment: assessRisk(state),
+    });
     const response = await request(app).get("/v1/fund").expect(200);
     expect(response.body).toEqual({
       nav: "1000000.000000000000000000",
@@ -115,14 +116,29 @@ describe("GET /v1/fund", () => {
         { layer: "L2", value: "300000.000000000000000000", ratio: "0.300000" },
         { layer: "L3", value: "600000.000000000000000000", ratio: "0.600000" },
       ],
-      risk: { level: 1, reasons: ["L1 at 10% ≥ 8%"], assessed_at: "2026-11-28T10:00:01.000Z" },
+      risk: {
+        level: 1,
+        reasons: [
+          {
+            rule: "within_limits",
+            level: 1,
+            message: "L1 is 10.00 % of NAV and covers the pending redemptions 12.50 times",
+          },
+        ],
+        ratios: { L1: "0.100000", L2: "0.300000", L3: "0.600000" },
+        redemption_coverage: "12.500000",
+        pending_redemptions: { count: 2, assets: "8000.000000000000000000" },
+        out_of_band: [],
+        block_number: "4200",
+        assessed_at: "2026-11-28T10:00:01.000Z",
+      },
     });
   });
 
   it("then ratios are computed on decimals, never floats", () => {
     expect(ratio("1", "3")).toBe("0.333333");
     expect(ratio("0.1", "0.3")).toBe("0.333333");
-    expect(ratio("5", "0")).toBe("0.000000");
+    expect(ratio("5", "0")).toBeUndefined();
   });
 });
 

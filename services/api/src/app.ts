@@ -1,4 +1,4 @@
-import type { Database } from "@paimon/core/db";
+import type { Database, MetricsDatabase } from "@paimon/core/db";
 import type { Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
 import { AppError } from "@paimon/core/errors";
@@ -23,6 +23,8 @@ export const BODY_LIMIT = "16kb";
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
+  /** The risk history (the risk monitor writes it). */
+  readonly metricsDb: Kysely<MetricsDatabase>;
   readonly redis: Redis;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -86,9 +88,9 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(fundRoutes(deps.db));
+  app.use(fundRoutes(deps.db, deps.metricsDb, deps.logger));
   app.use(redemptionRoutes(deps.db));
-  app.use(riskRoutes(deps.db));
+  app.use(riskRoutes(deps.metricsDb));
   app.use(rebalanceRoutes(deps.db, requireOperator(deps.jwtSecret)));
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -1,8 +1,10 @@
-import { baseEnvSchema, loadConfig } from "@paimon/core/config";
+import { baseEnvSchema, loadConfig, urlSchema } from "@paimon/core/config";
 import { z } from "zod";
 
 /** The API's environment (the names of the operations spec's §2–§3), checked once at start. */
 export const apiEnvSchema = baseEnvSchema.extend({
+  /** The metrics database, where the risk history lives (TimescaleDB in the cluster; in development the same PostgreSQL). */
+  METRICS_DATABASE_URL: urlSchema(["postgres:", "postgresql:"]),
   /** 8000 in the cluster; 0 picks a free port (tests). */
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   /** HS256 key of operator tokens: the `jwt-secret` secret. */

@@ -14,7 +14,7 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   database = await createTestDatabase();
   await redis.connect();
-  ({ app } = createTestApp({ db: database.db, redis, rateLimitPerMinute: 1_000_000 }));
+  ({ app } = createTestApp({ db: database.db, metricsDb: database.metricsDb, redis, rateLimitPerMinute: 1_000_000 }));
 });
 afterAll(async () => {
   await redis.quit();
@@ -39,7 +39,12 @@ const value = fc.oneof(
 
 describe("rate limiting", () => {
   it("when a client exceeds its requests per minute, then it gets 429 rate_limited in the usual shape", async () => {
-    const { app: limited } = createTestApp({ db: database.db, redis, rateLimitPerMinute: 2 });
+    const { app: limited } = createTestApp({
+      db: database.db,
+      metricsDb: database.metricsDb,
+      redis,
+      rateLimitPerMinute: 2,
+    });
     const client = { "x-forwarded-for": "198.51.100.7" };
     await request(limited).get("/v1/rebalances").set(client).expect(200);
     await request(limited).get("/v1/rebalances").set(client).expect(200);

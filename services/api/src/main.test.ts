@@ -24,6 +24,7 @@ const runnable = () => ({
   ENVIRONMENT: "test",
   PORT: "0",
   DATABASE_URL: database.url,
+  METRICS_DATABASE_URL: database.url,
   REDIS_URL: "redis://127.0.0.1:6379",
   JWT_SECRET: TEST_JWT_SECRET,
   MAX_CHAIN_SYNC_AGE_SECONDS: "0",

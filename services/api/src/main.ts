@@ -5,22 +5,28 @@
  */
 import type { AddressInfo } from "node:net";
 import { setTimeout } from "node:timers/promises";
-import { createDatabase } from "@paimon/core/db";
+import { createDatabase, createMetricsDatabase } from "@paimon/core/db";
 import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
 import { createRedis } from "@paimon/core/redis";
 import { createShutdown } from "@paimon/core/shutdown";
 import { createApp } from "./app";
 import { loadApiConfig } from "./config";
+import { createApiMetrics } from "./metrics";
 
 export async function runApi(env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const config = loadApiConfig(env);
   const logger = createLogger({ service: "paimon-api", environment: config.ENVIRONMENT, level: config.LOG_LEVEL });
-  const { registry, metrics } = createServiceMetrics("paimon-api", ["paimon_http_request_duration_seconds"]);
+  const { registry, metrics } = createApiMetrics();
   const db = createDatabase(config.DATABASE_URL, {
     maxConnections: config.DATABASE_POOL_SIZE,
     onIdleError: (error) => {
       logger.warn("idle database connection lost", { error });
+    },
+  });
+  const metricsDb = createMetricsDatabase(config.METRICS_DATABASE_URL, {
+    maxConnections: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)),
+    onIdleError: (error) => {
+      logger.warn("idle metrics database connection lost", { error });
     },
   });
   const redis = createRedis(config.REDIS_URL);
@@ -30,6 +36,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
   let accepting = true;
   const app = createApp({
     db,
+    metricsDb,
     redis,
     logger,
     registry,
@@ -83,6 +90,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
       redis.disconnect();
     });
   });
+  shutdown.add("metrics database", () => metricsDb.destroy());
   shutdown.add("database", () => db.destroy());
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { createRedis } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { SignJWT } from "jose";
+import { recordAssessment } from "@paimon/core/assessments";
+import { assessRisk } from "@paimon/core/fund";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "./app";
@@ -16,7 +18,13 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   database = await createTestDatabase();
   await redis.connect();
-  ({ app } = createTestApp({ db: database.db, redis, jwtSecret: JWT_SECRET, originVerifySecret: ORIGIN_SECRET }));
+  ({ app } = createTestApp({
+    db: database.db,
+    metricsDb: database.metricsDb,
+    redis,
+    jwtSecret: JWT_SECRET,
+    originVerifySecret: ORIGIN_SECRET,
+  }));
 });
 afterAll(async () => {
   await redis.quit();
@@ -149,37 +157,33 @@ describe("POST /v1/rebalances (operator API)", () => {
 
 describe("GET /v1/risk", () => {
   it("when a range is asked for, then its assessments come newest first with their reasons", async () => {
-    await database.db
-      .insertInto("risk_assessments")
-      .values([
-        {
-          assessed_at: new Date("2026-11-27T10:00:00Z"),
-          level: 2,
-          l1_ratio: "0.09",
-          redemption_coverage: "3",
-          reasons: JSON.stringify(["L1 9% < 10%"]),
-          block_number: "1",
-        },
-        {
-          assessed_at: new Date("2026-11-28T10:00:00Z"),
-          level: 3,
-          l1_ratio: "0.07",
-          redemption_coverage: "1.2",
-          reasons: JSON.stringify(["L1 7% < 8%"]),
-          block_number: "2",
-        },
-      ])
-      .execute();
+    for (const [hour, block, l1] of [
+      ["2026-11-27T10:00:00Z", "1", "60000"],
+      ["2026-11-28T10:00:00Z", "2", "40000"],
+    ] as const) {
+      const state = { l1, l2: "300000", l3: "600000", pendingAssets: "30000", pendingCount: 3 };
+      await recordAssessment(database.metricsDb, {
+        chainId: 56,
+        blockNumber: block,
+        blockHash: `0x${block.repeat(64)}`,
+        trigger: "block",
+        assessedAt: new Date(hour),
+        state,
+        assessment: assessRisk(state),
+      });
+    }
     const response = await request(app)
       .get("/v1/risk")
       .query({ from: "2026-11-27T00:00:00Z", to: "2026-11-29T00:00:00Z" })
       .set("x-origin-verify", ORIGIN_SECRET)
       .expect(200);
     expect(
-      (response.body as { data: { level: number; reasons: string[] }[] }).data.map((row) => [row.level, row.reasons]),
+      (response.body as { data: { level: number; block_number: string; reasons: { rule: string }[] }[] }).data.map(
+        (row) => [row.block_number, row.level, row.reasons.map((reason) => reason.rule)],
+      ),
     ).toEqual([
-      [3, ["L1 7% < 8%"]],
-      [2, ["L1 9% < 10%"]],
+      ["2", 3, ["l1_ratio_low", "l1_out_of_band", "redemption_coverage_low"]],
+      ["1", 2, ["l1_ratio_low", "l1_out_of_band", "redemption_coverage_low"]],
     ]);
   });
 

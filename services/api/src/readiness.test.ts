@@ -27,7 +27,7 @@ beforeAll(async () => {
   });
   redis.on("error", () => undefined);
   await redis.connect();
-  ({ app } = createTestApp({ db, redis }));
+  ({ app } = createTestApp({ db, metricsDb: database.metricsDb, redis }));
 });
 afterAll(async () => {
   redis.disconnect();

@@ -49,12 +49,13 @@ describe("a rolling restart under keep-alive load", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    await loadDemoFund(database.db);
+    await loadDemoFund(database.db, database.metricsDb);
     balancer = await createLoadBalancer({ healthPath: "/health/ready", intervalMs: 100 });
     env = {
       ENVIRONMENT: "test",
       PORT: "0",
       DATABASE_URL: database.url,
+      METRICS_DATABASE_URL: database.url,
       REDIS_URL: "redis://127.0.0.1:6379",
       JWT_SECRET: TEST_JWT_SECRET,
       MAX_CHAIN_SYNC_AGE_SECONDS: "0",

@@ -13,7 +13,8 @@ import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { id, type ContractTransactionResponse } from "ethers";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CHECKPOINT, PRIORITY, QUEUES } from "./store";
+import { PRIORITY } from "@paimon/core/queues";
+import { CHECKPOINT } from "./store";
 import {
   asHolder,
   eventsOnChain,
@@ -238,8 +239,8 @@ describe("the event listener killed at random moments", () => {
         outbox.filter((row) => row.sent_at === null || row.block_hash === null || !eventBlocks.has(row.block_hash)),
       ).toEqual([]);
       const requested = truth.filter((e) => e.name === "RedemptionRequested");
-      expect(outbox.filter((row) => row.queue === QUEUES.settlements)).toHaveLength(requested.length);
-      expect(outbox.filter((row) => row.queue === QUEUES.risk)).toHaveLength(eventBlocks.size);
+      expect(outbox.filter((row) => row.queue === "settlements")).toHaveLength(requested.length);
+      expect(outbox.filter((row) => row.queue === "risk")).toHaveLength(eventBlocks.size);
 
       // Every queue holds as many jobs as it has outbox rows: none lost, none made twice.
       for (const queue of queues.queues) {
@@ -249,7 +250,7 @@ describe("the event listener killed at random moments", () => {
           queue.name,
         ).toBe(outbox.filter((row) => row.queue === queue.name).length);
       }
-      const settlements = queues.queues.find((queue) => queue.name === QUEUES.settlements);
+      const settlements = queues.queues.find((queue) => queue.name === "settlements");
       const jobs = await settlements!.getJobs();
       expect(jobs.map((job) => [job.id, job.opts.priority]).sort()).toEqual(
         requested

@@ -4,7 +4,8 @@
  * for the lock, not a follower halted on a deep reorganisation, not one lagging more than
  * MAX_HEAD_LAG_BLOCKS behind the head or whose last step is older than a few poll intervals.
  */
-import http from "node:http";
+import type http from "node:http";
+import { createHealthServer } from "@paimon/core/health-server";
 import type { Registry } from "prom-client";
 import type { FollowerStatus } from "./follower";
 
@@ -38,38 +39,16 @@ export function readiness(
   return { ready: Object.keys(problems).length === 0, problems };
 }
 
-export function createHealthServer(options: {
+/** The listener's health server: the shared one, with the listener's readiness. */
+export function createListenerHealthServer(options: {
   readonly state: HealthState;
   readonly registry: Registry;
   readonly maxHeadLagBlocks: number;
   readonly maxStepAgeMs: number;
 }): http.Server {
-  return http.createServer((request, response) => {
-    const reply = (status: number, body: unknown, type = "application/json") => {
-      response.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-      response.end(typeof body === "string" ? body : JSON.stringify(body));
-    };
-    const path = (request.url ?? "/").split("?")[0];
-    if (request.method !== "GET") {
-      reply(405, { error: { code: "method_not_allowed", message: "GET only" } });
-      return;
-    }
-    if (path === "/health") {
-      reply(200, { status: "ok", role: options.state.role() });
-    } else if (path === "/health/ready") {
-      const { ready, problems } = readiness(options.state, options);
-      reply(ready ? 200 : 503, ready ? { status: "ready" } : { status: "unready", checks: problems });
-    } else if (path === "/metrics") {
-      options.registry.metrics().then(
-        (text) => {
-          reply(200, text, options.registry.contentType);
-        },
-        (error: unknown) => {
-          reply(500, { error: { code: "metrics_failed", message: String(error) } });
-        },
-      );
-    } else {
-      reply(404, { error: { code: "not_found", message: `no route ${String(path)}` } });
-    }
+  return createHealthServer({
+    registry: options.registry,
+    readiness: () => readiness(options.state, options),
+    describe: () => ({ role: options.state.role() }),
   });
 }

@@ -107,7 +107,7 @@ describe("the event listener on a devnet", () => {
         },
         { timeout: 10_000 },
       );
-      const [settlements] = queues.queues;
+      const settlements = queues.queues.find((queue) => queue.name === "settlements");
       const jobs = await settlements?.getJobs(["prioritized", "waiting"]);
       expect(jobs?.map((job) => [job.id, job.opts.priority]).sort()).toEqual([
         ["redemption-31337-1", 1],

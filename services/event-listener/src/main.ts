@@ -7,15 +7,16 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import { closeServer } from "@paimon/core/health-server";
 import { createLogger } from "@paimon/core/logger";
-import { createServiceMetrics } from "@paimon/core/metrics";
 import { createShutdown } from "@paimon/core/shutdown";
 import { Redis } from "ioredis";
 import { loadListenerConfig } from "./config";
 import { createEventDecoder } from "./events";
 import { createFollower, type Follower } from "./follower";
 import { subscribeHeads, type HeadSubscription } from "./heads";
-import { createHealthServer, type Role } from "./health";
+import { createListenerHealthServer, type Role } from "./health";
+import { createListenerMetrics } from "./metrics";
 import { createRelay, type Relay } from "./relay";
 import { createRpcClient } from "./rpc";
 import { FatalListenerError } from "./store";
@@ -28,19 +29,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     environment: config.ENVIRONMENT,
     level: config.LOG_LEVEL,
   });
-  const { registry, metrics } = createServiceMetrics("paimon-event-listener", [
-    "paimon_event_processing_duration_seconds",
-    "paimon_event_queue_size",
-    "paimon_chain_head_block",
-    "paimon_chain_last_processed_block",
-    "paimon_chain_head_lag_blocks",
-    "paimon_chain_finalized_lag_blocks",
-    "paimon_chain_reorgs_total",
-    "paimon_chain_reorg_depth_blocks",
-    "paimon_chain_reconnects_total",
-    "paimon_chain_rpc_request_duration_seconds",
-    "paimon_outbox_backlog",
-  ]);
+  const { registry, metrics } = createListenerMetrics();
 
   let role: Role = "starting";
   /** What has been started so far: shutdown closes whatever is here, in order. */
@@ -53,7 +42,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     following?: Promise<void>;
     sizes?: NodeJS.Timeout;
   } = {};
-  const health = createHealthServer({
+  const health = createListenerHealthServer({
     state: { role: () => role, follower: () => parts.follower?.status() },
     registry,
     maxHeadLagBlocks: config.MAX_HEAD_LAG_BLOCKS,
@@ -106,15 +95,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
       parts.redis?.disconnect();
     });
   });
-  shutdown.add("health server", async () => {
-    const closed = new Promise<void>((resolve) => {
-      health.close(() => {
-        resolve();
-      });
-    });
-    health.closeAllConnections();
-    await closed;
-  });
+  shutdown.add("health server", () => closeServer(health));
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       void shutdown.run(signal);

@@ -3,6 +3,7 @@
  * outbox) reach their queue through the listener, and with Redis unreachable the listener still
  * follows the chain into PostgreSQL while the work waits in the outbox.
  */
+import { PRIORITY, outboxValues, queuedJob } from "@paimon/core/queues";
 import { randomUUID } from "node:crypto";
 import { Channel } from "@paimon/contracts";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
@@ -38,25 +39,18 @@ describe("the outbox relay", () => {
       prefix: env.QUEUE_PREFIX,
     });
     const id = randomUUID();
-    // The row exactly as the API's POST /v1/rebalances writes it.
+    // The row as the API's POST /v1/rebalances writes it, through the queue contract.
     await database.db
       .insertInto("outbox")
-      .values({
-        queue: "rebalance",
-        job_id: `rebalance-${id}`,
-        priority: 1,
-        payload: JSON.stringify({ execution_id: id, trigger: "manual", reason: "test" }),
-      })
+      .values(outboxValues(queuedJob("rebalance", { executionId: id, trigger: "manual", reason: "test" })))
       .execute();
     const listener = spawnListener(env);
     try {
       await vi.waitFor(
         async () => {
-          expect((await rebalance.getJob(`rebalance-${id}`))?.data).toEqual({
-            execution_id: id,
-            trigger: "manual",
-            reason: "test",
-          });
+          const job = await rebalance.getJob(`rebalance-${id}`);
+          expect(job?.data).toEqual({ executionId: id, trigger: "manual", reason: "test" });
+          expect(job?.opts.priority).toBe(PRIORITY.high);
           const row = await database.db
             .selectFrom("outbox")
             .select("sent_at")

@@ -9,7 +9,7 @@ import type { Database } from "@paimon/core/db";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { sql, type Kysely } from "kysely";
-import { PRIORITY, QUEUES } from "./store";
+import { JOB_OPTIONS, PRIORITY, QUEUE_NAMES, type PriorityName } from "@paimon/core/queues";
 
 export interface Relay {
   /** Relays everything releasable up to `finalized`; returns how many jobs it added. */
@@ -17,7 +17,7 @@ export interface Relay {
   /** Rows committed but not yet sent. */
   backlog(): Promise<number>;
   /** Waiting jobs across the queues, by priority name. */
-  queueSizes(): Promise<Record<keyof typeof PRIORITY, number>>;
+  queueSizes(): Promise<Record<PriorityName, number>>;
   close(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export function createRelay(options: {
     }
     return existing;
   };
-  for (const name of Object.values(QUEUES)) queue(name);
+  for (const name of QUEUE_NAMES) queue(name);
 
   return {
     async relay(finalized) {
@@ -67,14 +67,7 @@ export function createRelay(options: {
             jobs.map((row) => ({
               name,
               data: row.payload,
-              opts: {
-                jobId: row.job_id,
-                priority: row.priority,
-                attempts: 10,
-                backoff: { type: "exponential", delay: 1_000 },
-                removeOnComplete: { age: 7 * 24 * 3600 },
-                removeOnFail: false,
-              },
+              opts: { ...JOB_OPTIONS, jobId: row.job_id, priority: row.priority },
             })),
           );
         }
@@ -104,7 +97,7 @@ export function createRelay(options: {
       const sizes = { high: 0, normal: 0, low: 0 };
       for (const q of queues.values()) {
         const counts = await q.getCountsPerPriority(Object.values(PRIORITY));
-        for (const [name, priority] of Object.entries(PRIORITY) as [keyof typeof PRIORITY, number][]) {
+        for (const [name, priority] of Object.entries(PRIORITY) as [PriorityName, number][]) {
           sizes[name] += counts[String(priority)] ?? 0;
         }
       }

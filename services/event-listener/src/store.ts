@@ -8,16 +8,13 @@
  * and moves the cursor back to the common ancestor.
  */
 import { executionUuid } from "@paimon/contracts";
-import type { Database } from "@paimon/core/db";
+import { LISTENER_CHECKPOINT, type Database } from "@paimon/core/db";
+import { queuedJob, type QueuedJob } from "@paimon/core/queues";
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { ChainEvent } from "./events";
 import type { BlockHeader } from "./rpc";
 
-export const CHECKPOINT = "event-listener";
-
-/** BullMQ priorities: 1 is served first. */
-export const PRIORITY = { high: 1, normal: 5, low: 10 } as const;
-export const QUEUES = { settlements: "settlements", risk: "risk", rebalances: "rebalance-confirmations" } as const;
+export const CHECKPOINT = LISTENER_CHECKPOINT;
 
 export interface Cursor {
   readonly number: bigint;
@@ -178,8 +175,6 @@ const blockTime = (batch: Batch, block: bigint) => {
   return new Date(seconds * 1000);
 };
 
-const jobId = (...parts: readonly (string | number | bigint)[]) => parts.join("-");
-
 /** Rows per multi-row VALUES statement (PostgreSQL allows 65,535 parameters in one). */
 const CHUNK = 4_000;
 
@@ -217,19 +212,18 @@ async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly 
   await insertOutbox(
     trx,
     requested.map(({ event, blockNumber, blockHash }) => ({
-      queue: QUEUES.settlements,
-      job_id: jobId("redemption", batch.chainId, event.id),
-      priority: event.channel === "instant" ? PRIORITY.high : PRIORITY.low,
-      payload: JSON.stringify({
+      job: queuedJob("settlements", {
+        kind: "redemption",
+        chainId: batch.chainId,
         redemptionId: event.id,
         channel: event.channel,
         owner: event.owner,
         assets: event.assets,
       }),
-      chain_id: batch.chainId,
-      block_number: blockNumber.toString(),
-      block_hash: blockHash,
-      await_finality: true,
+      chainId: batch.chainId,
+      blockNumber,
+      blockHash,
+      awaitFinality: true,
     })),
   );
   for (const [type, status] of [
@@ -275,39 +269,42 @@ async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly 
   await insertOutbox(
     trx,
     rebalances.map(({ event, blockNumber, blockHash, txHash }) => ({
-      queue: QUEUES.rebalances,
-      job_id: jobId("rebalance", batch.chainId, event.executionId),
-      priority: PRIORITY.normal,
-      payload: JSON.stringify({ ...event, blockNumber: blockNumber.toString(), txHash }),
-      chain_id: batch.chainId,
-      block_number: blockNumber.toString(),
-      block_hash: blockHash,
-      await_finality: true,
+      job: queuedJob("rebalance-confirmations", {
+        chainId: batch.chainId,
+        executionId: event.executionId,
+        fromLayer: event.fromLayer,
+        toLayer: event.toLayer,
+        amount: event.amount,
+        blockNumber: blockNumber.toString(),
+        txHash,
+      }),
+      chainId: batch.chainId,
+      blockNumber,
+      blockHash,
+      awaitFinality: true,
     })),
   );
 }
 
-interface NewOutboxRow {
-  readonly queue: string;
-  readonly job_id: string;
-  readonly priority: number;
-  /** JSON text. */
-  readonly payload: string;
-  readonly chain_id: number;
-  readonly block_number: string;
-  readonly block_hash: string;
-  readonly await_finality: boolean;
+/** A job and the block whose events caused it. */
+interface OutboxEntry {
+  readonly job: QueuedJob;
+  readonly chainId: number;
+  readonly blockNumber: bigint;
+  readonly blockHash: string;
+  /** Irreversible work waits until the block is final. */
+  readonly awaitFinality: boolean;
 }
 
-async function insertOutbox(trx: Transaction<Database>, rows: readonly NewOutboxRow[]): Promise<void> {
-  if (rows.length === 0) return;
+async function insertOutbox(trx: Transaction<Database>, entries: readonly OutboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   await sql`
     insert into outbox (queue, job_id, priority, payload, chain_id, block_number, block_hash, await_finality)
     select * from unnest(
-      ${rows.map((r) => r.queue)}::text[], ${rows.map((r) => r.job_id)}::text[], ${rows.map((r) => r.priority)}::int[],
-      ${rows.map((r) => r.payload)}::jsonb[], ${rows.map((r) => r.chain_id)}::int[],
-      ${rows.map((r) => r.block_number)}::bigint[], ${rows.map((r) => r.block_hash)}::text[],
-      ${rows.map((r) => r.await_finality)}::boolean[])
+      ${entries.map((e) => e.job.queue)}::text[], ${entries.map((e) => e.job.jobId)}::text[],
+      ${entries.map((e) => e.job.priority)}::int[], ${entries.map((e) => JSON.stringify(e.job.payload))}::jsonb[],
+      ${entries.map((e) => e.chainId)}::int[], ${entries.map((e) => e.blockNumber.toString())}::bigint[],
+      ${entries.map((e) => e.blockHash)}::text[], ${entries.map((e) => e.awaitFinality)}::boolean[])
     on conflict (job_id) do nothing`.execute(trx);
 }
 
@@ -319,14 +316,11 @@ async function enqueueRisk(trx: Transaction<Database>, batch: Batch, fresh: read
   await insertOutbox(
     trx,
     [...blocks.values()].map((e) => ({
-      queue: QUEUES.risk,
-      job_id: jobId("risk", batch.chainId, e.blockHash),
-      priority: PRIORITY.normal,
-      payload: JSON.stringify({ blockNumber: e.blockNumber.toString(), blockHash: e.blockHash }),
-      chain_id: batch.chainId,
-      block_number: e.blockNumber.toString(),
-      block_hash: e.blockHash,
-      await_finality: false,
+      job: queuedJob("risk", { chainId: batch.chainId, blockNumber: e.blockNumber.toString(), blockHash: e.blockHash }),
+      chainId: batch.chainId,
+      blockNumber: e.blockNumber,
+      blockHash: e.blockHash,
+      awaitFinality: false,
     })),
   );
 }

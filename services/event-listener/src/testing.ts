@@ -21,10 +21,12 @@ import type { MetricName } from "@paimon/core/metrics";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { deleteKeys } from "@paimon/core/redis";
+import { scrapedValue } from "@paimon/core/testing/metrics";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import type { HDNodeWallet, JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
-import { CHECKPOINT, QUEUES } from "./store";
+import { QUEUE_NAMES } from "@paimon/core/queues";
+import { CHECKPOINT } from "./store";
 
 /**
  * Retries `probe` until it stops throwing, then returns what it returned; after `timeout` ms the
@@ -169,7 +171,7 @@ const KNOWN = new Set([
 /** The BullMQ queues the listener feeds, under a test's prefix (close them after use). */
 export function testQueues(prefix: string) {
   const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
-  const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix }));
+  const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection, prefix }));
   return {
     queues,
     /** Closes, then removes every key under the test's prefix (whatever queue wrote it). */
@@ -234,20 +236,10 @@ export async function getHealth(port: number, path: "/health" | "/health/ready")
  * Scrapes the listener's `/metrics` and sums the samples of `sample` (a catalog metric, or a
  * histogram's `_count`) whose labels include `labels`; 0 when there are none.
  */
-export async function metricValue(
+export const metricValue = (
   port: number,
   sample: MetricName | `${MetricName}_count`,
   labels: Readonly<Record<string, string>> = {},
-): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== sample) continue;
-    const found = new Map([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found.get(key) === value)) sum += Number(match[3]);
-  }
-  return sum;
-}
+): Promise<number> => scrapedValue(port, sample, labels);
 
 export type { Devnet };

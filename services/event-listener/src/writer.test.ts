@@ -6,7 +6,6 @@
 import { Channel } from "@paimon/contracts";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { QUEUES } from "./store";
 import {
   asHolder,
   eventsOnChain,
@@ -114,7 +113,7 @@ describe("two event listeners on one database", () => {
       expect(await storedEvents()).toEqual(truth.map((e) => [e.blockHash, e.logIndex, e.name]));
       const redemptions = await database.db.selectFrom("redemptions").select("id").execute();
       expect(redemptions).toHaveLength(Number((await chain.fund.nextRedemptionId()) - 1n));
-      const settlements = await queues.queues.find((queue) => queue.name === QUEUES.settlements)!.getJobs();
+      const settlements = await queues.queues.find((queue) => queue.name === "settlements")!.getJobs();
       expect(settlements.map((job) => job.id).sort()).toEqual(
         truth
           .filter((e) => e.name === "RedemptionRequested")

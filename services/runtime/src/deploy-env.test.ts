@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { apiEnvSchema } from "@paimon/api/config";
 import { listenerEnvSchema } from "@paimon/event-listener/config";
+import { WORKER_ENV_SCHEMAS } from "@paimon/workers/config";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import type { z } from "zod";
@@ -19,6 +20,12 @@ const SERVICES: Record<
 > = {
   api: { schema: apiEnvSchema, deployment: "paimon-api", compose: "api" },
   "event-listener": { schema: listenerEnvSchema, deployment: "paimon-event-listener", compose: "event-listener" },
+  ...Object.fromEntries(
+    Object.entries(WORKER_ENV_SCHEMAS).map(([worker, schema]) => [
+      `${worker} worker`,
+      { schema, deployment: `paimon-${worker}-worker`, compose: `${worker}-worker` },
+    ]),
+  ),
 };
 
 /** Variables the schema cannot do without (no default, not optional). */

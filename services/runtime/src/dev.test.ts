@@ -1,9 +1,11 @@
 /**
  * `pnpm dev` end to end, on ports of its own: it recreates a database, starts the devnet with the
  * demo fund, the listener and the API, and announces it is ready only once `GET /v1/fund`
- * answers. A redemption then requested on chain shows up in `GET /v1/redemptions` (the test
- * prints how long that took; speed is measured by `pnpm bench:ingest`, not asserted here), and
- * Ctrl-C stops everything with exit 0.
+ * answers. The risk monitor's assessment shows in `GET /v1/fund` with its reasons. A redemption
+ * then requested on chain shows up in `GET /v1/redemptions` (the test prints how long that took;
+ * speed is measured by `pnpm bench:ingest`, not asserted here); a large instant one raises the
+ * risk level, the risk worker's gauges and a `threshold` rebalance intent; and Ctrl-C stops
+ * everything with exit 0.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -11,6 +13,7 @@ import { Channel, PaimonFund__factory } from "@paimon/contracts";
 import { devnetAccounts, freePort } from "@paimon/contracts/devnet";
 import { deleteKeys } from "@paimon/core/redis";
 import { ADMIN_DATABASE_URL } from "@paimon/core/testing";
+import { sampleValue } from "@paimon/core/testing/metrics";
 import { Redis } from "ioredis";
 import { JsonRpcProvider } from "ethers";
 import pg from "pg";
@@ -31,7 +34,7 @@ afterAll(async () => {
 });
 
 describe("pnpm dev", () => {
-  it("serves the demo fund, shows a redemption requested on chain, and stops on Ctrl-C", async () => {
+  it("serves the demo fund with its risk, follows redemptions into the risk level and a threshold rebalance, and stops on Ctrl-C", async () => {
     const [api, listener, chain] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(
       process.execPath,
@@ -43,6 +46,7 @@ describe("pnpm dev", () => {
         `--queue-prefix=${QUEUE_PREFIX}`,
         `--api-port=${String(api)}`,
         `--listener-port=${String(listener)}`,
+        "--worker-ports=0",
         `--chain-port=${String(chain)}`,
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
@@ -59,9 +63,20 @@ describe("pnpm dev", () => {
         },
         { timeout: 90_000, interval: 100 },
       );
-      const fund = await fetch(`http://127.0.0.1:${String(api)}/v1/fund`);
-      expect(fund.status).toBe(200);
-      expect(((await fund.json()) as { layers: unknown[] }).layers).toHaveLength(3);
+      const fundUrl = `http://127.0.0.1:${String(api)}/v1/fund`;
+      interface Fund {
+        layers: unknown[];
+        risk: { level: number; reasons: { rule: string; message: string }[]; block_number: string } | null;
+      }
+      const fund = async () => (await (await fetch(fundUrl)).json()) as Fund;
+      expect((await fund()).layers).toHaveLength(3);
+      // The demo fund is healthy: the risk monitor says so, and why.
+      await vi.waitFor(
+        async () => {
+          expect((await fund()).risk).toMatchObject({ level: 1, reasons: [{ rule: "within_limits" }] });
+        },
+        { timeout: 30_000, interval: 100 },
+      );
 
       const provider = new JsonRpcProvider(`http://127.0.0.1:${String(chain)}`, undefined, { cacheTimeout: -1 });
       const [, holder] = devnetAccounts(2, provider);
@@ -83,6 +98,31 @@ describe("pnpm dev", () => {
       console.log(
         `a redemption requested on chain was served by the API ${(performance.now() - mined).toFixed(0)} ms after its receipt`,
       );
+
+      // A large instant redemption: L1 no longer covers what waits on it.
+      const large = await (
+        await PaimonFund__factory.connect(address, holder).requestRedemption(80_000_000_000n, Channel.Instant)
+      ).wait();
+      await vi.waitFor(
+        async () => {
+          const risk = (await fund()).risk;
+          expect(risk?.level).toBe(4);
+          expect(BigInt(risk?.block_number ?? 0)).toBeGreaterThanOrEqual(BigInt(large?.blockNumber ?? 0));
+          expect(risk?.reasons.map((reason) => reason.rule)).toContain("redemption_coverage_low");
+        },
+        { timeout: 30_000, interval: 100 },
+      );
+      const riskPort = (/risk-worker \| \{.*"message":"listening","port":(\d+)/.exec(output) ?? [])[1];
+      const gauges = await (await fetch(`http://127.0.0.1:${String(riskPort)}/metrics`)).text();
+      expect(sampleValue(gauges, "paimon_risk_level")).toBe(4);
+      expect(sampleValue(gauges, "paimon_l1_redemption_coverage")).toBeLessThan(1);
+      expect(sampleValue(gauges, "paimon_pending_redemptions", { channel: "instant" })).toBe(2);
+      expect(sampleValue(gauges, "paimon_pending_redemptions", { channel: "standard" })).toBe(1);
+      const rebalances = (await (
+        await fetch(`http://127.0.0.1:${String(api)}/v1/rebalances?status=pending`)
+      ).json()) as { data: { trigger: string; reason: string }[] };
+      expect(rebalances.data.filter((r) => r.trigger === "threshold")).toHaveLength(1);
+      expect(rebalances.data[0]?.reason).toMatch(/covers the 3 pending redemption\(s\)/);
       provider.destroy();
     } finally {
       child.kill("SIGINT");

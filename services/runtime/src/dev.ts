@@ -6,7 +6,8 @@
  * 1. a development database and queue prefix (both emptied: the chain is new each run, so is what
  *    was derived from it), migrated with the `migrate` command;
  * 2. the devnet, with the fund deployed and its demo history seeded;
- * 3. the event listener following the devnet, and the API on :8000.
+ * 3. the event listener following the devnet, the API on :8000, and the workers — the risk
+ *    monitor (health on :8002), the scheduler (:8003) and the rebalance worker (:8004).
  *
  * It prints the URLs once `GET /v1/fund` answers, streams the services' logs prefixed with their
  * name, and stops everything in order on Ctrl-C.
@@ -28,7 +29,9 @@ const ROOT = path.resolve(__dirname, "..", "..", "..");
 const STOP_GRACE_MS = 35_000;
 const ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 const USAGE =
-  "usage: pnpm dev [--database <name>] [--queue-prefix <name>] [--api-port <n>] [--listener-port <n>] [--chain-port <n>] [--redis-url <url>]";
+  "usage: pnpm dev [--database <name>] [--queue-prefix <name>] [--api-port <n>] [--listener-port <n>] [--worker-ports <first, or 0 for any>] [--chain-port <n>] [--redis-url <url>]";
+/** The workers `pnpm dev` runs, in the order of their health ports. */
+const DEV_WORKERS = ["risk", "scheduler", "rebalance"] as const;
 
 function options() {
   const { values } = parseArgs({
@@ -37,6 +40,7 @@ function options() {
       "queue-prefix": { type: "string", default: "paimon-dev" },
       "api-port": { type: "string", default: "8000" },
       "listener-port": { type: "string", default: "8001" },
+      "worker-ports": { type: "string", default: "8002" },
       "chain-port": { type: "string", default: "8545" },
       "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
     },
@@ -57,6 +61,7 @@ function options() {
     queuePrefix: values["queue-prefix"],
     apiPort: port("api-port", values["api-port"]),
     listenerPort: port("listener-port", values["listener-port"]),
+    workerPorts: port("worker-ports", values["worker-ports"]),
     chainPort: port("chain-port", values["chain-port"]),
     redisUrl: values["redis-url"],
   };
@@ -81,8 +86,8 @@ async function recreateDatabase(name: string): Promise<string> {
 }
 
 /** Runs a service's `bin.ts`, its output prefixed with its name. */
-function service(name: string, bin: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, bin)], {
+function service(name: string, bin: string, env: Record<string, string>, args: readonly string[] = []): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, bin), ...args], {
     cwd: ROOT,
     // eslint-disable-next-line no-restricted-properties -- the developer's PATH and HOME, plus the service's settings
     env: { ...process.env, ...env },
@@ -142,7 +147,10 @@ async function main(): Promise<void> {
     } finally {
       redis.disconnect();
     }
-    await runMigrate({ DATABASE_URL: databaseUrl }, (line) => process.stdout.write(`migrate | ${line}\n`));
+    // The metrics database is the same PostgreSQL in development (its tables in schema `metrics`).
+    await runMigrate({ DATABASE_URL: databaseUrl, METRICS_DATABASE_URL: databaseUrl }, (line) =>
+      process.stdout.write(`migrate | ${line}\n`),
+    );
     if (isStopping()) return;
 
     const devnet = await startDevnet({ port: config.chainPort });
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       REDIS_URL: config.redisUrl,
     };
+    const workerPort = (index: number) => (config.workerPorts === 0 ? 0 : config.workerPorts + index);
     children.push(
       service("event-listener", "services/event-listener/src/bin.ts", {
         ...common,
@@ -184,10 +193,24 @@ async function main(): Promise<void> {
       }),
       service("api", "services/api/src/bin.ts", {
         ...common,
+        METRICS_DATABASE_URL: databaseUrl,
         PORT: String(config.apiPort),
         JWT_SECRET: "development-jwt-secret-at-least-32-characters",
         SHUTDOWN_DELAY_SECONDS: "0",
       }),
+      ...DEV_WORKERS.map((worker, index) =>
+        service(
+          `${worker}-worker`,
+          "services/workers/src/bin.ts",
+          {
+            ...common,
+            ...(worker === "rebalance" ? {} : { METRICS_DATABASE_URL: databaseUrl }),
+            HEALTH_PORT: String(workerPort(index)),
+            QUEUE_PREFIX: config.queuePrefix,
+          },
+          [`--worker=${worker}`],
+        ),
+      ),
     );
     for (const child of children) {
       void once(child, "exit").then(() => {
@@ -210,6 +233,12 @@ async function main(): Promise<void> {
         "dev: ready",
         `  API              http://127.0.0.1:${String(config.apiPort)}   (curl ${fundUrl})`,
         `  event listener   http://127.0.0.1:${String(config.listenerPort)}/health/ready`,
+        ...(config.workerPorts === 0
+          ? ["  workers          risk, scheduler, rebalance (health on ports of their own)"]
+          : DEV_WORKERS.map(
+              (worker, index) =>
+                `  ${`${worker} worker`.padEnd(17)}http://127.0.0.1:${String(workerPort(index))}/metrics`,
+            )),
         `  chain            ${devnet.httpUrl} (chain ${String(devnet.chainId)}), fund ${fundAddress}`,
         `  database         ${databaseUrl}`,
         "  Ctrl-C stops everything.",

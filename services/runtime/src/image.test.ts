@@ -10,10 +10,12 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from
 import { tmpdir } from "node:os";
 import path from "node:path";
 import ignore from "@balena/dockerignore";
+import { deleteKeys } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { spawnService } from "@paimon/core/testing/service-process";
 import { Copy, DockerfileParser, From, type Dockerfile, type Instruction } from "dockerfile-ast";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PORTS } from "../../../infra/k8s/values";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -196,6 +198,7 @@ describe("the image, built from its context without an engine", () => {
       NODE_ENV: "production",
       ENVIRONMENT: "test",
       DATABASE_URL: database?.url ?? "",
+      METRICS_DATABASE_URL: database?.url ?? "",
       REDIS_URL: "redis://127.0.0.1:6379",
       JWT_SECRET: "a-secret-that-is-at-least-32-characters",
       PORT: "0",
@@ -204,7 +207,8 @@ describe("the image, built from its context without an engine", () => {
     const entry = ["--enable-source-maps", "dist/main.js"];
     const migrate = spawnSync(process.execPath, [...entry, "migrate"], { cwd: image, env, encoding: "utf8" });
     expect(migrate.stderr).toBe("");
-    expect(migrate.stdout).toMatch(/0001-initial: Success/);
+    expect(migrate.stdout).toMatch(/fund database: 0001-initial: Success/);
+    expect(migrate.stdout).toMatch(/metrics database: 0001-risk: Success/);
     expect(migrate.status).toBe(0);
 
     const api = spawnService([...entry, "api"], { cwd: image, env });
@@ -221,6 +225,52 @@ describe("the image, built from its context without an engine", () => {
       // Whatever failed above, the process does not outlive the test.
       if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill("SIGKILL");
     }
+  });
+
+  it.each(["risk", "scheduler", "rebalance"])(
+    "runs `workers --worker=%s` from the bundle: ready, then on SIGTERM exits 0",
+    async (worker) => {
+      const env = {
+        PATH: path.dirname(process.execPath),
+        NODE_ENV: "production",
+        ENVIRONMENT: "test",
+        DATABASE_URL: database?.url ?? "",
+        METRICS_DATABASE_URL: database?.url ?? "",
+        REDIS_URL: "redis://127.0.0.1:6379",
+        QUEUE_PREFIX: `paimon-image-test-${String(process.pid)}-${worker}`,
+        HEALTH_PORT: "0",
+      };
+      const entry = ["--enable-source-maps", "dist/main.js"];
+      expect(spawnSync(process.execPath, [...entry, "migrate"], { cwd: image, env, encoding: "utf8" }).status).toBe(0);
+      const process_ = spawnService([...entry, "workers", `--worker=${worker}`], { cwd: image, env });
+      const redis = new Redis("redis://127.0.0.1:6379");
+      try {
+        const port = await process_.port;
+        await vi.waitFor(
+          async () => {
+            expect((await fetch(`http://127.0.0.1:${String(port)}/health/ready`)).status).toBe(200);
+          },
+          { timeout: 30_000, interval: 100 },
+        );
+        const metrics = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+        expect(metrics).toContain(`service="paimon-${worker}-worker"`);
+        process_.child.kill("SIGTERM");
+        expect((await process_.exited).code).toBe(0);
+      } finally {
+        if (process_.child.exitCode === null && process_.child.signalCode === null) process_.child.kill("SIGKILL");
+        await deleteKeys(redis, `${env.QUEUE_PREFIX}:*`);
+        redis.disconnect();
+      }
+    },
+  );
+
+  it("refuses a worker it does not have with the usage and exit code 64", () => {
+    const result = spawnSync(process.execPath, ["dist/main.js", "workers", "--worker=payroll"], {
+      cwd: image,
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(64);
+    expect(result.stderr).toContain("--worker must be one of risk, scheduler, rebalance");
   });
 
   it("refuses an unknown service with the usage and exit code 64", () => {

@@ -1,7 +1,7 @@
 /**
  * The container image's one entrypoint (`node dist/main.js <service> [options]`): the Kubernetes
  * charts and docker-compose run every service from the same image, choosing it by the first
- * argument — `api`, `event-listener`, `workers --worker=<name>`, or `migrate` (the schema, run
+ * argument — `api`, `event-listener`, `workers --worker=<name>`, or `migrate` (the schemas, run
  * before a rollout). A wrong argument exits 64
  * with the usage, before any configuration is read.
  */
@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { runApi } from "@paimon/api/main";
 import { runEventListener } from "@paimon/event-listener/main";
 import { runMigrate } from "@paimon/core/migrate";
+import { runWorker, workerName } from "@paimon/workers/main";
 import { runMain } from "@paimon/core/process";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -17,7 +18,7 @@ const USAGE = "usage: main.js api | event-listener | workers --worker=<rebalance
 
 /** What each first argument runs; the name is the one logs and errors carry. */
 export function resolveProgram(argv: readonly string[]): { name: string; run: (env: Env) => Promise<void> } {
-  const { positionals } = parseArgs({
+  const { positionals, values } = parseArgs({
     args: [...argv],
     allowPositionals: true,
     strict: true,
@@ -25,11 +26,21 @@ export function resolveProgram(argv: readonly string[]): { name: string; run: (e
   });
   const [service, ...rest] = positionals;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest.join(" ")}`);
+  if (values.worker !== undefined && service !== "workers") throw new UsageError("--worker is for `workers` only");
   switch (service) {
     case "api":
       return { name: "paimon-api", run: runApi };
     case "event-listener":
       return { name: "paimon-event-listener", run: runEventListener };
+    case "workers": {
+      let worker: ReturnType<typeof workerName>;
+      try {
+        worker = workerName(values.worker);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      return { name: `paimon-${worker}-worker`, run: (env) => runWorker(worker, env) };
+    }
     case "migrate":
       return { name: "migrate", run: (env) => runMigrate(env) };
     case undefined:

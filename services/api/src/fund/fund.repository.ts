@@ -10,13 +10,3 @@ export function latestSnapshot(db: Kysely<Database>) {
     .limit(1)
     .executeTakeFirst();
 }
-
-export function latestRisk(db: Kysely<Database>) {
-  return db
-    .selectFrom("risk_assessments")
-    .selectAll()
-    .orderBy("assessed_at", "desc")
-    .orderBy("id", "desc")
-    .limit(1)
-    .executeTakeFirst();
-}

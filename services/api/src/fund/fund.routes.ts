@@ -1,27 +1,39 @@
+import { latestAssessment } from "@paimon/core/assessments";
 import { AppError } from "@paimon/core/errors";
-import type { Database } from "@paimon/core/db";
+import type { Database, MetricsDatabase, RiskAssessmentRow } from "@paimon/core/db";
+import { ratio } from "@paimon/core/fund";
+import type { Logger } from "@paimon/core/logger";
 import { Router } from "express";
 import type { Kysely } from "kysely";
-import { latestRisk, latestSnapshot } from "./fund.repository";
+import { latestSnapshot } from "./fund.repository";
 
-/** Layer value over NAV, as a decimal string with 6 places (no float on the way). */
-export function ratio(value: string, nav: string): string {
-  const scale = 10n ** 18n;
-  const toUnits = (amount: string) => {
-    const [whole = "0", fraction = ""] = amount.split(".");
-    return BigInt(whole) * scale + BigInt((fraction + "0".repeat(18)).slice(0, 18));
-  };
-  const navUnits = toUnits(nav);
-  if (navUnits === 0n) return "0.000000";
-  const micro = (toUnits(value) * 1_000_000n) / navUnits;
-  return `${micro / 1_000_000n}.${(micro % 1_000_000n).toString().padStart(6, "0")}`;
-}
+/** The risk monitor's latest assessment as the API shows it. */
+export const presentRisk = (row: RiskAssessmentRow) => ({
+  level: row.level,
+  reasons: row.reasons,
+  ratios: { L1: row.l1_ratio, L2: row.l2_ratio, L3: row.l3_ratio },
+  redemption_coverage: row.redemption_coverage,
+  pending_redemptions: { count: row.pending_count, assets: row.pending_assets },
+  out_of_band: row.out_of_band,
+  block_number: row.block_number,
+  assessed_at: row.assessed_at.toISOString(),
+});
 
-/** `GET /v1/fund`: NAV, the three layers with value and ratio, the risk level with its reasons, the as-of block. */
-export function fundRoutes(db: Kysely<Database>): Router {
+/**
+ * `GET /v1/fund`: NAV, the three layers with value and ratio, the risk level with its reasons, the
+ * as-of block. The risk comes from the metrics database; when that cannot answer, the fund's state
+ * is still served, with `risk: null` (and the failure logged).
+ */
+export function fundRoutes(db: Kysely<Database>, metricsDb: Kysely<MetricsDatabase>, logger: Logger): Router {
   const router = Router();
   router.get("/v1/fund", async (_request, response) => {
-    const [snapshot, risk] = await Promise.all([latestSnapshot(db), latestRisk(db)]);
+    const [snapshot, risk] = await Promise.all([
+      latestSnapshot(db),
+      latestAssessment(metricsDb).catch((error: unknown) => {
+        logger.warn("the metrics database did not answer; serving the fund without its risk", { error });
+        return undefined;
+      }),
+    ]);
     if (!snapshot) throw new AppError("fund_not_indexed", "no fund state has been recorded yet", { status: 404 });
     response.json({
       nav: snapshot.nav,
@@ -29,9 +41,9 @@ export function fundRoutes(db: Kysely<Database>): Router {
       as_of: snapshot.recorded_at.toISOString(),
       layers: (["L1", "L2", "L3"] as const).map((layer) => {
         const value = snapshot[`${layer.toLowerCase() as "l1" | "l2" | "l3"}_value`];
-        return { layer, value, ratio: ratio(value, snapshot.nav) };
+        return { layer, value, ratio: ratio(value, snapshot.nav) ?? "0.000000" };
       }),
-      risk: risk ? { level: risk.level, reasons: risk.reasons, assessed_at: risk.assessed_at.toISOString() } : null,
+      risk: risk ? presentRisk(risk) : null,
     });
   });
   return router;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError } from "@paimon/core/errors";
 import type { Database, RebalanceExecutionRow } from "@paimon/core/db";
+import { outboxValues, queuedJob } from "@paimon/core/queues";
 import { Router, type RequestHandler } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
@@ -19,6 +20,7 @@ const present = (row: RebalanceExecutionRow) => ({
   trigger: row.trigger,
   status: row.status,
   requested_by: row.requested_by,
+  reason: row.reason,
   plan: row.plan,
   error: row.error,
   created_at: row.created_at.toISOString(),
@@ -59,6 +61,7 @@ export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler):
           status: "pending",
           idempotency_key: key,
           requested_by: requestedBy,
+          reason: body.reason,
           plan: JSON.stringify([]),
         })
         .onConflict((conflict) => conflict.column("idempotency_key").doNothing())
@@ -76,12 +79,7 @@ export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler):
       }
       await trx
         .insertInto("outbox")
-        .values({
-          queue: "rebalance",
-          job_id: `rebalance-${id}`, // BullMQ job ids may not contain ":"
-          priority: 1,
-          payload: JSON.stringify({ execution_id: id, trigger: "manual", reason: body.reason }),
-        })
+        .values(outboxValues(queuedJob("rebalance", { executionId: id, trigger: "manual", reason: body.reason })))
         .execute();
       return { row: inserted, created: true };
     });

@@ -1,8 +1,9 @@
 import { AppError } from "@paimon/core/errors";
-import type { Database } from "@paimon/core/db";
+import type { MetricsDatabase } from "@paimon/core/db";
 import { Router } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
+import { presentRisk } from "../fund/fund.routes";
 import { parse } from "../http/validate";
 
 /** The longest range one request may ask for. */
@@ -15,7 +16,7 @@ export const riskQuery = z.strictObject({
 });
 
 /** `GET /v1/risk?from&to`: the risk assessments of a time range, newest first, each with its reasons. */
-export function riskRoutes(db: Kysely<Database>): Router {
+export function riskRoutes(metricsDb: Kysely<MetricsDatabase>): Router {
   const router = Router();
   router.get("/v1/risk", async (request, response) => {
     const range = parse(riskQuery, request.query, "invalid_query");
@@ -24,7 +25,7 @@ export function riskRoutes(db: Kysely<Database>): Router {
     if (from >= to || to.getTime() - from.getTime() > MAX_RANGE_MS) {
       throw new AppError("invalid_range", "from must precede to, at most 31 days apart", { status: 400 });
     }
-    const rows = await db
+    const rows = await metricsDb
       .selectFrom("risk_assessments")
       .selectAll()
       .where("assessed_at", ">=", from)
@@ -32,16 +33,7 @@ export function riskRoutes(db: Kysely<Database>): Router {
       .orderBy("assessed_at", "desc")
       .limit(range.limit)
       .execute();
-    response.json({
-      data: rows.map((row) => ({
-        level: row.level,
-        l1_ratio: row.l1_ratio,
-        redemption_coverage: row.redemption_coverage,
-        reasons: row.reasons,
-        block_number: row.block_number,
-        assessed_at: row.assessed_at.toISOString(),
-      })),
-    });
+    response.json({ data: rows.map(presentRisk) });
   });
   return router;
 }

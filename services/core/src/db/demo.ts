@@ -1,5 +1,9 @@
 import { createHash } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
+import { formatUnits } from "../fund/decimal";
+import { assessRisk } from "../fund/risk";
+import { LISTENER_CHECKPOINT } from "./index";
+import type { MetricsDatabase } from "./metrics-schema";
 import type { Database, Layer, NewRedemption, RebalanceStatus, RebalanceTrigger } from "./schema";
 
 export interface DemoFundOptions {
@@ -21,8 +25,8 @@ export interface DemoFund {
   readonly rebalances: number;
 }
 
-/** The checkpoint the API's readiness reads, named as the event listener names its own. */
-export const DEMO_CHECKPOINT = "event-listener";
+/** The checkpoint the API's readiness reads: the event listener's own. */
+export const DEMO_CHECKPOINT = LISTENER_CHECKPOINT;
 
 const HOUR_MS = 3_600_000;
 const SNAPSHOT_HISTORY_HOURS = 14 * 24;
@@ -45,16 +49,11 @@ function draw(key: string): number {
 
 const hexOf = (key: string, length = 64): string => createHash("sha256").update(key).digest("hex").slice(0, length);
 
-/** Base units (10^-18) as NUMERIC(78, 18)'s decimal string. */
-function decimal(units: bigint): string {
-  return `${units / SCALE}.${(units % SCALE).toString().padStart(18, "0")}`;
-}
+const decimal = (units: bigint): string => formatUnits(units);
 
 /** A float rounded to `places` decimals, in base units: floats stop here, sums stay exact. */
 const unitsOf = (value: number, places = 6): bigint =>
   BigInt(Math.round(value * 10 ** places)) * 10n ** BigInt(18 - places);
-
-const ratioOf = (part: bigint, whole: bigint): number => (whole === 0n ? 0 : Number((part * 1_000_000n) / whole) / 1e6);
 
 const blockAt = (timeMs: number): number => REFERENCE.block + Math.floor((timeMs - REFERENCE.timeMs) / BLOCK_TIME_MS);
 
@@ -140,24 +139,6 @@ function snapshot(hoursAgo: number, asOfMs: number): Snapshot {
   return { hoursAgo, recordedMs, block: blockAt(recordedMs), nav, l1, l2, l3: nav - l1 - l2 };
 }
 
-/** The risk level and its reasons: L1 against its 8 % floor, and L1 against what waits on it. */
-function assess(l1Ratio: number, coverage: number | null): { level: number; reasons: string[] } {
-  const percent = (l1Ratio * 100).toFixed(1);
-  let level = l1Ratio < 0.05 ? 4 : l1Ratio < 0.065 ? 3 : l1Ratio < 0.08 ? 2 : 1;
-  const reasons = [
-    l1Ratio < 0.08 ? `L1 ratio ${percent} % is below the 8 % floor` : `L1 ratio ${percent} % is within the 8–12 % band`,
-  ];
-  if (coverage === null) {
-    reasons.push("no redemptions are pending");
-  } else {
-    reasons.push(`L1 covers pending redemptions ${coverage.toFixed(2)}×`);
-    if (coverage < 1) level = Math.max(level, 3);
-    else if (coverage < 2) level = Math.max(level, 2);
-  }
-  if (level >= 2) reasons.push("L1 needs refilling from L2/L3: a threshold rebalance is due");
-  return { level, reasons };
-}
-
 interface DemoRebalance {
   readonly key: string;
   readonly trigger: RebalanceTrigger;
@@ -226,16 +207,11 @@ function chunks<T>(rows: readonly T[]): T[][] {
 }
 
 /**
- * Time series have no natural key, so the demo's rows carry negative ids — the identity sequence
+ * Snapshots have no natural key, so the demo's rows carry negative ids — the identity sequence
  * never issues one — and a load replaces exactly those rows, never an indexer's.
  */
-async function replaceTimeSeries(
-  trx: Transaction<Database>,
-  snapshots: readonly Snapshot[],
-  redemptions: readonly DemoRedemption[],
-): Promise<number> {
+async function replaceSnapshots(trx: Transaction<Database>, snapshots: readonly Snapshot[]): Promise<void> {
   await trx.deleteFrom("fund_snapshots").where("id", "<", "0").execute();
-  await trx.deleteFrom("risk_assessments").where("id", "<", "0").execute();
   for (const rows of chunks(snapshots)) {
     await sql`insert into fund_snapshots (id, recorded_at, block_number, nav, l1_value, l2_value, l3_value)
       overriding system value values ${sql.join(
@@ -245,26 +221,85 @@ async function replaceTimeSeries(
         ),
       )}`.execute(trx);
   }
+}
+
+/** A demo block's hash: the same for the same block on every load. */
+const blockHash = (block: number) => `0x${hexOf(`block:${block}`)}`;
+
+/**
+ * The risk monitor's assessments of the demo's history, every four hours and hourly through the
+ * dip, made by the monitor's own rules; a load replaces the demo's blocks' assessments only.
+ */
+async function replaceAssessments(
+  metrics: Kysely<MetricsDatabase>,
+  chainId: number,
+  snapshots: readonly Snapshot[],
+  redemptions: readonly DemoRedemption[],
+): Promise<number> {
   const assessed = snapshots.filter(
     (s) => s.hoursAgo % RISK_INTERVAL_HOURS === 0 || (s.hoursAgo >= DIP_HOURS.to && s.hoursAgo <= DIP_HOURS.from),
   );
-  const assessments = assessed.map((s) => {
+  const rows = assessed.map((s) => {
     let pending = 0n;
+    let pendingCount = 0;
     for (const r of redemptions) {
-      if (r.createdMs <= s.recordedMs && (r.resolvedMs === undefined || r.resolvedMs > s.recordedMs))
+      if (r.createdMs <= s.recordedMs && (r.resolvedMs === undefined || r.resolvedMs > s.recordedMs)) {
         pending += r.assetUnits;
+        pendingCount += 1;
+      }
     }
-    const coverage = pending === 0n ? null : Number((s.l1 * 1_000_000n) / pending) / 1e6;
-    const { level, reasons } = assess(ratioOf(s.l1, s.nav), coverage);
-    return sql`(${-(s.hoursAgo + 1)}, ${new Date(s.recordedMs)}, ${level}, ${decimal((s.l1 * SCALE) / s.nav)},
-      ${pending === 0n ? null : decimal((s.l1 * SCALE) / pending)}, ${JSON.stringify(reasons)}::jsonb, ${s.block})`;
+    const state = {
+      l1: decimal(s.l1),
+      l2: decimal(s.l2),
+      l3: decimal(s.l3),
+      pendingAssets: decimal(pending),
+      pendingCount,
+    };
+    const assessment = assessRisk(state);
+    return {
+      assessed_at: new Date(s.recordedMs),
+      chain_id: chainId,
+      block_number: s.block,
+      block_hash: blockHash(s.block),
+      trigger: "block" as const,
+      level: assessment.level,
+      nav: assessment.nav,
+      l1_value: state.l1,
+      l2_value: state.l2,
+      l3_value: state.l3,
+      l1_ratio: assessment.ratios.L1,
+      l2_ratio: assessment.ratios.L2,
+      l3_ratio: assessment.ratios.L3,
+      pending_assets: state.pendingAssets,
+      pending_count: pendingCount,
+      redemption_coverage: assessment.coverage,
+      reasons: JSON.stringify(assessment.reasons),
+      out_of_band: JSON.stringify(assessment.outOfBand),
+    };
   });
-  for (const rows of chunks(assessments)) {
-    await sql`insert into risk_assessments (id, assessed_at, level, l1_ratio, redemption_coverage, reasons, block_number)
-      overriding system value values ${sql.join(rows)}`.execute(trx);
-  }
-  return assessments.length;
+  // A demo block's hash is derived from its number (blockHash), which tells the demo's rows from
+  // an indexer's whatever `asOf` an earlier load used.
+  const demoBlock = sql<boolean>`block_hash = '0x' || encode(sha256(convert_to('block:' || block_number::text, 'UTF8')), 'hex')`;
+  await metrics.transaction().execute(async (trx) => {
+    for (const table of ["risk_assessments", "assessed_blocks"] as const) {
+      await trx.deleteFrom(table).where("chain_id", "=", chainId).where(demoBlock).execute();
+    }
+    for (const chunk of chunks(rows)) {
+      await trx
+        .insertInto("assessed_blocks")
+        .values(chunk.map((row) => ({ ...pick(row), assessed_at: row.assessed_at })))
+        .execute();
+      await trx.insertInto("risk_assessments").values(chunk).execute();
+    }
+  });
+  return rows.length;
 }
+
+const pick = (row: { chain_id: number; block_hash: string; block_number: number }) => ({
+  chain_id: row.chain_id,
+  block_hash: row.block_hash,
+  block_number: row.block_number,
+});
 
 async function upsertRedemptions(trx: Transaction<Database>, redemptions: readonly DemoRedemption[]): Promise<void> {
   for (const rows of chunks(redemptions)) {
@@ -326,11 +361,16 @@ async function upsertRebalances(trx: Transaction<Database>, asOfMs: number): Pro
 
 /**
  * Loads a demo fund — hourly snapshots over two weeks (NAV ≈ 10 M, layers near 10/30/60 %, with
- * one L1 dip and the rebalances that answered it), risk assessments with reasons, redemptions
- * across channels, statuses and owners, and a chain checkpoint at `asOf` — in one transaction.
- * Deterministic: loading again with the same options leaves the same rows.
+ * one L1 dip and the rebalances that answered it), redemptions across channels, statuses and
+ * owners, and a chain checkpoint at `asOf` in one transaction; and the risk assessments of that
+ * history, with their reasons, in the metrics database. Deterministic: loading again with the same
+ * options leaves the same rows.
  */
-export async function loadDemoFund(db: Kysely<Database>, options: DemoFundOptions = {}): Promise<DemoFund> {
+export async function loadDemoFund(
+  db: Kysely<Database>,
+  metrics: Kysely<MetricsDatabase>,
+  options: DemoFundOptions = {},
+): Promise<DemoFund> {
   const asOf = options.asOf ?? new Date();
   const chainId = options.chainId ?? 56;
   const count = options.redemptions ?? 2000;
@@ -341,10 +381,10 @@ export async function loadDemoFund(db: Kysely<Database>, options: DemoFundOption
   const redemptions = Array.from({ length: count }, (_, index) => redemption(index, count, asOfMs, chainId));
   const latestBlock = blockAt(asOfMs);
 
-  const riskAssessments = await db.transaction().execute(async (trx) => {
+  await db.transaction().execute(async (trx) => {
     // Two loads at once would interleave their deletes and inserts; the second waits instead.
     await sql`select pg_advisory_xact_lock(hashtext('paimon-demo-fund'))`.execute(trx);
-    const assessed = await replaceTimeSeries(trx, snapshots, redemptions);
+    await replaceSnapshots(trx, snapshots);
     await upsertRedemptions(trx, redemptions);
     await upsertRebalances(trx, asOfMs);
     await trx
@@ -365,8 +405,8 @@ export async function loadDemoFund(db: Kysely<Database>, options: DemoFundOption
         })),
       )
       .execute();
-    return assessed;
   });
+  const riskAssessments = await replaceAssessments(metrics, chainId, snapshots, redemptions);
   return {
     asOf,
     latestBlock: String(latestBlock),

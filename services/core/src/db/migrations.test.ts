@@ -1,7 +1,7 @@
 import { Migrator, NO_MIGRATIONS, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../testing/database";
-import { MIGRATIONS, migrateToLatest } from "./index";
+import { METRICS_MIGRATIONS, MIGRATIONS, migrateMetricsToLatest, migrateToLatest } from "./index";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -28,7 +28,7 @@ describe("migrations", () => {
       "outbox",
       "rebalance_executions",
       "redemptions",
-      "risk_assessments",
+      "schedule_runs",
       "sync_checkpoints",
     ]);
   });
@@ -52,17 +52,33 @@ describe("migrations", () => {
 
   it("then time series have a time index where TimescaleDB is absent", async () => {
     const indexes = await sql<{ indexname: string }>`
-      select indexname from pg_indexes where tablename in ('fund_snapshots', 'risk_assessments') order by 1`.execute(
-      database.db,
-    );
+      select indexname from pg_indexes where tablename = 'fund_snapshots' order by 1`.execute(database.db);
     const hasTimescale = await sql<{
       present: boolean;
     }>`select exists (select 1 from pg_extension where extname = 'timescaledb') as present`.execute(database.db);
     if (!hasTimescale.rows[0]?.present) {
-      expect(indexes.rows.map((row) => row.indexname)).toEqual(
-        expect.arrayContaining(["fund_snapshots_time", "risk_assessments_time"]),
-      );
+      expect(indexes.rows.map((row) => row.indexname)).toEqual(expect.arrayContaining(["fund_snapshots_time"]));
     }
+  });
+
+  it("when the metrics migrations run on the same database, then they keep to the metrics schema, twice over", async () => {
+    const first = await migrateMetricsToLatest(database.metricsDb);
+    expect(first.results?.map((r) => [r.migrationName, r.status])).toEqual(
+      Object.keys(METRICS_MIGRATIONS).map((name) => [name, "Success"]),
+    );
+    expect((await migrateMetricsToLatest(database.metricsDb)).results).toEqual([]);
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables where table_schema = 'metrics' and table_name not like 'kysely_%' order by 1`.execute(
+      database.db,
+    );
+    expect(tables.rows.map((row) => row.table_name)).toEqual(["assessed_blocks", "fund_daily", "risk_assessments"]);
+    const migrator = new Migrator({
+      db: database.metricsDb,
+      migrationTableSchema: "metrics",
+      provider: { getMigrations: () => Promise.resolve({ ...METRICS_MIGRATIONS }) },
+    });
+    expect((await migrator.migrateTo(NO_MIGRATIONS)).error).toBeUndefined();
+    expect((await migrateMetricsToLatest(database.metricsDb)).results?.map((r) => r.status)).toEqual(["Success"]);
   });
 
   it("then an event is stored once: the same chain, block hash and log index is refused", async () => {

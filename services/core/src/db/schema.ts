@@ -26,17 +26,6 @@ export interface FundSnapshotTable {
   log_index: ColumnType<number | null, number | null | undefined, never>;
 }
 
-/** Each risk assessment and why it chose its level (a time series). */
-export interface RiskAssessmentTable {
-  id: Generated<string>;
-  assessed_at: ColumnType<Date, Date | string, never>;
-  level: number;
-  l1_ratio: Amount;
-  redemption_coverage: ColumnType<string | null, string | null, string | null>;
-  reasons: JSONColumnType<string[]>;
-  block_number: ColumnType<string | null, string | number | bigint | null, never>;
-}
-
 export interface RedemptionTable {
   /** The contract's redemption id, as a decimal string. */
   id: string;
@@ -62,6 +51,10 @@ export interface RebalanceExecutionTable {
   requested_by: string | null;
   plan: JSONColumnType<{ from: Layer; to: Layer; amount: string }[]>;
   error: string | null;
+  /** Why it was raised: the operator's words, or the rule that found the allocation out of band. */
+  reason: string | null;
+  /** When the listener's confirmation of its on-chain execution was final. */
+  confirmed_at: Date | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   completed_at: Date | null;
@@ -116,9 +109,19 @@ export interface ChainBlockTable {
   created_at: CreatedAt;
 }
 
+/** One slot of one of the scheduler's schedules, written in the same transaction as its work. */
+export interface ScheduleRunTable {
+  schedule: string;
+  slot: ColumnType<Date, Date | string, never>;
+  /** `ran`: its work was done; `superseded`: a later slot of the same schedule was already due. */
+  outcome: "ran" | "superseded";
+  result: JSONColumnType<Record<string, unknown>>;
+  run_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
 export interface Database {
   fund_snapshots: FundSnapshotTable;
-  risk_assessments: RiskAssessmentTable;
+  schedule_runs: ScheduleRunTable;
   redemptions: RedemptionTable;
   rebalance_executions: RebalanceExecutionTable;
   chain_events: ChainEventTable;

@@ -1,15 +1,36 @@
 /**
  * The metric catalog: every metric the platform's services export, and every metric they do not
  * export but alerts and dashboards read, in one place. Services register their prom-client
- * metrics from it, alert rules and dashboards take names from it, and a test checks that nothing
- * queries a metric that is not here — the seed's dashboard plotted `paimon_l2_ratio`, which its
- * metric list never defined; here that cannot happen.
+ * metrics from it, alert rules and dashboards take names from it, and monitoring's consistency
+ * test checks it against what each program's registry really exports: every metric here comes
+ * from the program its `owner` names, and nothing queries a metric no program exports — the
+ * seed's dashboard plotted `paimon_l2_ratio`, which nothing defined; here that cannot happen.
  */
 
 export type MetricType = "counter" | "gauge" | "histogram";
 
+/**
+ * The programs that export metrics: the API, the event listener, each worker, and the backup
+ * CronJobs (which push theirs to the Pushgateway).
+ */
+export const METRIC_OWNERS = [
+  "api",
+  "event-listener",
+  "risk-worker",
+  "scheduler-worker",
+  "rebalance-worker",
+  "backup-jobs",
+] as const;
+export type MetricOwner = (typeof METRIC_OWNERS)[number];
+
 export interface MetricSpec {
   readonly type: MetricType;
+  /**
+   * The program that exports it; a metric several programs export (every worker counts its
+   * jobs) names each of them. The monitoring consistency test checks this against what each
+   * program's registry really exports.
+   */
+  readonly owner: MetricOwner | readonly MetricOwner[];
   readonly help: string;
   readonly labels: readonly string[];
   /** Histogram bucket upper bounds, in the metric's unit. */
@@ -26,39 +47,90 @@ export const METRICS = {
   // §5.1: redemptions
   paimon_redemption_requests_total: {
     type: "counter",
+    owner: "risk-worker",
     help: "Redemption requests, by channel (instant, standard) and status (requested, settled, cancelled, rejected)",
     labels: ["channel", "status"],
   },
   paimon_pending_redemptions: {
     type: "gauge",
+    owner: "risk-worker",
     help: "Redemptions requested and not yet settled or cancelled, by channel",
     labels: ["channel"],
   },
   // §5.1: rebalancing
   paimon_rebalance_executions_total: {
     type: "counter",
+    owner: "rebalance-worker",
     help: "Rebalance executions, by trigger (threshold, scheduled, manual) and status (succeeded, failed)",
     labels: ["trigger", "status"],
   },
   paimon_rebalance_last_success_timestamp_seconds: {
     type: "gauge",
+    owner: "rebalance-worker",
     help: "Unix time of the last rebalance that completed on chain",
     labels: [],
   },
   // §5.1: risk and liquidity
-  paimon_risk_level: { type: "gauge", help: "Current risk level, 1 (normal) to 4 (critical)", labels: [] },
-  paimon_l1_ratio: { type: "gauge", help: "Layer 1 (cash and stablecoins) value over NAV", labels: [] },
-  paimon_l2_ratio: { type: "gauge", help: "Layer 2 (short-term money market) value over NAV", labels: [] },
-  paimon_l3_ratio: { type: "gauge", help: "Layer 3 (longer-dated assets) value over NAV", labels: [] },
-  paimon_nav_usd: { type: "gauge", help: "The fund's net asset value, in USD", labels: [] },
+  paimon_risk_level: {
+    type: "gauge",
+    owner: "risk-worker",
+    help: "Current risk level, 1 (normal) to 4 (critical)",
+    labels: [],
+  },
+  paimon_l1_ratio: {
+    type: "gauge",
+    owner: "risk-worker",
+    help: "Layer 1 (cash and stablecoins) value over NAV",
+    labels: [],
+  },
+  paimon_l2_ratio: {
+    type: "gauge",
+    owner: "risk-worker",
+    help: "Layer 2 (short-term money market) value over NAV",
+    labels: [],
+  },
+  paimon_l3_ratio: {
+    type: "gauge",
+    owner: "risk-worker",
+    help: "Layer 3 (longer-dated assets) value over NAV",
+    labels: [],
+  },
+  paimon_nav_usd: { type: "gauge", owner: "risk-worker", help: "The fund's net asset value, in USD", labels: [] },
   paimon_l1_redemption_coverage: {
     type: "gauge",
+    owner: "risk-worker",
     help: "How many times L1 covers the pending redemptions",
     labels: [],
+  },
+  paimon_risk_assessments_total: {
+    type: "counter",
+    owner: "risk-worker",
+    help: "Risk assessments stored, by what caused them (block: a block notice; timer: no notice for a while)",
+    labels: ["trigger"],
+  },
+  // The workers
+  paimon_jobs_total: {
+    type: "counter",
+    owner: ["risk-worker", "scheduler-worker", "rebalance-worker"],
+    help: "Jobs the workers finished, by queue and outcome (completed, retrying, failed)",
+    labels: ["queue", "outcome"],
+  },
+  paimon_schedule_runs_total: {
+    type: "counter",
+    owner: "scheduler-worker",
+    help: "Scheduled slots the scheduler handled, by schedule and outcome (ran, already_ran, superseded, failed)",
+    labels: ["schedule", "outcome"],
+  },
+  paimon_schedule_last_run_timestamp_seconds: {
+    type: "gauge",
+    owner: "scheduler-worker",
+    help: "Unix time of the slot a schedule last ran, by schedule",
+    labels: ["schedule"],
   },
   // §5.1: API
   paimon_http_request_duration_seconds: {
     type: "histogram",
+    owner: "api",
     help: "HTTP request duration, by method, route template and status code",
     labels: ["method", "route", "status"],
     buckets: HTTP_DURATION_BUCKETS_SECONDS,
@@ -66,50 +138,87 @@ export const METRICS = {
   // §5.1: events
   paimon_event_processing_duration_seconds: {
     type: "histogram",
+    owner: "event-listener",
     help: "Time from fetching a block's logs to committing their events, by event type",
     labels: ["event_type"],
     buckets: EVENT_DURATION_BUCKETS_SECONDS,
   },
   paimon_event_queue_size: {
     type: "gauge",
+    owner: "event-listener",
     help: "Jobs waiting in the work queues, by priority",
     labels: ["priority"],
   },
   // The chain follower
-  paimon_chain_head_block: { type: "gauge", help: "Latest block number the RPC node reports", labels: [] },
-  paimon_chain_last_processed_block: { type: "gauge", help: "Latest block whose events are committed", labels: [] },
+  paimon_chain_head_block: {
+    type: "gauge",
+    owner: "event-listener",
+    help: "Latest block number the RPC node reports",
+    labels: [],
+  },
+  paimon_chain_last_processed_block: {
+    type: "gauge",
+    owner: "event-listener",
+    help: "Latest block whose events are committed",
+    labels: [],
+  },
   paimon_chain_head_lag_blocks: {
     type: "gauge",
+    owner: "event-listener",
     help: "Blocks between the chain head and the last processed block",
     labels: [],
   },
   paimon_chain_finalized_lag_blocks: {
     type: "gauge",
+    owner: "event-listener",
     help: "Blocks between the finalized head and the last block whose work was released",
     labels: [],
   },
-  paimon_chain_reorgs_total: { type: "counter", help: "Chain reorganisations detected", labels: [] },
+  paimon_chain_reorgs_total: {
+    type: "counter",
+    owner: "event-listener",
+    help: "Chain reorganisations detected",
+    labels: [],
+  },
   paimon_chain_reorg_depth_blocks: {
     type: "histogram",
+    owner: "event-listener",
     help: "Depth of each reorganisation, in blocks",
     labels: [],
     buckets: [1, 2, 3, 5, 10, 20, 50],
   },
-  paimon_chain_reconnects_total: { type: "counter", help: "Reconnections to the RPC node's WebSocket", labels: [] },
+  paimon_chain_reconnects_total: {
+    type: "counter",
+    owner: "event-listener",
+    help: "Reconnections to the RPC node's WebSocket",
+    labels: [],
+  },
   paimon_chain_rpc_request_duration_seconds: {
     type: "histogram",
+    owner: "event-listener",
     help: "JSON-RPC request duration, by method and outcome",
     labels: ["method", "outcome"],
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   },
-  paimon_outbox_backlog: { type: "gauge", help: "Outbox rows committed but not yet relayed to the queues", labels: [] },
+  paimon_outbox_backlog: {
+    type: "gauge",
+    owner: "event-listener",
+    help: "Outbox rows committed but not yet relayed to the queues",
+    labels: [],
+  },
   // Backups and DR (§7, §8)
   paimon_backup_last_success_timestamp_seconds: {
     type: "gauge",
+    owner: "backup-jobs",
     help: "Unix time of the last successful backup, by kind (postgres, redis, secrets, timescaledb)",
     labels: ["kind"],
   },
-  paimon_backup_size_bytes: { type: "gauge", help: "Size of the last successful backup, by kind", labels: ["kind"] },
+  paimon_backup_size_bytes: {
+    type: "gauge",
+    owner: "backup-jobs",
+    help: "Size of the last successful backup, by kind",
+    labels: ["kind"],
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;
@@ -142,6 +251,11 @@ export const EXTERNAL_METRICS = {
 
 export type ExternalMetricName = keyof typeof EXTERNAL_METRICS;
 export type AnyMetricName = MetricName | ExternalMetricName;
+
+/** The programs that export a catalogued metric. */
+export function ownersOf(spec: Pick<MetricSpec, "owner">): readonly MetricOwner[] {
+  return typeof spec.owner === "string" ? [spec.owner] : spec.owner;
+}
 
 /** Whether `name` (a series name, including histogram suffixes) belongs to the catalog. */
 export function catalogued(name: string): boolean {

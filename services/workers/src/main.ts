@@ -1,0 +1,270 @@
+/**
+ * The workers' composition root, one program for the three (`workers --worker=<name>`):
+ * configuration, logger, metrics, the health server, PostgreSQL (and the metrics database), the
+ * queues' Redis connection, the worker's own parts, and an ordered shutdown on SIGTERM —
+ * readiness off, no new jobs (the current one finishes or is released), queues, Redis, the
+ * databases, the health server last.
+ */
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createDatabase, createMetricsDatabase, type Database, type MetricsDatabase } from "@paimon/core/db";
+import { closeServer, createHealthServer } from "@paimon/core/health-server";
+import { createLogger, type Logger } from "@paimon/core/logger";
+import type { Metrics } from "@paimon/core/metrics";
+import { createShutdown } from "@paimon/core/shutdown";
+import { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { Registry } from "prom-client";
+import {
+  loadRebalanceConfig,
+  loadRiskConfig,
+  loadSchedulerConfig,
+  WORKER_NAMES,
+  type RebalanceConfig,
+  type WorkerName,
+} from "./config";
+import { createWorkerMetrics, workerServiceName } from "./metrics";
+import { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./queue-worker";
+import { createConfirmations } from "./rebalance/confirmations";
+import { createRiskMonitor } from "./risk/risk-monitor";
+import { createScheduler } from "./scheduler/scheduler";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** How often the rebalance worker re-reads its counters between confirmations. */
+const REBALANCE_METRICS_REFRESH_MS = 30_000;
+
+/** Which worker `--worker=<name>` names; anything else is an error naming the choices. */
+export function workerName(value: string | undefined): WorkerName {
+  if (value !== undefined && (WORKER_NAMES as readonly string[]).includes(value)) return value as WorkerName;
+  throw new Error(`--worker must be one of ${WORKER_NAMES.join(", ")}, got ${JSON.stringify(value ?? null)}`);
+}
+
+export async function runWorker(worker: WorkerName, env: Env): Promise<void> {
+  switch (worker) {
+    case "risk":
+      return runRiskWorker(env);
+    case "scheduler":
+      return runSchedulerWorker(env);
+    case "rebalance":
+      return runRebalanceWorker(env);
+  }
+}
+
+/** What every worker process has: its wiring, and where its own parts plug in. */
+interface WorkerProcess {
+  readonly logger: Logger;
+  readonly db: Kysely<Database>;
+  readonly connection: Redis;
+  /** The options every queue worker of the process shares. */
+  readonly queueOptions: Omit<QueueWorkerOptions<never>, "queue" | "handle">;
+  /** Takes jobs from now on; readiness follows it. */
+  run(queueWorker: QueueWorker): void;
+  /** Runs at shutdown after the jobs have stopped, before Redis closes. */
+  onClose(step: () => Promise<void>): void;
+  every(ms: number, tick: () => void): void;
+}
+
+/** Starts what every worker needs; `metricsDb` closes with the rest when given. */
+async function startProcess(
+  worker: WorkerName,
+  config: RebalanceConfig,
+  registry: Registry,
+  jobs: Metrics["paimon_jobs_total"],
+  metricsDb?: Kysely<MetricsDatabase>,
+): Promise<WorkerProcess> {
+  const logger = createLogger({
+    service: workerServiceName(worker),
+    environment: config.ENVIRONMENT,
+    level: config.LOG_LEVEL,
+  });
+  const db = createDatabase(config.DATABASE_URL, {
+    maxConnections: config.DATABASE_POOL_SIZE,
+    onIdleError: (error) => {
+      logger.warn("idle database connection lost", { error });
+    },
+  });
+  // BullMQ's workers block on Redis and retry on their own: no per-request retry limit.
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  connection.on("error", (error: Error) => {
+    logger.warn("redis connection error", { error });
+  });
+  let stopping = false;
+  let queueWorker: QueueWorker | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const closeSteps: (() => Promise<void>)[] = [];
+  const health = createHealthServer({
+    registry,
+    describe: () => ({ worker }),
+    readiness: () => {
+      const problems: Record<string, string> = {};
+      if (stopping) problems["shutdown"] = "shutting down";
+      if (connection.status !== "ready") problems["redis"] = connection.status;
+      if (!queueWorker?.running()) problems["worker"] = "not taking jobs";
+      return { ready: Object.keys(problems).length === 0, problems };
+    },
+  });
+  health.listen(config.HEALTH_PORT);
+  await once(health, "listening");
+  logger.info("listening", { port: (health.address() as AddressInfo).port });
+
+  const shutdown = createShutdown({ logger });
+  shutdown.add("readiness", () => {
+    stopping = true;
+    for (const timer of timers) clearInterval(timer);
+  });
+  shutdown.add("jobs", () => queueWorker?.close(config.WORKER_DRAIN_TIMEOUT_MS));
+  shutdown.add("queues", async () => {
+    for (const step of closeSteps) await step();
+  });
+  shutdown.add("redis", async () => {
+    await connection.quit().catch(() => {
+      connection.disconnect();
+    });
+  });
+  shutdown.add("metrics database", () => metricsDb?.destroy());
+  shutdown.add("database", () => db.destroy());
+  shutdown.add("health server", () => closeServer(health));
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void shutdown.run(signal);
+    });
+  }
+  process.on("unhandledRejection", (reason) => {
+    logger.error("unhandled rejection", { error: reason });
+  });
+
+  await connection.connect().catch((error: unknown) => {
+    // Not fatal: the client keeps reconnecting, and jobs are taken once Redis is back.
+    logger.warn("redis unreachable at start; waiting for it", { error });
+  });
+  return {
+    logger,
+    db,
+    connection,
+    queueOptions: {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      logger,
+      jobs,
+      lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+    },
+    run(worker) {
+      queueWorker = worker;
+      logger.info("taking jobs");
+    },
+    onClose(step) {
+      closeSteps.push(step);
+    },
+    every(ms, tick) {
+      timers.push(setInterval(tick, ms));
+    },
+  };
+}
+
+/** `--worker=risk`: the risk monitor on the listener's block notices, and on a timer without them. */
+async function runRiskWorker(env: Env): Promise<void> {
+  const config = loadRiskConfig(env);
+  const { registry, metrics } = createWorkerMetrics("risk");
+  const metricsDb = createMetricsDatabase(config.METRICS_DATABASE_URL, { maxConnections: 4 });
+  const worker = await startProcess("risk", config, registry, metrics.paimon_jobs_total, metricsDb);
+  const monitor = createRiskMonitor({
+    db: worker.db,
+    metricsDb,
+    logger: worker.logger.child("risk"),
+    metrics,
+    policy: config.policy,
+  });
+  let lastActivity = Date.now();
+  const assessLatest = () => {
+    lastActivity = Date.now();
+    monitor.assessLatest().catch((error: unknown) => {
+      worker.logger.error("could not assess the latest committed block", { error });
+    });
+  };
+  worker.run(
+    startQueueWorker({
+      ...worker.queueOptions,
+      queue: "risk",
+      handle: (notice) => {
+        lastActivity = Date.now();
+        return monitor.handleNotice(notice);
+      },
+    }),
+  );
+  // At once (the gauges are empty until the first assessment), then whenever notices stop.
+  assessLatest();
+  worker.every(Math.min(config.RISK_IDLE_ASSESS_MS, 5_000), () => {
+    if (Date.now() - lastActivity >= config.RISK_IDLE_ASSESS_MS) assessLatest();
+  });
+}
+
+/** `--worker=scheduler`: the fund's periodic jobs, each slot once. */
+async function runSchedulerWorker(env: Env): Promise<void> {
+  const config = loadSchedulerConfig(env);
+  const { registry, metrics } = createWorkerMetrics("scheduler");
+  const metricsDb = createMetricsDatabase(config.METRICS_DATABASE_URL, { maxConnections: 2 });
+  const worker = await startProcess("scheduler", config, registry, metrics.paimon_jobs_total, metricsDb);
+  const timing = (pattern: string) => ({ pattern, timeZone: config.SCHEDULE_TIME_ZONE });
+  const dailyMaxAge = config.BACKUP_DAILY_MAX_AGE_HOURS * 3600;
+  const scheduler = createScheduler({
+    db: worker.db,
+    metricsDb,
+    connection: worker.connection,
+    prefix: config.QUEUE_PREFIX,
+    logger: worker.logger.child("scheduler"),
+    metrics,
+    timings: {
+      "settlement-cutoff": timing(config.SETTLEMENT_CUTOFF_CRON),
+      "fund-snapshot": timing(config.FUND_SNAPSHOT_CRON),
+      "rebalance-check": timing(config.REBALANCE_CHECK_CRON),
+      "backup-freshness": timing(config.BACKUP_CHECK_CRON),
+    },
+    jobs: {
+      policy: config.policy,
+      rebalanceDrift: config.SCHEDULED_REBALANCE_DRIFT,
+      pushgatewayUrl: config.PUSHGATEWAY_URL,
+      backupMaxAgeSeconds: {
+        postgres: dailyMaxAge,
+        secrets: dailyMaxAge,
+        timescaledb: dailyMaxAge,
+        redis: config.BACKUP_REDIS_MAX_AGE_MINUTES * 60,
+      },
+    },
+  });
+  worker.onClose(() => scheduler.close());
+  await scheduler.start();
+  worker.run(
+    startQueueWorker({
+      ...worker.queueOptions,
+      queue: "schedules",
+      handle: (payload, job) => scheduler.handle(payload, job),
+    }),
+  );
+}
+
+/**
+ * `--worker=rebalance`: the listener's final confirmations of executed rebalances, and the
+ * executions' metrics. (Planning and sending the transactions is the sender's, which joins it.)
+ */
+async function runRebalanceWorker(env: Env): Promise<void> {
+  const config = loadRebalanceConfig(env);
+  const { registry, metrics } = createWorkerMetrics("rebalance");
+  const worker = await startProcess("rebalance", config, registry, metrics.paimon_jobs_total);
+  const confirmations = createConfirmations({ db: worker.db, logger: worker.logger.child("confirmations"), metrics });
+  const refresh = () => {
+    confirmations.refreshMetrics().catch((error: unknown) => {
+      worker.logger.warn("could not read the rebalance executions' counters", { error });
+    });
+  };
+  refresh();
+  worker.every(REBALANCE_METRICS_REFRESH_MS, refresh);
+  worker.run(
+    startQueueWorker({
+      ...worker.queueOptions,
+      queue: "rebalance-confirmations",
+      handle: (payload) => confirmations.handle(payload),
+    }),
+  );
+}

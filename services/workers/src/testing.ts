@@ -1,0 +1,142 @@
+/**
+ * What the workers' tests share: an environment on the test's own database and queue prefix, a
+ * worker as a real process (so it can be SIGKILLed), the queues under that prefix, and a fund
+ * history committed through the listener's own code (`commitBatch`, the outbox relay) exactly as
+ * the listener commits and relays it.
+ */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import type { Database } from "@paimon/core/db";
+import { QUEUE_NAMES, type QueueName } from "@paimon/core/queues";
+import { deleteKeys } from "@paimon/core/redis";
+import type { TestDatabase } from "@paimon/core/testing";
+import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
+import type { ChainEvent } from "@paimon/event-listener/events";
+import { createRelay } from "@paimon/event-listener/relay";
+import { commitBatch } from "@paimon/event-listener/store";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { WorkerName } from "./config";
+
+export const REDIS_URL = "redis://127.0.0.1:6379";
+export const TEST_CHAIN_ID = 31337;
+const BIN = path.join(__dirname, "bin.ts");
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+
+export function workerEnv(
+  database: TestDatabase,
+  overrides: Record<string, string> = {},
+): Record<string, string> & { QUEUE_PREFIX: string } {
+  return {
+    ENVIRONMENT: "test",
+    DATABASE_URL: database.url,
+    METRICS_DATABASE_URL: database.url,
+    REDIS_URL,
+    QUEUE_PREFIX: `paimon-test-${randomBytes(6).toString("hex")}`,
+    HEALTH_PORT: "0",
+    // A killed worker's job is taken again once its lock has expired: soon, in a test.
+    WORKER_LOCK_DURATION_MS: "2000",
+    ...overrides,
+  };
+}
+
+/** Starts `bin.ts --worker=<worker>` with exactly `env`. */
+export const spawnWorker = (worker: WorkerName, env: Record<string, string>): ServiceProcess =>
+  spawnService(["--import", "tsx", BIN, `--worker=${worker}`], { cwd: ROOT, env });
+
+export async function stopWorker(worker: ServiceProcess) {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGTERM");
+  return worker.exited;
+}
+
+/** The contract's queues under a test's prefix; `clean()` closes them and removes every key of the prefix. */
+export function testQueues(prefix: string) {
+  const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
+  const queues = new Map(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix })]));
+  return {
+    get: (name: QueueName) => queues.get(name) as Queue,
+    async clean() {
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      const redis = new Redis(REDIS_URL);
+      try {
+        await deleteKeys(redis, `${prefix}:*`);
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}
+
+/** A synthetic block's hash: distinct per number (and per `fork`, for a reorganised one). */
+export const blockHash = (number: number, fork = 0) =>
+  `0x${fork.toString(16).padStart(8, "0")}${number.toString(16).padStart(56, "0")}`;
+
+/** One block of fund history: new layer balances, and redemptions requested in it. */
+export interface HistoryBlock {
+  readonly number: number;
+  readonly layers: { readonly l1: string; readonly l2: string; readonly l3: string };
+  readonly requests?: readonly {
+    readonly id: string;
+    readonly assets: string;
+    readonly channel: "instant" | "standard";
+  }[];
+}
+
+/**
+ * Commits `blocks` with the listener's own `commitBatch` (one batch per block, as at the tip), then
+ * relays the outbox with the listener's relay: the risk queue gets one notice per block.
+ */
+export async function commitHistory(
+  db: Kysely<Database>,
+  prefix: string,
+  blocks: readonly HistoryBlock[],
+  options: { readonly finalized?: bigint } = {},
+): Promise<void> {
+  const seconds = 1_800_000_000;
+  for (const block of blocks) {
+    const number = BigInt(block.number);
+    const hash = blockHash(block.number);
+    const at = { blockNumber: number, blockHash: hash, txHash: hash };
+    const events: ChainEvent[] = [
+      ...(block.requests ?? []).map((request, index) => ({
+        ...at,
+        logIndex: index,
+        event: {
+          type: "RedemptionRequested" as const,
+          id: request.id,
+          owner: `0x${"ab".repeat(20)}`,
+          shares: request.assets,
+          assets: request.assets,
+          channel: request.channel,
+        },
+      })),
+      {
+        ...at,
+        logIndex: block.requests?.length ?? 0,
+        event: {
+          type: "LayerBalancesUpdated" as const,
+          ...block.layers,
+          nav: (Number(block.layers.l1) + Number(block.layers.l2) + Number(block.layers.l3)).toFixed(6),
+        },
+      },
+    ];
+    await commitBatch(db, {
+      chainId: TEST_CHAIN_ID,
+      events,
+      timestamps: new Map([[number, seconds + block.number]]),
+      blocks: [{ number, hash, parentHash: blockHash(block.number - 1), timestamp: seconds + block.number }],
+      cursor: { number, hash },
+      finalized: options.finalized ?? 0n,
+    });
+  }
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  await connection.connect();
+  const relay = createRelay({ db, connection, prefix });
+  try {
+    await relay.relay(options.finalized ?? 0n);
+  } finally {
+    await relay.close();
+    connection.disconnect();
+  }
+}
