@@ -45,6 +45,15 @@ export function workerEnv(
 export const spawnWorker = (worker: WorkerName, env: Record<string, string>): ServiceProcess =>
   spawnService(["--import", "tsx", BIN, `--worker=${worker}`], { cwd: ROOT, env });
 
+/** How many risk assessments the metrics database holds. */
+export async function countAssessments(database: TestDatabase): Promise<number> {
+  const row = await database.metricsDb
+    .selectFrom("risk_assessments")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export async function stopWorker(worker: ServiceProcess) {
   if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGTERM");
   return worker.exited;

@@ -2,9 +2,9 @@
  * The risk assessments in the metrics database: how the risk monitor (and the demo) stores one,
  * once per block, and how the API reads them back.
  */
-import type { Kysely } from "kysely";
+import type { Insertable, Kysely } from "kysely";
 import type { FundState, RiskAssessment } from "../fund/risk";
-import type { MetricsDatabase, RiskAssessmentRow } from "./metrics-schema";
+import type { MetricsDatabase, MetricsRiskAssessmentTable, RiskAssessmentRow } from "./metrics-schema";
 
 export interface NewAssessment {
   readonly chainId: number;
@@ -36,32 +36,34 @@ export async function recordAssessment(metrics: Kysely<MetricsDatabase>, entry: 
       .returning("block_hash")
       .executeTakeFirst();
     if (!guard) return false;
-    const { state, assessment } = entry;
-    await trx
-      .insertInto("risk_assessments")
-      .values({
-        assessed_at: entry.assessedAt,
-        chain_id: entry.chainId,
-        block_number: entry.blockNumber,
-        block_hash: entry.blockHash,
-        trigger: entry.trigger,
-        level: assessment.level,
-        nav: assessment.nav,
-        l1_value: state.l1,
-        l2_value: state.l2,
-        l3_value: state.l3,
-        l1_ratio: assessment.ratios.L1,
-        l2_ratio: assessment.ratios.L2,
-        l3_ratio: assessment.ratios.L3,
-        pending_assets: state.pendingAssets,
-        pending_count: state.pendingCount,
-        redemption_coverage: assessment.coverage,
-        reasons: JSON.stringify(assessment.reasons),
-        out_of_band: JSON.stringify(assessment.outOfBand),
-      })
-      .execute();
+    await trx.insertInto("risk_assessments").values(assessmentRow(entry)).execute();
     return true;
   });
+}
+
+/** The row an assessment is stored as. */
+export function assessmentRow(entry: NewAssessment): Insertable<MetricsRiskAssessmentTable> {
+  const { state, assessment } = entry;
+  return {
+    assessed_at: entry.assessedAt,
+    chain_id: entry.chainId,
+    block_number: entry.blockNumber,
+    block_hash: entry.blockHash,
+    trigger: entry.trigger,
+    level: assessment.level,
+    nav: assessment.nav,
+    l1_value: state.l1,
+    l2_value: state.l2,
+    l3_value: state.l3,
+    l1_ratio: assessment.ratios.L1,
+    l2_ratio: assessment.ratios.L2,
+    l3_ratio: assessment.ratios.L3,
+    pending_assets: state.pendingAssets,
+    pending_count: state.pendingCount,
+    redemption_coverage: assessment.coverage,
+    reasons: JSON.stringify(assessment.reasons),
+    out_of_band: JSON.stringify(assessment.outOfBand),
+  };
 }
 
 /** The assessment of the newest block assessed (not the last one made: notices can arrive out of order). */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
 import { formatUnits } from "../fund/decimal";
 import { assessRisk } from "../fund/risk";
+import { assessmentRow } from "./assessments";
 import { LISTENER_CHECKPOINT } from "./index";
 import type { MetricsDatabase } from "./metrics-schema";
 import type { Database, Layer, NewRedemption, RebalanceStatus, RebalanceTrigger } from "./schema";
@@ -255,27 +256,15 @@ async function replaceAssessments(
       pendingAssets: decimal(pending),
       pendingCount,
     };
-    const assessment = assessRisk(state);
-    return {
-      assessed_at: new Date(s.recordedMs),
-      chain_id: chainId,
-      block_number: s.block,
-      block_hash: blockHash(s.block),
-      trigger: "block" as const,
-      level: assessment.level,
-      nav: assessment.nav,
-      l1_value: state.l1,
-      l2_value: state.l2,
-      l3_value: state.l3,
-      l1_ratio: assessment.ratios.L1,
-      l2_ratio: assessment.ratios.L2,
-      l3_ratio: assessment.ratios.L3,
-      pending_assets: state.pendingAssets,
-      pending_count: pendingCount,
-      redemption_coverage: assessment.coverage,
-      reasons: JSON.stringify(assessment.reasons),
-      out_of_band: JSON.stringify(assessment.outOfBand),
-    };
+    return assessmentRow({
+      chainId,
+      blockNumber: String(s.block),
+      blockHash: blockHash(s.block),
+      trigger: "block",
+      assessedAt: new Date(s.recordedMs),
+      state,
+      assessment: assessRisk(state),
+    });
   });
   // A demo block's hash is derived from its number (blockHash), which tells the demo's rows from
   // an indexer's whatever `asOf` an earlier load used.
@@ -287,19 +276,20 @@ async function replaceAssessments(
     for (const chunk of chunks(rows)) {
       await trx
         .insertInto("assessed_blocks")
-        .values(chunk.map((row) => ({ ...pick(row), assessed_at: row.assessed_at })))
+        .values(
+          chunk.map((row) => ({
+            chain_id: row.chain_id,
+            block_hash: row.block_hash,
+            block_number: row.block_number,
+            assessed_at: row.assessed_at,
+          })),
+        )
         .execute();
       await trx.insertInto("risk_assessments").values(chunk).execute();
     }
   });
   return rows.length;
 }
-
-const pick = (row: { chain_id: number; block_hash: string; block_number: number }) => ({
-  chain_id: row.chain_id,
-  block_hash: row.block_hash,
-  block_number: row.block_number,
-});
 
 async function upsertRedemptions(trx: Transaction<Database>, redemptions: readonly DemoRedemption[]): Promise<void> {
   for (const rows of chunks(redemptions)) {

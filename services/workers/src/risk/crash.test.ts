@@ -7,7 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import type { ServiceProcess } from "@paimon/core/testing/service-process";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { commitHistory, spawnWorker, stopWorker, testQueues, workerEnv } from "../testing";
+import { commitHistory, countAssessments, spawnWorker, stopWorker, testQueues, workerEnv } from "../testing";
 import { expectedLevel, expectedStates, riskHistory } from "./history";
 
 const NOTICES = 1_000;
@@ -45,15 +45,7 @@ describe("the risk monitor, killed again and again", () => {
     const states = expectedStates(history);
     const seed = Date.now() % 100_000;
     const next = random(seed);
-    const count = async () =>
-      Number(
-        (
-          await database.metricsDb
-            .selectFrom("risk_assessments")
-            .select((eb) => eb.fn.countAll<string>().as("n"))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const count = () => countAssessments(database);
     let kills = 0;
     try {
       await commitHistory(database.db, env.QUEUE_PREFIX, history);

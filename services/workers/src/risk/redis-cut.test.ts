@@ -6,7 +6,7 @@
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { commitHistory, spawnWorker, stopWorker, testQueues, workerEnv } from "../testing";
+import { commitHistory, countAssessments, spawnWorker, stopWorker, testQueues, workerEnv } from "../testing";
 import { riskHistory } from "./history";
 
 let database: TestDatabase;
@@ -20,15 +20,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const assessed = async () =>
-  Number(
-    (
-      await database.metricsDb
-        .selectFrom("risk_assessments")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const assessed = () => countAssessments(database);
 
 describe("the risk monitor across a Redis outage", () => {
   it("when Redis is cut mid-run and restored, then processing resumes and nothing is lost", async () => {

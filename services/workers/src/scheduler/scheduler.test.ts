@@ -40,6 +40,23 @@ const cutoffJobs = async () =>
     await database.db.selectFrom("outbox").select(["job_id", "payload"]).where("queue", "=", "settlements").execute()
   ).map((row) => row.job_id);
 
+/** Runs a scheduler until it has run a cut-off, stops it, and returns that cut-off's slot. */
+async function runUntilACutoff(env: Record<string, string>): Promise<Date> {
+  const scheduler = spawnWorker("scheduler", env);
+  try {
+    return await vi.waitFor(
+      async () => {
+        const ran = (await cutoffRuns()).filter((run) => run.outcome === "ran");
+        expect(ran.length).toBeGreaterThan(0);
+        return ran.at(-1)!.slot;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+  } finally {
+    expect((await stopWorker(scheduler)).code).toBe(0);
+  }
+}
+
 const clear = async () => {
   await database.db.deleteFrom("schedule_runs").execute();
   await database.db.deleteFrom("outbox").execute();
@@ -82,20 +99,7 @@ describe("the scheduler", () => {
     await clear();
     const env = schedulerEnv("*/5 * * * * *");
     const queues = testQueues(env.QUEUE_PREFIX);
-    const first = spawnWorker("scheduler", env);
-    let firstSlot: Date;
-    try {
-      firstSlot = await vi.waitFor(
-        async () => {
-          const ran = (await cutoffRuns()).filter((run) => run.outcome === "ran");
-          expect(ran.length).toBeGreaterThan(0);
-          return ran.at(-1)!.slot;
-        },
-        { timeout: 60_000, interval: 50 },
-      );
-    } finally {
-      expect((await stopWorker(first)).code).toBe(0);
-    }
+    const firstSlot = await runUntilACutoff(env);
     const missed = nextSlot({ pattern: "*/5 * * * * *", timeZone: "UTC" }, firstSlot);
     expect(await cutoffRuns()).not.toContainEqual(expect.objectContaining({ slot: missed }));
     // The outage: the scheduler stays down until the cut-off has passed.
@@ -124,20 +128,7 @@ describe("the scheduler", () => {
     const pattern = "*/4 * * * * *";
     const env = schedulerEnv(pattern);
     const queues = testQueues(env.QUEUE_PREFIX);
-    const first = spawnWorker("scheduler", env);
-    let lastRan: Date;
-    try {
-      lastRan = await vi.waitFor(
-        async () => {
-          const ran = (await cutoffRuns()).filter((run) => run.outcome === "ran");
-          expect(ran.length).toBeGreaterThan(0);
-          return ran.at(-1)!.slot;
-        },
-        { timeout: 60_000, interval: 50 },
-      );
-    } finally {
-      expect((await stopWorker(first)).code).toBe(0);
-    }
+    const lastRan = await runUntilACutoff(env);
     const timing = { pattern, timeZone: "UTC" };
     const older = nextSlot(timing, lastRan);
     const newest = nextSlot(timing, older);
