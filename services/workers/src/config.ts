@@ -23,10 +23,10 @@ const commonSchema = baseEnvSchema.extend({
   /** How many times a job may be found stalled (its worker died) before it fails for good. */
   WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(1).max(100).default(10),
   /**
-   * On SIGTERM, how long the current job may run on before it is released to another worker
-   * (within the pod's 60 s grace period).
+   * On SIGTERM, how long the current job may run on before it is released to another worker; with
+   * the 15 s the rest of shutdown may take, inside the pod's 60 s grace period.
    */
-  WORKER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(50_000).default(25_000),
+  WORKER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(40_000).default(25_000),
 });
 
 /** The metrics database: TimescaleDB in the cluster, the same PostgreSQL in development. */

@@ -6,7 +6,7 @@
  */
 import { LISTENER_CHECKPOINT, type Channel, type Database } from "@paimon/core/db";
 import { formatUnits, toUnits, type FundState } from "@paimon/core/fund";
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 
 export interface BlockRef {
   readonly chainId: number;
@@ -19,7 +19,11 @@ export interface FundStateAt extends FundState {
   readonly pendingByChannel: Readonly<Record<Channel, number>>;
 }
 
-export async function fundStateAt(db: Kysely<Database>, chainId: number, block: bigint): Promise<FundStateAt> {
+export async function fundStateAt(
+  db: Kysely<Database> | Transaction<Database>,
+  chainId: number,
+  block: bigint,
+): Promise<FundStateAt> {
   const at = block.toString();
   const [snapshot, pending] = await Promise.all([
     db
@@ -31,10 +35,15 @@ export async function fundStateAt(db: Kysely<Database>, chainId: number, block: 
       .orderBy("log_index", "desc")
       .limit(1)
       .executeTakeFirst(),
+    // Two index-served halves: still unresolved, or resolved only after the block.
     sql<{ channel: Channel; count: number; assets: string }>`
-      select channel, count(*)::int as count, coalesce(sum(assets), 0)::text as assets
-      from redemptions
-      where chain_id = ${chainId} and requested_block <= ${at} and (resolved_block is null or resolved_block > ${at})
+      select channel, count(*)::int as count, coalesce(sum(assets), 0)::text as assets from (
+        select channel, assets from redemptions
+        where chain_id = ${chainId} and resolved_block is null and requested_block <= ${at}
+        union all
+        select channel, assets from redemptions
+        where chain_id = ${chainId} and resolved_block > ${at} and requested_block <= ${at}
+      ) as pending
       group by channel`.execute(db),
   ]);
   const byChannel = { instant: 0, standard: 0 };
@@ -69,7 +78,11 @@ export async function latestCommittedBlock(db: Kysely<Database>): Promise<BlockR
  * Whether the events of block `hash` are still on the canonical chain as the listener knows it: a
  * reorganisation deletes an orphaned block's events, so a notice for it finds none.
  */
-export async function blockIsCanonical(db: Kysely<Database>, chainId: number, hash: string): Promise<boolean> {
+export async function blockIsCanonical(
+  db: Kysely<Database> | Transaction<Database>,
+  chainId: number,
+  hash: string,
+): Promise<boolean> {
   const row = await db
     .selectFrom("chain_events")
     .select("log_index")

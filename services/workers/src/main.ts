@@ -31,6 +31,9 @@ import { createScheduler } from "./scheduler/scheduler";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** What shutdown may take beyond the jobs' drain: queues, Redis, the databases, the health server. */
+const SHUTDOWN_MARGIN_MS = 15_000;
+
 /** How often the rebalance worker re-reads its counters between confirmations. */
 const REBALANCE_METRICS_REFRESH_MS = 30_000;
 
@@ -60,6 +63,8 @@ interface WorkerProcess {
   readonly queueOptions: Omit<QueueWorkerOptions<never>, "queue" | "handle">;
   /** Takes jobs from now on; readiness follows it. */
   run(queueWorker: QueueWorker): void;
+  /** Runs at shutdown once the jobs have stopped, before the queues and Redis close: work in hand beside the jobs. */
+  onDrain(step: () => Promise<void>): void;
   /** Runs at shutdown after the jobs have stopped, before Redis closes. */
   onClose(step: () => Promise<void>): void;
   every(ms: number, tick: () => void): void;
@@ -93,6 +98,7 @@ async function startProcess(
   let queueWorker: QueueWorker | undefined;
   const timers: NodeJS.Timeout[] = [];
   const closeSteps: (() => Promise<void>)[] = [];
+  const drainSteps: (() => Promise<void>)[] = [];
   const health = createHealthServer({
     registry,
     describe: () => ({ worker }),
@@ -108,12 +114,16 @@ async function startProcess(
   await once(health, "listening");
   logger.info("listening", { port: (health.address() as AddressInfo).port });
 
-  const shutdown = createShutdown({ logger });
+  // The grace timer leaves the drain its whole time, and the rest well inside the pod's 60 s.
+  const shutdown = createShutdown({ logger, graceMs: config.WORKER_DRAIN_TIMEOUT_MS + SHUTDOWN_MARGIN_MS });
   shutdown.add("readiness", () => {
     stopping = true;
     for (const timer of timers) clearInterval(timer);
   });
-  shutdown.add("jobs", () => queueWorker?.close(config.WORKER_DRAIN_TIMEOUT_MS));
+  shutdown.add("jobs", async () => {
+    await queueWorker?.close(config.WORKER_DRAIN_TIMEOUT_MS);
+    for (const step of drainSteps) await step();
+  });
   shutdown.add("queues", async () => {
     for (const step of closeSteps) await step();
   });
@@ -130,9 +140,15 @@ async function startProcess(
       void shutdown.run(signal);
     });
   }
-  process.on("unhandledRejection", (reason) => {
-    logger.error("unhandled rejection", { error: reason });
-  });
+  // A failure nothing handled leaves the process in a state nobody knows: it stops, in order, and
+  // exits 1 for Kubernetes to restart it, rather than staying ready.
+  const fatal = (what: string) => (error: unknown) => {
+    logger.error(what, { error });
+    process.exitCode = 1;
+    void shutdown.run(what);
+  };
+  process.on("unhandledRejection", fatal("unhandled rejection"));
+  process.on("uncaughtException", fatal("uncaught exception"));
 
   await connection.connect().catch((error: unknown) => {
     // Not fatal: the client keeps reconnecting, and jobs are taken once Redis is back.
@@ -151,14 +167,22 @@ async function startProcess(
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     },
     run(worker) {
+      if (stopping) {
+        // Shutdown began while the worker was starting: it never takes a job.
+        void worker.close(0);
+        return;
+      }
       queueWorker = worker;
       logger.info("taking jobs");
+    },
+    onDrain(step) {
+      drainSteps.push(step);
     },
     onClose(step) {
       closeSteps.push(step);
     },
     every(ms, tick) {
-      timers.push(setInterval(tick, ms));
+      if (!stopping) timers.push(setInterval(tick, ms));
     },
   };
 }
@@ -176,6 +200,7 @@ async function runRiskWorker(env: Env): Promise<void> {
     metrics,
     policy: config.policy,
   });
+  worker.onDrain(() => monitor.idle());
   let lastActivity = Date.now();
   const assessLatest = () => {
     lastActivity = Date.now();

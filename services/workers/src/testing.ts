@@ -100,12 +100,12 @@ export async function commitHistory(
   db: Kysely<Database>,
   prefix: string,
   blocks: readonly HistoryBlock[],
-  options: { readonly finalized?: bigint } = {},
+  options: { readonly finalized?: bigint; readonly fork?: number } = {},
 ): Promise<void> {
   const seconds = 1_800_000_000;
   for (const block of blocks) {
     const number = BigInt(block.number);
-    const hash = blockHash(block.number);
+    const hash = blockHash(block.number, options.fork ?? 0);
     const at = { blockNumber: number, blockHash: hash, txHash: hash };
     const events: ChainEvent[] = [
       ...(block.requests ?? []).map((request, index) => ({

@@ -41,6 +41,31 @@ export async function recordAssessment(metrics: Kysely<MetricsDatabase>, entry: 
   });
 }
 
+/**
+ * Removes the assessment of a block a reorganisation orphaned: the time series keeps the
+ * canonical chain's blocks only, and the API never serves the risk of a block that is gone.
+ * Returns whether there was one.
+ */
+export async function forgetAssessment(
+  metrics: Kysely<MetricsDatabase>,
+  chainId: number,
+  blockHash: string,
+): Promise<boolean> {
+  return metrics.transaction().execute(async (trx) => {
+    await trx
+      .deleteFrom("risk_assessments")
+      .where("chain_id", "=", chainId)
+      .where("block_hash", "=", blockHash)
+      .execute();
+    const guard = await trx
+      .deleteFrom("assessed_blocks")
+      .where("chain_id", "=", chainId)
+      .where("block_hash", "=", blockHash)
+      .executeTakeFirst();
+    return guard.numDeletedRows > 0n;
+  });
+}
+
 /** The row an assessment is stored as. */
 export function assessmentRow(entry: NewAssessment): Insertable<MetricsRiskAssessmentTable> {
   const { state, assessment } = entry;

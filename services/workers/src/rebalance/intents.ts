@@ -36,6 +36,8 @@ export async function raiseRebalance(
   },
 ): Promise<RaisedIntent | undefined> {
   return inTransaction(db, async (trx) => {
+    // Intents are raised one at a time: "none open" read under this lock stays true until commit.
+    await sql`select pg_advisory_xact_lock(hashtext('paimon-rebalance-intents'))`.execute(trx);
     if (intent.unlessAnyOpen) {
       const open = await trx
         .selectFrom("rebalance_executions")

@@ -11,6 +11,8 @@ import { sampleValue } from "@paimon/core/testing/metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorkerMetrics } from "../metrics";
 import { blockHash, commitHistory, testQueues, TEST_CHAIN_ID, workerEnv } from "../testing";
+import { rollBack } from "@paimon/event-listener/store";
+import { raiseRebalance } from "../rebalance/intents";
 import { createRiskMonitor } from "./risk-monitor";
 
 const logger = createLogger({ service: "test", environment: "test", stream: new PassThrough() });
@@ -131,23 +133,57 @@ describe("the risk monitor", () => {
     expect(sampleValue(await scrape(), "paimon_risk_assessments_total", { trigger: "timer" })).toBe(1);
   });
 
+  it("when a reorganisation orphans an assessed block, then its notice finds it gone and its assessment is forgotten", async () => {
+    await commitHistory(database.db, prefix, [{ number: 30, layers: { l1: "100000", l2: "300000", l3: "600000" } }]);
+    const { monitor } = monitorWith();
+    expect(await monitor.handleNotice(notice(30))).toMatchObject({ outcome: "assessed" });
+    // The listener's own roll-back, as a reorganisation makes it.
+    await rollBack(database.db, TEST_CHAIN_ID, { number: 29n, hash: blockHash(29) });
+    expect(await monitor.handleNotice(notice(30))).toEqual({ outcome: "orphaned" });
+    expect(
+      await database.metricsDb
+        .selectFrom("risk_assessments")
+        .select("block_number")
+        .where("block_hash", "=", blockHash(30))
+        .execute(),
+    ).toEqual([]);
+    // The block that replaces it on the new chain is assessed as any other.
+    await commitHistory(database.db, prefix, [{ number: 30, layers: { l1: "90000", l2: "300000", l3: "600000" } }], {
+      fork: 1,
+    });
+    expect(await monitor.handleNotice({ ...notice(30), blockHash: blockHash(30, 1) })).toMatchObject({
+      outcome: "assessed",
+    });
+  });
+
+  it("when two threshold intents are raised at once, then one is raised and the other finds it open", async () => {
+    await database.db.updateTable("rebalance_executions").set({ status: "succeeded" }).execute();
+    const raise = (key: string) =>
+      raiseRebalance(database.db, { trigger: "threshold", idempotencyKey: key, reason: "test" });
+    const results = await Promise.all([raise("concurrent-a"), raise("concurrent-b"), raise("concurrent-c")]);
+    expect(results.filter((result) => result !== undefined)).toHaveLength(1);
+    expect(
+      await database.db.selectFrom("rebalance_executions").select("id").where("status", "=", "pending").execute(),
+    ).toHaveLength(1);
+  });
+
   it("then the redemption totals count only what is final, by channel and status", async () => {
     await commitHistory(
       database.db,
       prefix,
       [
         {
-          number: 17,
+          number: 40,
           layers: { l1: "100000", l2: "300000", l3: "600000" },
           requests: [{ id: "2", assets: "100", channel: "standard" }],
         },
       ],
-      { finalized: 16n },
+      { finalized: 39n },
     );
     const { monitor, scrape } = monitorWith();
-    await monitor.handleNotice(notice(17));
+    await monitor.handleNotice(notice(40));
     const text = await scrape();
-    // Request 1 (block 11) is final; request 2 (block 17) is not yet.
+    // Request 1 (block 11) is final; request 2 (block 40) is not yet.
     expect(sampleValue(text, "paimon_redemption_requests_total", { channel: "instant", status: "requested" })).toBe(1);
     expect(sampleValue(text, "paimon_redemption_requests_total", { channel: "standard", status: "requested" })).toBe(0);
     expect(sampleValue(text, "paimon_pending_redemptions", { channel: "standard" })).toBe(1);

@@ -5,7 +5,7 @@
  * newest block that changed it); and, when a ratio has left its band there, raises a `threshold`
  * rebalance intent (no second one while one is open).
  */
-import { recordAssessment } from "@paimon/core/assessments";
+import { forgetAssessment, recordAssessment } from "@paimon/core/assessments";
 import type { Database, MetricsDatabase } from "@paimon/core/db";
 import { assessRisk, type RiskAssessment, type RiskPolicy } from "@paimon/core/fund";
 import type { Logger } from "@paimon/core/logger";
@@ -42,13 +42,15 @@ export interface RiskMonitor {
   handleNotice(notice: Payload<"risk">): Promise<AssessmentOutcome>;
   /** The latest committed block, for want of notices. */
   assessLatest(): Promise<AssessmentOutcome>;
+  /** Resolves once the assessment in hand (if any) is done: shutdown waits for it. */
+  idle(): Promise<void>;
 }
 
 export function createRiskMonitor(deps: RiskMonitorDeps): RiskMonitor {
   const { db, metricsDb, logger, metrics, policy } = deps;
   const now = deps.now ?? (() => new Date());
-  /** The newest block the gauges show: an older block assessed late never moves them back. */
-  let gaugeBlock: bigint | undefined;
+  /** The final block the redemption totals were last counted at: they change only when it moves. */
+  let totalsFinal: bigint | undefined;
   // Until the first assessment the fund's gauges are absent, not 0: a risk level of 0 or an L1
   // ratio of 0 would be a false reading (and would fire the low-liquidity alert).
   for (const gauge of [
@@ -89,7 +91,7 @@ export function createRiskMonitor(deps: RiskMonitorDeps): RiskMonitor {
    */
   const refreshRedemptionTotals = async (chainId: number) => {
     const final = await finalBlock(db, chainId);
-    if (final === undefined) return;
+    if (final === undefined || final === totalsFinal) return;
     const rows = await db
       .selectFrom("redemptions")
       .select((eb) => [
@@ -115,10 +117,32 @@ export function createRiskMonitor(deps: RiskMonitorDeps): RiskMonitor {
         metrics.paimon_redemption_requests_total.inc({ channel: row.channel, status }, Number(row[status]));
       }
     }
+    totalsFinal = final;
   };
 
-  const assess = async (block: BlockRef, trigger: "block" | "timer"): Promise<AssessmentOutcome> => {
-    const state = await fundStateAt(db, block.chainId, block.number);
+  /**
+   * Assesses `block` (when `check` says it is still canonical): the check and the reads of the
+   * fund see one snapshot of the database, so a reorganisation the listener commits meanwhile
+   * cannot mix two chains into one assessment.
+   */
+  const assess = async (block: BlockRef, trigger: "block" | "timer", check: boolean): Promise<AssessmentOutcome> => {
+    const state = await db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .execute(async (trx) =>
+        check && !(await blockIsCanonical(trx, block.chainId, block.hash))
+          ? undefined
+          : fundStateAt(trx, block.chainId, block.number),
+      );
+    if (state === undefined) {
+      const forgotten = await forgetAssessment(metricsDb, block.chainId, block.hash);
+      logger.info("block notice for an orphaned block; nothing to assess", {
+        block_number: block.number.toString(),
+        block_hash: block.hash,
+        forgot_its_assessment: forgotten,
+      });
+      return { outcome: "orphaned" };
+    }
     const assessment = assessRisk(state, policy);
     const stored = await recordAssessment(metricsDb, {
       chainId: block.chainId,
@@ -135,10 +159,7 @@ export function createRiskMonitor(deps: RiskMonitorDeps): RiskMonitor {
     const latest = await latestEventBlock(db, block.chainId);
     let intent: string | undefined;
     if (latest === undefined || block.number >= latest) {
-      if (gaugeBlock === undefined || block.number >= gaugeBlock) {
-        gaugeBlock = block.number;
-        setGauges(state, assessment);
-      }
+      setGauges(state, assessment);
       if (assessment.outOfBand.length > 0) {
         const raised = await raiseRebalance(db, {
           trigger: "threshold",
@@ -176,21 +197,15 @@ export function createRiskMonitor(deps: RiskMonitorDeps): RiskMonitor {
 
   return {
     handleNotice: (notice) =>
-      exclusive(async () => {
-        if (!(await blockIsCanonical(db, notice.chainId, notice.blockHash))) {
-          logger.info("block notice for an orphaned block; nothing to assess", {
-            block_number: notice.blockNumber,
-            block_hash: notice.blockHash,
-          });
-          return { outcome: "orphaned" } as const;
-        }
-        return assess({ chainId: notice.chainId, number: BigInt(notice.blockNumber), hash: notice.blockHash }, "block");
-      }),
+      exclusive(() =>
+        assess({ chainId: notice.chainId, number: BigInt(notice.blockNumber), hash: notice.blockHash }, "block", true),
+      ),
     assessLatest: () =>
       exclusive(async () => {
         const block = await latestCommittedBlock(db);
         if (!block) return { outcome: "nothing_committed" } as const;
-        return assess(block, "timer");
+        return assess(block, "timer", false);
       }),
+    idle: () => tail.then(() => undefined),
   };
 }

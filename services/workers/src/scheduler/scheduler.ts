@@ -47,6 +47,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { db, logger, metrics } = deps;
   const now = deps.now ?? (() => new Date());
   const queue = new Queue("schedules", { connection: deps.connection, prefix: deps.prefix });
+  queue.on("error", (error) => {
+    logger.warn("schedules queue error", { error });
+  });
   const work = scheduledJobs(deps.jobs);
 
   const ran = (schedule: ScheduleName, slot: Date) => {

@@ -27,8 +27,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create unique index rebalance_executions_one_open_threshold on rebalance_executions (trigger)
     where trigger = 'threshold' and status in ('pending', 'executing')`.execute(db);
 
-  // The risk monitor reads what was pending at a block: requested by then, and resolved later (or not yet).
-  await sql`create index redemptions_resolved_block on redemptions (resolved_block) where resolved_block is not null`.execute(
+  // The risk monitor reads the fund at a block: the latest snapshot at or before it, and what was
+  // pending then (requested by then, and resolved later or not yet).
+  await sql`create index fund_snapshots_chain_block on fund_snapshots (chain_id, block_number desc, log_index desc)`.execute(
+    db,
+  );
+  await sql`create index redemptions_pending on redemptions (chain_id, requested_block) where resolved_block is null`.execute(
+    db,
+  );
+  await sql`create index redemptions_resolved_block on redemptions (chain_id, resolved_block) where resolved_block is not null`.execute(
     db,
   );
 
@@ -48,7 +55,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint("risk_assessments_pkey", ["assessed_at", "id"])
     .execute();
   await sql`create index risk_assessments_time on risk_assessments (assessed_at desc)`.execute(db);
-  await sql`drop index redemptions_resolved_block`.execute(db);
+  for (const index of ["redemptions_resolved_block", "redemptions_pending", "fund_snapshots_chain_block"]) {
+    await sql`drop index ${sql.id(index)}`.execute(db);
+  }
   await sql`drop index rebalance_executions_one_open_threshold`.execute(db);
   await db.schema.alterTable("rebalance_executions").dropColumn("confirmed_at").execute();
   await db.schema.alterTable("rebalance_executions").dropColumn("reason").execute();
