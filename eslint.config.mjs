@@ -34,7 +34,11 @@ export default tseslint.config(
       "@typescript-eslint/switch-exhaustiveness-check": "error",
       "no-restricted-properties": [
         "error",
-        { object: "process", property: "env", message: "Read the environment only in a config.ts (STYLE.md)." },
+        {
+          object: "process",
+          property: "env",
+          message: "Read the environment only in a config.ts: one validated reader per program.",
+        },
       ],
       eqeqeq: ["error", "always"],
     },

@@ -1,12 +1,14 @@
 /**
  * `pnpm test`: every check the repository has, in one run — formatting, lint, typecheck, the
  * vitest suites, and the freshness of every generated file — ending with one line
- * `N passed, N failed` over all of them. Every step runs even when an earlier one fails.
+ * `N passed, N failed` over all of them. Every step runs even when an earlier one fails. First,
+ * the machine's prerequisites are checked (and installed or started where they can be).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { ensurePrerequisites } from "./prerequisites";
 
 interface Outcome {
   readonly passed: number;
@@ -61,15 +63,30 @@ function vitest(): Outcome {
   }
 }
 
-const outcomes: Outcome[] = [
-  check("format (prettier --check)", "pnpm", ["exec", "prettier", "--check", "."]),
-  check("lint (eslint)", "pnpm", ["exec", "eslint", "--max-warnings=0", "."]),
-  check("typecheck (tsc, every package)", "pnpm", ["run", "typecheck"]),
-  check("plan snapshots fresh (pnpm plan --check)", "pnpm", ["exec", "tsx", "infra/planner/cli.ts", "--check"]),
-  check("generated files fresh (pnpm generate --check)", "pnpm", ["exec", "tsx", "tools/generate.ts", "--check"]),
-  vitest(),
-];
-const passed = outcomes.reduce((sum, outcome) => sum + outcome.passed, 0);
-const failed = outcomes.reduce((sum, outcome) => sum + outcome.failed, 0);
-console.log(`\n${passed} passed, ${failed} failed`);
-process.exitCode = failed === 0 ? 0 : 1;
+async function main(): Promise<void> {
+  console.log("▶ prerequisites");
+  const problems = await ensurePrerequisites();
+  if (problems.length > 0) {
+    console.log(
+      `✗ prerequisites: this machine is missing what the tests need\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+    console.log("\n0 passed, 1 failed");
+    process.exitCode = 1;
+    return;
+  }
+  console.log("✓ prerequisites");
+  const outcomes: Outcome[] = [
+    check("format (prettier --check)", "pnpm", ["exec", "prettier", "--check", "."]),
+    check("lint (eslint)", "pnpm", ["exec", "eslint", "--max-warnings=0", "."]),
+    check("typecheck (tsc, every package)", "pnpm", ["run", "typecheck"]),
+    check("plan snapshots fresh (pnpm plan --check)", "pnpm", ["exec", "tsx", "infra/planner/cli.ts", "--check"]),
+    check("generated files fresh (pnpm generate --check)", "pnpm", ["exec", "tsx", "tools/generate.ts", "--check"]),
+    vitest(),
+  ];
+  const passed = outcomes.reduce((sum, outcome) => sum + outcome.passed, 0);
+  const failed = outcomes.reduce((sum, outcome) => sum + outcome.failed, 0);
+  console.log(`\n${passed} passed, ${failed} failed`);
+  process.exitCode = failed === 0 ? 0 : 1;
+}
+
+void main();

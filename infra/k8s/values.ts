@@ -4,7 +4,7 @@ import { SERVICE_ACCOUNTS, workloadRoleName } from "../components/workload-roles
 import { partitionOf } from "../aws-partition";
 import type { StackConfig } from "../config";
 
-/** Ports the services listen on (DESIGN.md): the API's, and the health/metrics ports of the others. */
+/** Ports the services listen on: the API's, and the health/metrics ports of the others. */
 export const PORTS = {
   api: 8000,
   eventListener: 8001,
