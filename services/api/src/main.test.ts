@@ -61,17 +61,26 @@ describe("the API process", () => {
     await once(socket, "connect");
     let answer = "";
     socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    // A reset shows as a missing answer below, not as an error outside the test.
+    socket.on("error", () => undefined);
     const body = JSON.stringify({ reason: "in flight" });
     socket.write(
       `POST /v1/rebalances HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${String(body.length)}\r\n\r\n${body.slice(0, 5)}`,
     );
-    await vi.waitFor(() => {
-      expect(api.output().stdout).toContain('"message":"listening"');
-    });
+    // Bounds for a loaded machine: each wait is for a log line, and says which when it fails.
+    await vi.waitFor(
+      () => {
+        expect(api.output().stdout).toContain('"message":"listening"');
+      },
+      { timeout: 30_000, interval: 20 },
+    );
     api.child.kill("SIGTERM");
-    await vi.waitFor(() => {
-      expect(api.output().stdout).toContain('"message":"shutting down"');
-    });
+    await vi.waitFor(
+      () => {
+        expect(api.output().stdout).toContain('"message":"shutting down"');
+      },
+      { timeout: 30_000, interval: 20 },
+    );
     socket.write(body.slice(5));
     // Answered (no token: 401), then the server closes the idle connection and exits in time.
     await once(socket, "close");

@@ -60,7 +60,6 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
     server.once("listening", resolve);
     server.once("error", reject);
   });
-  logger.info("listening", { port: (server.address() as AddressInfo).port });
 
   const shutdown = createShutdown({ logger });
   shutdown.add("readiness", async () => {
@@ -100,4 +99,6 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
   process.on("unhandledRejection", (reason) => {
     logger.error("unhandled rejection", { error: reason });
   });
+  // Announced once a SIGTERM would be handled: whoever waits for this line may stop the process.
+  logger.info("listening", { port: (server.address() as AddressInfo).port });
 }

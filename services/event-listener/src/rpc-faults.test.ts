@@ -192,15 +192,18 @@ describe("the event listener against a node that refuses wide ranges and rate-li
       // Every request answered 429 is asked again (the last ones may be waiting out their backoff).
       const limited = rpc.requests.flatMap((r, index) => (r.answer === "rate_limited" ? [index] : []));
       expect(limited.length).toBeGreaterThan(0);
-      await vi.waitFor(() => {
-        for (const index of limited) {
-          const { method, params } = rpc.requests[index]!;
-          expect(
-            rpc.requests.slice(index + 1).some((r) => r.method === method && r.params === params),
-            `${method} ${params} retried`,
-          ).toBe(true);
-        }
-      });
+      await vi.waitFor(
+        () => {
+          for (const index of limited) {
+            const { method, params } = rpc.requests[index]!;
+            expect(
+              rpc.requests.slice(index + 1).some((r) => r.method === method && r.params === params),
+              `${method} ${params} retried`,
+            ).toBe(true);
+          }
+        },
+        { timeout: 30_000, interval: 50 },
+      );
 
       const sample = "paimon_chain_rpc_request_duration_seconds_count";
       expect(await metricValue(port, sample, { method: "eth_getLogs", outcome: "range_error" })).toBe(refused.length);

@@ -67,9 +67,12 @@ describe("two event listeners on one database", () => {
     try {
       await waitForLine(a, ACQUIRED);
       const portA = await a.port;
-      await vi.waitFor(async () => {
-        expect((await getHealth(portA, "/health/ready")).status).toBe(200);
-      });
+      await vi.waitFor(
+        async () => {
+          expect((await getHealth(portA, "/health/ready")).status).toBe(200);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
 
       b = spawnListener(env);
       const standby = b;
@@ -84,9 +87,12 @@ describe("two event listeners on one database", () => {
       await someEvents();
       const head = await chain.provider.getBlockNumber();
       await waitForCursor(database.db, head);
-      await vi.waitFor(async () => {
-        expect(await metricValue(portA, "paimon_chain_last_processed_block")).toBe(head);
-      });
+      await vi.waitFor(
+        async () => {
+          expect(await metricValue(portA, "paimon_chain_last_processed_block")).toBe(head);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
       expect(await metricValue(portB, "paimon_chain_last_processed_block")).toBe(0);
       expect(messages(standby)).not.toContain(ACQUIRED);
       expect(messages(standby)).not.toContain("following");
@@ -103,11 +109,14 @@ describe("two event listeners on one database", () => {
       await mineBlocks(chain, 3);
       const after = await chain.provider.getBlockNumber();
       await waitForCursor(database.db, after);
-      await vi.waitFor(async () => {
-        expect((await getHealth(portB, "/health/ready")).status).toBe(200);
-        const unsent = await database.db.selectFrom("outbox").select("job_id").where("sent_at", "is", null).execute();
-        expect(unsent).toEqual([]);
-      });
+      await vi.waitFor(
+        async () => {
+          expect((await getHealth(portB, "/health/ready")).status).toBe(200);
+          const unsent = await database.db.selectFrom("outbox").select("job_id").where("sent_at", "is", null).execute();
+          expect(unsent).toEqual([]);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
 
       const truth = await eventsOnChain(chain);
       expect(await storedEvents()).toEqual(truth.map((e) => [e.blockHash, e.logIndex, e.name]));

@@ -112,7 +112,6 @@ async function startProcess(
   });
   health.listen(config.HEALTH_PORT);
   await once(health, "listening");
-  logger.info("listening", { port: (health.address() as AddressInfo).port });
 
   // The grace timer leaves the drain its whole time, and the rest well inside the pod's 60 s.
   const shutdown = createShutdown({ logger, graceMs: config.WORKER_DRAIN_TIMEOUT_MS + SHUTDOWN_MARGIN_MS });
@@ -149,6 +148,8 @@ async function startProcess(
   };
   process.on("unhandledRejection", fatal("unhandled rejection"));
   process.on("uncaughtException", fatal("uncaught exception"));
+  // Announced once a SIGTERM would be handled: whoever waits for this line may stop the process.
+  logger.info("listening", { port: (health.address() as AddressInfo).port });
 
   await connection.connect().catch((error: unknown) => {
     // Not fatal: the client keeps reconnecting, and jobs are taken once Redis is back.
