@@ -5,7 +5,7 @@ import { AppError } from "@paimon/core/errors";
 import express, { type Express } from "express";
 import { rateLimit } from "express-rate-limit";
 import helmet from "helmet";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@paimon/core/redis";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
 import { requireOperator, requireOrigin } from "./auth/operator";
@@ -25,7 +25,7 @@ export interface AppDeps {
   readonly db: Kysely<Database>;
   /** The risk history (the risk monitor writes it). */
   readonly metricsDb: Kysely<MetricsDatabase>;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly metrics: Pick<Metrics, "paimon_http_request_duration_seconds">;

@@ -1,11 +1,11 @@
 import type { Database } from "@paimon/core/db";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@paimon/core/redis";
 import { sql, type Kysely } from "kysely";
 import { Router } from "express";
 
 export interface HealthDeps {
   readonly db: Kysely<Database>;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A checkpoint older than this makes the API unready (the data it serves is stale). 0 disables the check. */
   readonly maxChainSyncAgeSeconds: number;
   /** False once shutdown has begun: the load balancer stops sending before the server closes. */

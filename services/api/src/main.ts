@@ -29,7 +29,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
       logger.warn("idle metrics database connection lost", { error });
     },
   });
-  const redis = createRedis(config.REDIS_URL);
+  const redis = createRedis(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
   redis.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });
   });

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { createDatabase, type Database } from "@paimon/core/db";
-import { createRedis } from "@paimon/core/redis";
+import { createRedis, type RedisClient } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
-import type { Redis } from "ioredis";
+
 import type { Kysely } from "kysely";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ let database: TestDatabase;
 let postgresProxy: TcpProxy;
 let redisProxy: TcpProxy;
 let db: Kysely<Database>;
-let redis: Redis;
+let redis: RedisClient;
 let app: ReturnType<typeof createApp>;
 
 beforeAll(async () => {

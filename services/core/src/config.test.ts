@@ -11,7 +11,7 @@ const valid = {
 describe("loadConfig", () => {
   it("when the environment is complete, then it returns a frozen config with defaults", () => {
     const config = loadConfig(baseEnvSchema, valid);
-    expect(config).toEqual({ ...valid, LOG_LEVEL: "info", DATABASE_POOL_SIZE: 10 });
+    expect(config).toEqual({ ...valid, LOG_LEVEL: "info", DATABASE_POOL_SIZE: 10, REDIS_CLUSTER: false });
     expect(Object.isFrozen(config)).toBe(true);
   });
 

@@ -43,9 +43,33 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(["error", "warn", "info", "debug"]).default("info"),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   REDIS_URL: url(["redis:", "rediss:"]),
+  /**
+   * "true" where Redis runs in cluster mode (production's ElastiCache): the clients discover the
+   * shards, and the queues' prefix must carry a hash tag (see QUEUE_PREFIX).
+   */
+  REDIS_CLUSTER: z
+    .enum(["true", "false"], { message: 'must be "true" or "false"' })
+    .default("false")
+    .transform((value) => value === "true"),
   /** Connections each process keeps to PostgreSQL: replicas × this must stay under max_connections. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 });
 export type BaseConfig = z.infer<typeof baseEnvSchema>;
 
+/**
+ * A configuration whose QUEUE_PREFIX has no hash tag where Redis runs in cluster mode is refused,
+ * naming the key: BullMQ's scripts touch several keys of a queue at once, which Redis Cluster
+ * allows only when they share a slot, and a `{…}` tag in the prefix puts them all in one.
+ */
+export function checkQueuePrefix<C extends { readonly REDIS_CLUSTER: boolean; readonly QUEUE_PREFIX: string }>(
+  config: C,
+): C {
+  if (config.REDIS_CLUSTER && !/\{[^{}]+\}/.test(config.QUEUE_PREFIX)) {
+    const problem = "QUEUE_PREFIX: must contain a hash tag such as {paimon} when REDIS_CLUSTER is true";
+    throw new AppError("invalid_configuration", `invalid configuration: ${problem}`, {
+      details: { problems: [problem] },
+    });
+  }
+  return config;
+}
 export { url as urlSchema };

@@ -147,5 +147,8 @@ export function outboxValues(job: QueuedJob): { queue: string; job_id: string; p
   return { queue: job.queue, job_id: job.jobId, priority: job.priority, payload: JSON.stringify(job.payload) };
 }
 
-/** The BullMQ key prefix every service shares unless told otherwise (tests give each run its own). */
-export const DEFAULT_QUEUE_PREFIX = "paimon";
+/**
+ * The BullMQ key prefix every service shares unless told otherwise (tests give each run its own):
+ * a hash tag, so that in Redis Cluster every key of every queue lands in one slot.
+ */
+export const DEFAULT_QUEUE_PREFIX = "{paimon}";

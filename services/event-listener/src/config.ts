@@ -1,4 +1,5 @@
-import { baseEnvSchema, loadConfig, urlSchema } from "@paimon/core/config";
+import { baseEnvSchema, checkQueuePrefix, loadConfig, urlSchema } from "@paimon/core/config";
+import { DEFAULT_QUEUE_PREFIX } from "@paimon/core/queues";
 import { isAddress } from "ethers";
 import { z } from "zod";
 
@@ -28,9 +29,9 @@ export const listenerEnvSchema = baseEnvSchema.extend({
   /** Health and metrics (8001 in the cluster; 0 picks a free port in tests). */
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
   /** Key prefix of the BullMQ queues in Redis (tests give each run its own). */
-  QUEUE_PREFIX: z.string().min(1).default("paimon"),
+  QUEUE_PREFIX: z.string().min(1).default(DEFAULT_QUEUE_PREFIX),
 });
 export type ListenerConfig = z.infer<typeof listenerEnvSchema>;
 
 export const loadListenerConfig = (env: Readonly<Record<string, string | undefined>>): Readonly<ListenerConfig> =>
-  loadConfig(listenerEnvSchema, env);
+  checkQueuePrefix(loadConfig(listenerEnvSchema, env));

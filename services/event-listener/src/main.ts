@@ -10,7 +10,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { closeServer } from "@paimon/core/health-server";
 import { createLogger } from "@paimon/core/logger";
 import { createShutdown } from "@paimon/core/shutdown";
-import { Redis } from "ioredis";
+import { createRedisClient, type RedisClient } from "@paimon/core/redis";
 import { loadListenerConfig } from "./config";
 import { createEventDecoder } from "./events";
 import { createFollower, type Follower } from "./follower";
@@ -37,7 +37,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     writer?: Writer;
     relay?: Relay;
     heads?: HeadSubscription;
-    redis?: Redis;
+    redis?: RedisClient;
     follower?: Follower;
     following?: Promise<void>;
     sizes?: NodeJS.Timeout;
@@ -127,7 +127,7 @@ export async function runEventListener(env: Readonly<Record<string, string | und
 
   // The queues' producer connection fails fast while Redis is away (no offline queue), so the
   // relay gives up and retries next step instead of stalling the follower behind it.
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = createRedisClient(config.REDIS_URL, { cluster: config.REDIS_CLUSTER, role: "queue-producer" });
   parts.redis = redis;
   redis.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });

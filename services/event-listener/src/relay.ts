@@ -7,7 +7,7 @@
  */
 import type { Database } from "@paimon/core/db";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@paimon/core/redis";
 import { sql, type Kysely } from "kysely";
 import { JOB_OPTIONS, PRIORITY, QUEUE_NAMES, type PriorityName } from "@paimon/core/queues";
 
@@ -25,7 +25,7 @@ const BATCH = 1_000;
 
 export function createRelay(options: {
   readonly db: Kysely<Database>;
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
 }): Relay {
   // BullMQ waits for a connection that is not ready rather than failing: check first, so an
@@ -104,7 +104,16 @@ export function createRelay(options: {
       return sizes;
     },
     async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      // A queue closed while it is still setting its connection up leaves that setup to reject
+      // with nobody listening (seen on a Redis Cluster); with Redis there, each finishes first.
+      // (With Redis away the setup would wait for it: the queues close at once.)
+      const reachable = options.connection.status === "ready";
+      await Promise.all(
+        [...queues.values()].map(async (q) => {
+          if (reachable) await q.waitUntilReady().catch(() => undefined);
+          await q.close();
+        }),
+      );
     },
   };
 }

@@ -14,7 +14,7 @@ import { runMain } from "@paimon/core/process";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const USAGE = "usage: main.js api | event-listener | workers --worker=<rebalance|risk|scheduler> | migrate";
+const USAGE = "usage: main.js api | event-listener | workers --worker=<rebalance|risk|scheduler> | migrate [--wait]";
 
 /** What each first argument runs; the name is the one logs and errors carry. */
 export function resolveProgram(argv: readonly string[]): { name: string; run: (env: Env) => Promise<void> } {
@@ -22,11 +22,12 @@ export function resolveProgram(argv: readonly string[]): { name: string; run: (e
     args: [...argv],
     allowPositionals: true,
     strict: true,
-    options: { worker: { type: "string" } },
+    options: { worker: { type: "string" }, wait: { type: "boolean" } },
   });
   const [service, ...rest] = positionals;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest.join(" ")}`);
   if (values.worker !== undefined && service !== "workers") throw new UsageError("--worker is for `workers` only");
+  if (values.wait !== undefined && service !== "migrate") throw new UsageError("--wait is for `migrate` only");
   switch (service) {
     case "api":
       return { name: "paimon-api", run: runApi };
@@ -42,7 +43,7 @@ export function resolveProgram(argv: readonly string[]): { name: string; run: (e
       return { name: `paimon-${worker}-worker`, run: (env) => runWorker(worker, env) };
     }
     case "migrate":
-      return { name: "migrate", run: (env) => runMigrate(env) };
+      return { name: "migrate", run: (env) => runMigrate(env, console.log, { wait: values.wait ?? false }) };
     case undefined:
       throw new UsageError("no service named");
     default:

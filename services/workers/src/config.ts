@@ -1,4 +1,4 @@
-import { baseEnvSchema, loadConfig, urlSchema } from "@paimon/core/config";
+import { baseEnvSchema, checkQueuePrefix, loadConfig, urlSchema } from "@paimon/core/config";
 import { DEFAULT_QUEUE_PREFIX } from "@paimon/core/queues";
 import { riskPolicyEnvShape, riskPolicyFromEnv, type RiskPolicy } from "@paimon/core/fund";
 import { AppError } from "@paimon/core/errors";
@@ -126,7 +126,9 @@ function withPolicy<T extends Record<string, unknown>>(parsed: T): T & { readonl
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const loadRiskConfig = (env: Env): Readonly<RiskConfig> => withPolicy(loadConfig(riskEnvSchema, env));
+export const loadRiskConfig = (env: Env): Readonly<RiskConfig> =>
+  withPolicy(checkQueuePrefix(loadConfig(riskEnvSchema, env)));
 export const loadSchedulerConfig = (env: Env): Readonly<SchedulerConfig> =>
-  withPolicy(loadConfig(schedulerEnvSchema, env));
-export const loadRebalanceConfig = (env: Env): Readonly<RebalanceConfig> => loadConfig(rebalanceEnvSchema, env);
+  withPolicy(checkQueuePrefix(loadConfig(schedulerEnvSchema, env)));
+export const loadRebalanceConfig = (env: Env): Readonly<RebalanceConfig> =>
+  checkQueuePrefix(loadConfig(rebalanceEnvSchema, env));

@@ -11,8 +11,8 @@ import { createDatabase, createMetricsDatabase, type Database, type MetricsDatab
 import { closeServer, createHealthServer } from "@paimon/core/health-server";
 import { createLogger, type Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
+import { createRedisClient, type RedisClient } from "@paimon/core/redis";
 import { createShutdown } from "@paimon/core/shutdown";
-import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
 import {
@@ -58,7 +58,7 @@ export async function runWorker(worker: WorkerName, env: Env): Promise<void> {
 interface WorkerProcess {
   readonly logger: Logger;
   readonly db: Kysely<Database>;
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** The options every queue worker of the process shares. */
   readonly queueOptions: Omit<QueueWorkerOptions<never>, "queue" | "handle">;
   /** Takes jobs from now on; readiness follows it. */
@@ -90,7 +90,7 @@ async function startProcess(
     },
   });
   // BullMQ's workers block on Redis and retry on their own: no per-request retry limit.
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  const connection = createRedisClient(config.REDIS_URL, { cluster: config.REDIS_CLUSTER, role: "queue-worker" });
   connection.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });
   });

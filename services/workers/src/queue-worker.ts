@@ -10,12 +10,12 @@ import type { Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
 import { parsePayload, type Payload, type QueueName } from "@paimon/core/queues";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@paimon/core/redis";
 
 export interface QueueWorkerOptions<Q extends QueueName> {
   readonly queue: Q;
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ's workers require. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   readonly logger: Logger;
   readonly jobs: Metrics["paimon_jobs_total"];

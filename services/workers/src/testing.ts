@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Database } from "@paimon/core/db";
 import { QUEUE_NAMES, type QueueName } from "@paimon/core/queues";
-import { deleteKeys } from "@paimon/core/redis";
+import { createRedisClient, deleteKeys } from "@paimon/core/redis";
 import type { TestDatabase } from "@paimon/core/testing";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import type { ChainEvent } from "@paimon/event-listener/events";
@@ -100,7 +100,12 @@ export async function commitHistory(
   db: Kysely<Database>,
   prefix: string,
   blocks: readonly HistoryBlock[],
-  options: { readonly finalized?: bigint; readonly fork?: number } = {},
+  options: {
+    readonly finalized?: bigint;
+    readonly fork?: number;
+    /** Where the relay sends the work. @default this machine's Redis */
+    readonly redis?: { readonly url: string; readonly cluster: boolean };
+  } = {},
 ): Promise<void> {
   const seconds = 1_800_000_000;
   for (const block of blocks) {
@@ -139,13 +144,17 @@ export async function commitHistory(
       finalized: options.finalized ?? 0n,
     });
   }
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  // The relay's own connection, built as the listener builds it.
+  const connection = createRedisClient(options.redis?.url ?? REDIS_URL, {
+    cluster: options.redis?.cluster ?? false,
+    role: "queue-producer",
+  });
   await connection.connect();
   const relay = createRelay({ db, connection, prefix });
   try {
     await relay.relay(options.finalized ?? 0n);
   } finally {
     await relay.close();
-    connection.disconnect();
+    await connection.quit();
   }
 }

@@ -7,13 +7,28 @@
  */
 import { z } from "zod";
 import { loadConfig, urlSchema } from "../config";
-import type { MigrationResultSet } from "kysely";
-import { createDatabase, createMetricsDatabase, migrateMetricsToLatest, migrateToLatest } from "./index";
+import { setTimeout as delay } from "node:timers/promises";
+import { sql, type Kysely, type MigrationResultSet, type RawBuilder } from "kysely";
+import {
+  createDatabase,
+  createMetricsDatabase,
+  METRICS_MIGRATIONS,
+  METRICS_SCHEMA,
+  MIGRATIONS,
+  migrateMetricsToLatest,
+  migrateToLatest,
+  type Database,
+} from "./index";
 
 export async function runMigrate(
   env: Readonly<Record<string, string | undefined>>,
   print: (line: string) => void = console.log,
+  options: { readonly wait?: boolean } = {},
 ): Promise<void> {
+  if (options.wait) {
+    await waitForMigrations(env, print);
+    return;
+  }
   const config = loadConfig(
     z.object({
       DATABASE_URL: urlSchema(["postgres:", "postgresql:"]),
@@ -41,5 +56,75 @@ export async function runMigrate(
     report("metrics database", await migrateMetricsToLatest(metrics));
   } finally {
     await metrics.destroy();
+  }
+}
+
+/** How often `migrate --wait` looks again. */
+const WAIT_POLL_MS = 2_000;
+
+/**
+ * `migrate --wait`: resolves once the database (and the metrics database, when its URL is set)
+ * has every migration this image knows — what a Deployment's init container runs, so that a new
+ * image's pods start only after its migration Job has run. Fails after MIGRATE_WAIT_TIMEOUT_SECONDS.
+ */
+async function waitForMigrations(
+  env: Readonly<Record<string, string | undefined>>,
+  print: (line: string) => void,
+): Promise<void> {
+  const config = loadConfig(
+    z.object({
+      DATABASE_URL: urlSchema(["postgres:", "postgresql:"]),
+      METRICS_DATABASE_URL: urlSchema(["postgres:", "postgresql:"]).optional(),
+      MIGRATE_WAIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+    }),
+    env,
+  );
+  const targets = [
+    { what: "fund database", url: config.DATABASE_URL, table: sql`kysely_migration`, names: Object.keys(MIGRATIONS) },
+    ...(config.METRICS_DATABASE_URL === undefined
+      ? []
+      : [
+          {
+            what: "metrics database",
+            url: config.METRICS_DATABASE_URL,
+            table: sql`${sql.id(METRICS_SCHEMA)}.kysely_migration`,
+            names: Object.keys(METRICS_MIGRATIONS),
+          },
+        ]),
+  ];
+  const deadline = Date.now() + config.MIGRATE_WAIT_TIMEOUT_SECONDS * 1000;
+  for (const target of targets) {
+    const db = createDatabase(target.url, { maxConnections: 1 });
+    try {
+      for (;;) {
+        const missing = await missingMigrations(db, target.table, target.names);
+        if (missing.length === 0) {
+          print(`${target.what}: every migration applied`);
+          break;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(
+            `${target.what}: still missing ${missing.join(", ")} after ${String(config.MIGRATE_WAIT_TIMEOUT_SECONDS)} s`,
+          );
+        }
+        print(`${target.what}: waiting for ${missing.join(", ")}`);
+        await delay(WAIT_POLL_MS);
+      }
+    } finally {
+      await db.destroy();
+    }
+  }
+}
+
+/** The migrations of `names` not yet applied; all of them while the history table does not exist. */
+async function missingMigrations(db: Kysely<Database>, table: RawBuilder<unknown>, names: readonly string[]) {
+  try {
+    const rows = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    const applied = new Set(rows.rows.map((row) => row.name));
+    return names.filter((name) => !applied.has(name));
+  } catch (error) {
+    // 42P01: the history table is not there yet (nothing has migrated this database).
+    if ((error as { code?: string }).code === "42P01") return [...names];
+    throw error;
   }
 }

@@ -11,7 +11,7 @@ import type { Database, MetricsDatabase } from "@paimon/core/db";
 import type { Logger } from "@paimon/core/logger";
 import { JOB_OPTIONS, jobId, SCHEDULES, type Payload, type ScheduleName } from "@paimon/core/queues";
 import { UnrecoverableError, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@paimon/core/redis";
 import type { Kysely } from "kysely";
 import type { WorkerMetrics } from "../metrics";
 import { scheduledJobs, type JobSettings } from "./jobs";
@@ -21,7 +21,7 @@ import { latestDue, type Timing } from "./slots";
 export interface SchedulerDeps {
   readonly db: Kysely<Database>;
   readonly metricsDb: Kysely<MetricsDatabase>;
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   readonly logger: Logger;
   readonly metrics: WorkerMetrics<"scheduler">["metrics"];
@@ -110,6 +110,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       return run(schedule, slot);
     },
     async close() {
+      // As the listener's relay does: let a queue still setting up finish while Redis is there.
+      if (deps.connection.status === "ready") await queue.waitUntilReady().catch(() => undefined);
       await queue.close();
     },
   };
