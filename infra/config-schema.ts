@@ -192,8 +192,11 @@ const logsSchema = z
       .regex(/\.search$/)
       .optional(),
     volumeSizeGiB: int(10, 16384),
-    /** The IAM role mapped to OpenSearch's all-access role (fine-grained access control's master user). */
-    masterRoleArn: roleArn,
+    /**
+     * The operators' IAM role, mapped to OpenSearch's `all_access` and `security_manager` roles by
+     * the security provisioner (whose own role is the domain's master user).
+     */
+    adminRoleArn: roleArn,
     /** Days OpenSearch's own slow and error logs stay in CloudWatch Logs. */
     logRetentionDays: logRetention,
   })

@@ -118,6 +118,29 @@ export function parseStackConfig(
   return deepFreeze({ ...settings, stack, file, secretValues });
 }
 
+/** What a stack targets: its account, region and environment. */
+export interface StackTarget {
+  readonly region: string | undefined;
+  readonly awsAccountId: string | undefined;
+  readonly environment: string | undefined;
+}
+
+/**
+ * The account, region and environment a stack's raw configuration names, read from the keys this
+ * module owns without validating the rest — for the planner, which must answer the program's
+ * lookups for that account and region, and apply that environment's policy bar, before (or
+ * without) the program's own validation, which reports every problem.
+ */
+export function stackTarget(values: Readonly<Record<string, string>>): StackTarget {
+  const field = (name: keyof StackConfigValues): string | undefined => {
+    const key =
+      Object.entries(FOREIGN_KEYS).find(([, target]) => target === name)?.[0] ?? `${PROJECT_NAMESPACE}:${name}`;
+    const value = values[key];
+    return value === undefined ? undefined : value.replace(/^"(.*)"$/, "$1");
+  };
+  return { region: field("region"), awsAccountId: field("awsAccountId"), environment: field("environment") };
+}
+
 /** Reads and validates the current stack's configuration: the composition root's first step. */
 export function loadStackConfig(): StackConfig {
   const values = pulumi.runtime.allConfig();

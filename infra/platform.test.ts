@@ -119,7 +119,7 @@ describe.each(["staging", "production"])("the %s platform", (stack) => {
     const roles = all(stack, "aws:iam/role:Role").filter((role) =>
       JSON.stringify(role.inputs).includes("AssumeRoleWithWebIdentity"),
     );
-    expect(roles.length).toBe(10);
+    expect(roles.length).toBe(12);
     for (const role of roles) {
       const [trust] = statements(role, "assumeRolePolicy");
       const equals = (trust!["Condition"] as { StringEquals: Record<string, string> }).StringEquals;
@@ -206,8 +206,59 @@ describe.each(["staging", "production"])("the %s platform", (stack) => {
       encryptAtRest: { enabled: true, kmsKeyId: "<key:keys-data.arn>" },
       nodeToNodeEncryption: { enabled: true },
       domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" },
-      advancedSecurityOptions: { enabled: true, internalUserDatabaseEnabled: false },
+      advancedSecurityOptions: {
+        enabled: true,
+        internalUserDatabaseEnabled: false,
+        masterUserOptions: { masterUserArn: "<role:roles-logDomainSecurity-role.arn>" },
+      },
     });
+  });
+
+  it("then the log domain's master may only write its security configuration, and the shipper only its documents", () => {
+    const domain = `arn:aws:es:ap-southeast-1:${stack === "production" ? "222222222222" : "111111111111"}:domain/paimon-${stack}-logs`;
+    expect(statements(one(stack, "aws:iam/rolePolicy:RolePolicy", "roles-logDomainSecurity-policy"))).toEqual([
+      { Sid: "FindTheDomain", Effect: "Allow", Action: "es:DescribeDomain", Resource: domain },
+      {
+        Sid: "WriteSecurityConfiguration",
+        Effect: "Allow",
+        Action: "es:ESHttpPut",
+        Resource: `${domain}/_plugins/_security/api/*`,
+      },
+    ]);
+  });
+
+  it("then cert-manager may write only the origin's TXT challenge records, in the stack's zone", () => {
+    const zone = stack === "production" ? "paimon.fund" : "staging.paimon.fund";
+    const [write, ...rest] = statements(one(stack, "aws:iam/rolePolicy:RolePolicy", "roles-certManager-policy"));
+    expect(write).toEqual({
+      Sid: "WriteChallengeRecords",
+      Effect: "Allow",
+      Action: "route53:ChangeResourceRecordSets",
+      Resource: `arn:aws:route53:::hostedzone/<zone:${zone}.id>`,
+      Condition: {
+        "ForAllValues:StringEquals": {
+          "route53:ChangeResourceRecordSetsNormalizedRecordNames": [`_acme-challenge.origin-api.${zone}`],
+          "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+          "route53:ChangeResourceRecordSetsActions": ["UPSERT", "DELETE"],
+        },
+      },
+    });
+    expect(rest.filter((statement) => statement["Resource"] === "*").map((statement) => statement["Action"])).toEqual([
+      "route53:ListHostedZonesByName",
+    ]);
+  });
+
+  it("then the origin host is an alias of the ingress controller's named load balancer, and its certificate is cert-manager's", () => {
+    const zone = stack === "production" ? "paimon.fund" : "staging.paimon.fund";
+    expect(one(stack, "aws:route53/record:Record", "edge-origin-a").inputs).toMatchObject({
+      name: `origin-api.${zone}`,
+      type: "A",
+      zoneId: `<zone:${zone}.id>`,
+      aliases: [{ name: `<loadBalancer:paimon-${stack}-origin.dnsName>`, evaluateTargetHealth: true }],
+    });
+    expect(
+      all(stack, "aws:acm/certificate:Certificate").map((certificate) => certificate.inputs["domainName"]),
+    ).toEqual([`api.${zone}`]);
   });
 });
 

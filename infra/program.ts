@@ -6,6 +6,7 @@ import { Cluster } from "./components/cluster";
 import { Database } from "./components/database";
 import { DisasterRecovery } from "./components/dr";
 import { Edge, ORIGIN_VERIFY_HEADER } from "./components/edge";
+import { OriginRecord } from "./components/edge/origin-record";
 import { DataKey, SigningKey } from "./components/keys";
 import { LogDomain, domainArn } from "./components/logs";
 import { Network } from "./components/network";
@@ -16,6 +17,7 @@ import { TimescalePrerequisites } from "./components/timescale";
 import { PlatformRoles } from "./components/workload-roles/platform";
 import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
+import { backupBucketName, stackNames } from "./names";
 import { synthesizeStack } from "./k8s/main";
 import type { SyncedSecretKey } from "./k8s/secrets-chart";
 import { metricsDatabaseUrl, timescaleHost } from "./k8s/timescaledb-chart";
@@ -51,7 +53,8 @@ export interface StackOutputs {
     readonly originDomain: string;
     readonly distributionDomainName: pulumi.Output<string>;
     readonly originSecurityGroupId: pulumi.Output<string>;
-    readonly originCertificateArn: pulumi.Output<string>;
+    /** The network load balancer the origin host points at (made by the load balancer controller). */
+    readonly originLoadBalancerDnsName: pulumi.Output<string>;
     readonly originVerifyHeader: string;
   };
   readonly dr?: {
@@ -68,7 +71,8 @@ export interface StackOutputs {
  */
 export async function program(): Promise<StackOutputs> {
   const config = loadStackConfig();
-  const prefix = `paimon-${config.stack}`;
+  const names = stackNames({ ...config, namespace: config.workloads.namespace });
+  const { prefix } = names;
 
   // An explicit provider pins the region and refuses to touch any account but the configured
   // one, whatever credentials the operator's shell happens to hold.
@@ -128,7 +132,7 @@ export async function program(): Promise<StackOutputs> {
   const backups = new BackupBucket(
     "backups",
     {
-      bucketName: `${prefix}-backups-${config.awsAccountId}-${config.region}`,
+      bucketName: names.backupBucket,
       kmsKeyArn: dataKey.keyArn,
       retentionDays: config.backups.retentionDays,
       noncurrentVersionRetentionDays: config.backups.noncurrentVersionRetentionDays,
@@ -140,7 +144,7 @@ export async function program(): Promise<StackOutputs> {
   const cluster = new Cluster(
     "cluster",
     {
-      clusterName: prefix,
+      clusterName: names.clusterName,
       kubernetesVersion: config.cluster.kubernetesVersion,
       region: config.region,
       partition: scope.partition,
@@ -165,25 +169,43 @@ export async function program(): Promise<StackOutputs> {
   const database = new Database("database", { ...dataStore, ...config.database }, opts);
   const cache = new Cache(
     "cache",
-    { ...dataStore, ...config.cache, logRetentionDays: config.logs.logRetentionDays },
+    {
+      ...dataStore,
+      ...config.cache,
+      replicationGroupId: names.redisReplicationGroupId,
+      logRetentionDays: config.logs.logRetentionDays,
+    },
     opts,
   );
 
-  const secretPrefix = `paimon/${config.stack}`;
-  const logDomainName = `${prefix}-logs`;
+  const edge = new Edge(
+    "edge",
+    {
+      namePrefix: prefix,
+      ...config.edge,
+      vpcId: network.vpcId,
+      vpcCidr: config.network.cidrBlock,
+      wafLogRetentionDays: config.logs.logRetentionDays,
+    },
+    opts,
+  );
+
   const platformRoles = new PlatformRoles(
     "roles",
     {
-      namePrefix: prefix,
+      names,
       partition: scope.partition,
       oidcProviderArn: cluster.oidcProviderArn,
       oidcIssuer: cluster.oidcIssuer,
       dataKeyArn: dataKey.keyArn,
       backupBucketArn: backups.bucketArn,
       cacheArn: cache.replicationGroupArn,
-      cacheSnapshotArnPrefix: `arn:${scope.partition}:elasticache:${config.region}:${config.awsAccountId}:snapshot:${prefix}-`,
-      secretArnPattern: secretArnPattern(scope, secretPrefix),
-      logDomainArn: domainArn(scope.partition, config.region, config.awsAccountId, logDomainName),
+      cacheSnapshotArnPrefix: `arn:${scope.partition}:elasticache:${config.region}:${config.awsAccountId}:snapshot:${names.redisSnapshotPrefix}`,
+      secretArnPattern: secretArnPattern(scope, names.secretPrefix),
+      logDomainArn: domainArn(scope.partition, config.region, config.awsAccountId, names.logDomain),
+      hostedZoneId: edge.zoneId,
+      // The ingress serves the origin host; cert-manager proves it holds it.
+      certificateHosts: [config.edge.originDomain],
     },
     opts,
   );
@@ -203,17 +225,21 @@ export async function program(): Promise<StackOutputs> {
   );
   roles.rebalanceWorker.grant(signingKey.keyArn.apply(rebalanceWorkerPolicy));
 
+  const { adminRoleArn, ...domainSettings } = config.logs;
   const logs = new LogDomain(
     "logs",
     {
-      domainName: logDomainName,
+      domainName: names.logDomain,
       ...scope,
       vpcId: network.vpcId,
       subnetIds: network.databaseSubnetIds,
       clientSecurityGroupId: cluster.nodeSecurityGroupId,
       kmsKeyArn: dataKey.keyArn,
-      ...config.logs,
-      writerRoleArns: [roles.logShipper.roleArn, config.logs.masterRoleArn],
+      ...domainSettings,
+      // The security provisioner (infra/k8s/logging-chart.ts) is the master user: it maps the
+      // log shipper's role and the operators' to OpenSearch roles.
+      masterUserArn: roles.logDomainSecurity.roleArn,
+      clientRoleArns: [roles.logDomainSecurity.roleArn, roles.logShipper.roleArn, adminRoleArn],
     },
     opts,
   );
@@ -221,24 +247,13 @@ export async function program(): Promise<StackOutputs> {
   const timescale = new TimescalePrerequisites(
     "timescale",
     {
-      namePrefix: prefix,
+      backupRoleName: names.roleName("timescaleBackup"),
+      namespace: names.namespace,
       provider: cluster.provider,
       oidcProviderArn: cluster.oidcProviderArn,
       oidcIssuer: cluster.oidcIssuer,
       kmsKeyArn: dataKey.keyArn,
       backupBucketArn: backups.bucketArn,
-    },
-    opts,
-  );
-
-  const edge = new Edge(
-    "edge",
-    {
-      namePrefix: prefix,
-      ...config.edge,
-      vpcId: network.vpcId,
-      vpcCidr: config.network.cidrBlock,
-      wafLogRetentionDays: config.logs.logRetentionDays,
     },
     opts,
   );
@@ -251,7 +266,7 @@ export async function program(): Promise<StackOutputs> {
   const secrets = new PlatformSecrets(
     "secrets",
     {
-      prefix: secretPrefix,
+      prefix: names.secretPrefix,
       ...scope,
       kmsKeyArn: dataKey.keyArn,
       recoveryWindowDays: config.secrets.recoveryWindowDays,
@@ -271,7 +286,7 @@ export async function program(): Promise<StackOutputs> {
         // TimescaleDB reads POSTGRES_PASSWORD only when it first initializes its volume.
         "metrics-database-url": {
           from: "timescaledb-password",
-          compose: (password) => password.apply((value) => metricsDatabaseUrl(config.workloads.namespace, value)),
+          compose: (password) => password.apply((value) => metricsDatabaseUrl(names.namespace, value)),
         },
         "origin-verify": { value: edge.originVerifySecret },
         "slack-webhook-url": { outOfBand: "the #paimon-alerts channel's incoming webhook URL" },
@@ -281,7 +296,7 @@ export async function program(): Promise<StackOutputs> {
     opts,
   );
 
-  new KubernetesPlatform(
+  const kubernetes = new KubernetesPlatform(
     "kubernetes",
     {
       provider: cluster.provider,
@@ -293,17 +308,30 @@ export async function program(): Promise<StackOutputs> {
       loadBalancerControllerRoleArn: roles.loadBalancerController.roleArn,
       externalSecretsRoleArn: roles.externalSecrets.roleArn,
       logShipperRoleArn: roles.logShipper.roleArn,
+      certManagerRoleArn: roles.certManager.roleArn,
       originSecurityGroupId: edge.originSecurityGroupId,
+      originLoadBalancerName: names.originLoadBalancer,
       logDomainEndpoint: logs.endpoint,
       alertmanagerConfig: alertmanagerConfig({
         environment: config.environment,
         paging: config.paging !== undefined,
       }) as Record<string, unknown>,
       storageClass: cluster.storageClassName,
-      timescaleHost: timescaleHost(config.workloads.namespace),
+      timescaleHost: timescaleHost(names.namespace),
     },
     // The workload charts need the platform's secrets synced and its volume classes in place.
     { dependsOn: [secrets, timescale] },
+  );
+
+  const origin = new OriginRecord(
+    "edge-origin",
+    {
+      zoneId: edge.zoneId,
+      host: config.edge.originDomain,
+      loadBalancerName: names.originLoadBalancer,
+      loadBalancerCreatedBy: [kubernetes.releases.ingressNginx],
+    },
+    opts,
   );
 
   const dr = config.dr
@@ -312,6 +340,7 @@ export async function program(): Promise<StackOutputs> {
         {
           namePrefix: prefix,
           region: config.dr.region,
+          bucketName: backupBucketName(prefix, config.awsAccountId, config.dr.region),
           accountId: config.awsAccountId,
           partition: scope.partition,
           sourceBucket: backups,
@@ -359,7 +388,7 @@ export async function program(): Promise<StackOutputs> {
       originDomain: config.edge.originDomain,
       distributionDomainName: edge.distributionDomainName,
       originSecurityGroupId: edge.originSecurityGroupId,
-      originCertificateArn: edge.originCertificateArn,
+      originLoadBalancerDnsName: origin.loadBalancerDnsName,
       originVerifyHeader: ORIGIN_VERIFY_HEADER,
     },
     ...(dr

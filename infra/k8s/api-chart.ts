@@ -8,6 +8,7 @@ import {
   plainEnv,
   podSecurityContext,
   port,
+  redisEnv,
   resources,
   secretEnv,
   selectorLabels,
@@ -16,6 +17,7 @@ import {
   tmpMount,
   tmpVolume,
 } from "./pod";
+import { waitForMigrations } from "./migrations-chart";
 import { PORTS, type WorkloadValues } from "./values";
 
 export const API = "paimon-api";
@@ -38,6 +40,15 @@ export class ApiChart extends Chart {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
     const labels = selectorLabels(API);
+    const env = [
+      ...plainEnv({ ENVIRONMENT: values.environment, PORT: String(PORTS.api) }),
+      secretEnv("DATABASE_URL", "database-url"),
+      secretEnv("METRICS_DATABASE_URL", "metrics-database-url"),
+      secretEnv("REDIS_URL", "redis-url"),
+      ...redisEnv(values.redisCluster, { queues: false }),
+      secretEnv("JWT_SECRET", "jwt-secret"),
+      secretEnv("ORIGIN_VERIFY_SECRET", "origin-verify"),
+    ];
 
     new k8s.KubeServiceAccount(this, "service-account", {
       metadata: { name: API, labels },
@@ -59,20 +70,14 @@ export class ApiChart extends Chart {
             terminationGracePeriodSeconds: GRACE_PERIOD_SECONDS,
             ...(values.highAvailability ? { topologySpreadConstraints: spread(API) } : {}),
             volumes: [tmpVolume],
+            initContainers: [waitForMigrations(values.image, env)],
             containers: [
               {
                 name: "api",
                 image: values.image,
                 args: ["api"],
                 ports: [{ name: "http", containerPort: PORTS.api }],
-                env: [
-                  ...plainEnv({ ENVIRONMENT: values.environment, PORT: String(PORTS.api) }),
-                  secretEnv("DATABASE_URL", "database-url"),
-                  secretEnv("METRICS_DATABASE_URL", "metrics-database-url"),
-                  secretEnv("REDIS_URL", "redis-url"),
-                  secretEnv("JWT_SECRET", "jwt-secret"),
-                  secretEnv("ORIGIN_VERIFY_SECRET", "origin-verify"),
-                ],
+                env,
                 resources: resources({ memory: "512Mi", cpu: "250m" }, { memory: "1Gi", cpu: "500m" }),
                 livenessProbe: httpProbe("/health", PORTS.api, 30, 10),
                 readinessProbe: httpProbe("/health/ready", PORTS.api, 5, 5),

@@ -26,6 +26,17 @@ const report = (kind: string) =>
 
 const stamp = 'STAMP="$(date -u +%Y%m%dT%H%M%SZ)"';
 
+/**
+ * Where the services' image keeps AWS's RDS CA bundle: `RDS_CA_BUNDLE_PATH` of
+ * services/core/src/db/tls.ts (the database-TLS check in services/runtime/src/image.test.ts fails
+ * if the two part).
+ */
+export const IMAGE_RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
+
+/** Where a backup pod's own copy of that bundle is mounted, read by pg_dump as `PGSSLROOTCERT`. */
+const CA_DIRECTORY = "/rds-ca";
+const CA_VOLUME = "rds-ca";
+
 /** The §7.1 backup kinds that run as CronJobs, and each job's name (also its pods' `app.kubernetes.io/name`). */
 export const BACKUP_JOB_KINDS = ["postgres", "redis", "secrets", "timescaledb"] as const;
 export const backupJobName = (kind: (typeof BACKUP_JOB_KINDS)[number]): string => `paimon-backup-${kind}`;
@@ -38,6 +49,13 @@ interface BackupJob {
   readonly serviceAccount: string;
   readonly env: readonly k8s.EnvVar[];
   readonly script: string;
+  /**
+   * The job connects to RDS with `sslmode=verify-full`: libpq needs the RDS CA, which the backup
+   * tools image does not promise. An init container copies the bundle from the services' image,
+   * so pg_dump trusts exactly what the services trust.
+   * @default false
+   */
+  readonly rdsCa?: boolean;
 }
 
 function jobs(values: WorkloadValues): BackupJob[] {
@@ -50,7 +68,11 @@ function jobs(values: WorkloadValues): BackupJob[] {
       schedule: "30 18 * * *",
       role: "postgresBackup",
       serviceAccount: SERVICE_ACCOUNTS.postgresBackup.name,
-      env: [secretEnv("DATABASE_URL", "database-url")],
+      env: [
+        secretEnv("DATABASE_URL", "database-url"),
+        ...plainEnv({ PGSSLROOTCERT: `${CA_DIRECTORY}/rds-global-bundle.pem` }),
+      ],
+      rdsCa: true,
       // On top of RDS point-in-time recovery: a logical dump any PostgreSQL can restore.
       script: [
         stamp,
@@ -140,6 +162,7 @@ export class BackupsChart extends Chart {
     for (const job of jobs(values)) {
       const name = backupJobName(job.kind);
       const labels = selectorLabels(name);
+      const caMount: k8s.VolumeMount = { name: CA_VOLUME, mountPath: CA_DIRECTORY };
       new k8s.KubeServiceAccount(this, `${job.kind}-sa`, {
         metadata: {
           name: job.serviceAccount,
@@ -170,7 +193,24 @@ export class BackupsChart extends Chart {
                   restartPolicy: "Never",
                   securityContext: podSecurityContext,
                   // Dumps are staged here before upload: room for the largest of them.
-                  volumes: [{ name: "tmp", emptyDir: { sizeLimit: quantity("20Gi") } }],
+                  volumes: [
+                    { name: "tmp", emptyDir: { sizeLimit: quantity("20Gi") } },
+                    ...(job.rdsCa === true ? [{ name: CA_VOLUME, emptyDir: { sizeLimit: quantity("1Mi") } }] : []),
+                  ],
+                  ...(job.rdsCa === true
+                    ? {
+                        initContainers: [
+                          {
+                            name: CA_VOLUME,
+                            image: values.image,
+                            command: ["cp", IMAGE_RDS_CA_BUNDLE, `${CA_DIRECTORY}/rds-global-bundle.pem`],
+                            resources: resources({ memory: "16Mi", cpu: "10m" }, { memory: "64Mi", cpu: "100m" }),
+                            securityContext: containerSecurityContext,
+                            volumeMounts: [caMount],
+                          },
+                        ],
+                      }
+                    : {}),
                   containers: [
                     {
                       name: "backup",
@@ -179,7 +219,7 @@ export class BackupsChart extends Chart {
                       env: [...plainEnv({ AWS_REGION: values.region, HOME: "/tmp" }), ...job.env],
                       resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "1Gi", cpu: "500m" }),
                       securityContext: containerSecurityContext,
-                      volumeMounts: [tmpMount],
+                      volumeMounts: [tmpMount, ...(job.rdsCa === true ? [{ ...caMount, readOnly: true }] : [])],
                     },
                   ],
                 },

@@ -33,6 +33,7 @@ interface NetworkPolicySpec {
 }
 interface PodSpec {
   containers: Container[];
+  initContainers?: Container[];
   securityContext?: Record<string, unknown>;
   automountServiceAccountToken?: boolean;
   serviceAccountName?: string;
@@ -52,7 +53,7 @@ interface PodTemplate {
 function podOf(object: Manifest): { spec: PodSpec; labels: Record<string, string> } | undefined {
   const spec = object.spec as { template?: PodTemplate; jobTemplate?: { spec: { template: PodTemplate } } } | undefined;
   const template =
-    object.kind === "Deployment" || object.kind === "StatefulSet"
+    object.kind === "Deployment" || object.kind === "StatefulSet" || object.kind === "Job"
       ? spec?.template
       : object.kind === "CronJob"
         ? spec?.jobTemplate?.spec.template
@@ -94,7 +95,7 @@ describe.each(listStacks())("the %s charts", (stack) => {
         runAsGroup: 1001,
         seccompProfile: { type: "RuntimeDefault" },
       });
-      for (const container of pod.spec.containers) {
+      for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
         expect(container.securityContext, `${object.metadata.name}/${container.name}`).toMatchObject({
           runAsNonRoot: true,
           allowPrivilegeEscalation: false,
@@ -197,6 +198,34 @@ describe.each(listStacks())("the %s charts", (stack) => {
     for (const name of readers) expect(allowed(name, timescale, 5432), name).toBe(true);
     expect(allowed(workerName("scheduler"), pushgateway, 9091)).toBe(true);
     expect(allowed(workerName("risk"), pushgateway, 9091)).toBe(false);
+  });
+});
+
+describe.each(listStacks())("the %s services' Redis clients", (stack) => {
+  const objects = manifests(stack);
+  const envOf = (deployment: Manifest) => (podOf(deployment)!.spec.containers[0] as unknown as { env: EnvVar[] }).env;
+
+  it("then every Deployment that reads REDIS_URL gets REDIS_CLUSTER where ElastiCache is sharded, and every queue user the hash-tagged prefix", () => {
+    const clients = objects.filter((o) => o.kind === "Deployment" && envOf(o).some((v) => v.name === "REDIS_URL"));
+    expect(clients.map((o) => o.metadata.name).sort()).toEqual(
+      [API, EVENT_LISTENER, ...WORKERS.map(workerName)].sort(),
+    );
+    const clusterMode = configs[stack]!.cache.clusterMode;
+    for (const client of clients) {
+      const env = envOf(client);
+      if (client.metadata.name === API) {
+        expect(
+          env.find((v) => v.name === "QUEUE_PREFIX"),
+          API,
+        ).toBeUndefined();
+      } else {
+        expect(env, client.metadata.name).toContainEqual({ name: "QUEUE_PREFIX", value: "{paimon}" });
+      }
+      expect(
+        env.find((v) => v.name === "REDIS_CLUSTER"),
+        client.metadata.name,
+      ).toEqual(clusterMode ? { name: "REDIS_CLUSTER", value: "true" } : undefined);
+    }
   });
 });
 

@@ -3,6 +3,8 @@ import { stringify } from "yaml";
 import type { StackConfig } from "../config";
 import { ApiChart } from "./api-chart";
 import { BackupsChart } from "./backups-chart";
+import { LoggingChart } from "./logging-chart";
+import { MigrationsChart } from "./migrations-chart";
 import { MonitoringChart } from "./monitoring-chart";
 import { PlatformChart } from "./platform-chart";
 import { SecretsChart } from "./secrets-chart";
@@ -26,10 +28,12 @@ export function synthesizeStack(config: StackConfig): SynthesizedChart[] {
   const charts: Chart[] = [
     new PlatformChart(app, "platform", { values }),
     new SecretsChart(app, "secrets", { values }),
+    new MigrationsChart(app, "migrations", { values }),
     new ApiChart(app, "api", { values }),
     new ServicesChart(app, "services", { values }),
     new TimescaleChart(app, "timescaledb", { values }),
     new BackupsChart(app, "backups", { values }),
+    new LoggingChart(app, "logging", { values }),
     new MonitoringChart(app, "monitoring"),
   ];
   return charts.map((chart) => ({ id: chart.node.id, objects: chart.toJson() as Record<string, unknown>[] }));

@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import { API } from "./api-chart";
 import { BACKUP_JOB_KINDS, PUSHGATEWAY_URL, backupJobName } from "./backups-chart";
 import { selectorLabels } from "./pod";
+import { MIGRATE } from "./migrations-chart";
 import { EVENT_LISTENER, WORKERS, workerName } from "./services-chart";
 import { TIMESCALEDB } from "./timescaledb-chart";
 import { PORTS, type WorkloadValues } from "./values";
@@ -28,7 +29,9 @@ const pods = (...names: string[]): k8s.LabelSelector => ({
  * everything, then allow only: the ingress controller to the API, Prometheus to metrics ports,
  * every pod to DNS, the services to PostgreSQL and Redis (database subnets) and TimescaleDB,
  * the chain and AWS over HTTPS for those that need them, the backups and the scheduler to the
- * Pushgateway — and the cert-manager ClusterIssuers.
+ * Pushgateway — and the cert-manager ClusterIssuers, which solve DNS-01 in the stack's Route 53
+ * zone with cert-manager's own IRSA role: the origin's load balancer admits only HTTPS from
+ * CloudFront, so no ACME server could ever reach an HTTP-01 challenge there.
  */
 export class PlatformChart extends Chart {
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
@@ -95,7 +98,7 @@ export class PlatformChart extends Chart {
       ],
     });
     policy("allow-data-stores", {
-      podSelector: pods(...workloads, backupJobName("postgres")),
+      podSelector: pods(...workloads, backupJobName("postgres"), MIGRATE),
       policyTypes: ["Egress"],
       egress: [
         {
@@ -110,7 +113,7 @@ export class PlatformChart extends Chart {
       ingress: [
         {
           from: [
-            { podSelector: pods(...workloads, backupJobName("timescaledb")) },
+            { podSelector: pods(...workloads, backupJobName("timescaledb"), MIGRATE) },
             // Its exporter, in the monitoring namespace.
             {
               ...inNamespace("monitoring"),
@@ -122,7 +125,7 @@ export class PlatformChart extends Chart {
       ],
     });
     policy("allow-to-timescaledb", {
-      podSelector: pods(...workloads, backupJobName("timescaledb")),
+      podSelector: pods(...workloads, backupJobName("timescaledb"), MIGRATE),
       policyTypes: ["Egress"],
       egress: [
         { to: [{ podSelector: { matchLabels: selectorLabels(TIMESCALEDB) } }], ports: [tcp(PORTS.timescaledb)] },
@@ -165,7 +168,7 @@ export class PlatformChart extends Chart {
             server,
             email: values.acmeEmail,
             privateKeySecretRef: { name: `${name}-account-key` },
-            solvers: [{ http01: { ingress: { ingressClassName: "nginx" } } }],
+            solvers: [{ selector: { dnsZones: [values.zoneName] }, dns01: { route53: { region: values.region } } }],
           },
         },
       });

@@ -1,7 +1,7 @@
 import { ApiObject } from "cdk8s";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
-import { SECRET_NAME } from "./values";
+import { QUEUE_PREFIX, SECRET_NAME } from "./values";
 
 /** uid/gid of every workload (the services' Dockerfile creates this user). */
 export const RUN_AS = 1001;
@@ -44,6 +44,19 @@ export function secretEnv(name: string, key: string): k8s.EnvVar {
 
 export function plainEnv(values: Readonly<Record<string, string>>): k8s.EnvVar[] {
   return Object.entries(values).map(([name, value]) => ({ name, value }));
+}
+
+/**
+ * What a Redis client of the services needs besides `REDIS_URL`: `REDIS_CLUSTER` where
+ * ElastiCache runs in cluster mode (its configuration endpoint then needs a cluster client; a
+ * single-node client would fail with MOVED on the other shards' keys), and, for the services that
+ * use the queues, the queues' hash-tagged prefix. (The API only reads and pings Redis.)
+ */
+export function redisEnv(redisCluster: boolean, options: { readonly queues: boolean }): k8s.EnvVar[] {
+  return plainEnv({
+    ...(options.queues ? { QUEUE_PREFIX } : {}),
+    ...(redisCluster ? { REDIS_CLUSTER: "true" } : {}),
+  });
 }
 
 /** `requests` and `limits` in the seed's notation. */

@@ -1,6 +1,7 @@
 import { ApiObject, Chart, type ChartProps } from "cdk8s";
 import type { Construct } from "constructs";
 import { MONITORING_NAMESPACE } from "@paimon/monitoring/outputs";
+import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { SECRET_NAME, type WorkloadValues } from "./values";
 
 /** The keys of `paimon-secrets`, each the Secrets Manager secret `<prefix>/<key>`. */
@@ -39,41 +40,47 @@ export interface SecretsChartProps extends ChartProps {
 /**
  * Replaces the seed's plain-text §2.4 Secret: External Secrets syncs `paimon/<stack>/*` from
  * Secrets Manager into `paimon-secrets`, refreshed hourly; nothing secret is in the repository.
- * The store authenticates as the external-secrets controller, whose IRSA role reads only this
- * stack's prefix. The monitoring namespace gets the keys Alertmanager and the exporters need.
+ * One ClusterSecretStore authenticates as the external-secrets controller's own service account,
+ * whose IRSA role reads only this stack's prefix — a namespaced SecretStore may not name a service
+ * account of another namespace — and serves only the namespaces that sync from it: the fund's,
+ * and the monitoring namespace for the keys Alertmanager and the exporters need.
  */
 export class SecretsChart extends Chart {
   constructor(scope: Construct, id: string, props: SecretsChartProps) {
     super(scope, id, props);
     const { values } = props;
-    const sync = (namespace: string, keys: readonly string[]) => {
-      new ApiObject(this, `store-${namespace}`, {
-        apiVersion: "external-secrets.io/v1beta1",
-        kind: "SecretStore",
-        metadata: { name: SECRET_STORE, namespace },
-        spec: {
-          provider: {
-            aws: {
-              service: "SecretsManager",
-              region: values.region,
-              auth: { jwt: { serviceAccountRef: { name: "external-secrets", namespace: "external-secrets" } } },
-            },
+    const syncs = [
+      { namespace: values.namespace, keys: SECRET_KEYS },
+      { namespace: MONITORING_NAMESPACE, keys: MONITORING_SECRET_KEYS },
+    ];
+    const { namespace, name } = SERVICE_ACCOUNTS.externalSecrets;
+    new ApiObject(this, "store", {
+      apiVersion: "external-secrets.io/v1beta1",
+      kind: "ClusterSecretStore",
+      metadata: { name: SECRET_STORE },
+      spec: {
+        conditions: [{ namespaces: syncs.map((sync) => sync.namespace) }],
+        provider: {
+          aws: {
+            service: "SecretsManager",
+            region: values.region,
+            auth: { jwt: { serviceAccountRef: { name, namespace } } },
           },
         },
-      });
-      new ApiObject(this, `external-secret-${namespace}`, {
+      },
+    });
+    for (const sync of syncs) {
+      new ApiObject(this, `external-secret-${sync.namespace}`, {
         apiVersion: "external-secrets.io/v1beta1",
         kind: "ExternalSecret",
-        metadata: { name: SECRET_NAME, namespace },
+        metadata: { name: SECRET_NAME, namespace: sync.namespace },
         spec: {
           refreshInterval: "1h",
-          secretStoreRef: { kind: "SecretStore", name: SECRET_STORE },
+          secretStoreRef: { kind: "ClusterSecretStore", name: SECRET_STORE },
           target: { name: SECRET_NAME, creationPolicy: "Owner", deletionPolicy: "Retain" },
-          data: keys.map((key) => ({ secretKey: key, remoteRef: { key: `${values.secretPrefix}/${key}` } })),
+          data: sync.keys.map((key) => ({ secretKey: key, remoteRef: { key: `${values.secretPrefix}/${key}` } })),
         },
       });
-    };
-    sync(values.namespace, SECRET_KEYS);
-    sync(MONITORING_NAMESPACE, MONITORING_SECRET_KEYS);
+    }
   }
 }

@@ -8,6 +8,7 @@ import {
   httpProbe,
   plainEnv,
   podSecurityContext,
+  redisEnv,
   resources,
   secretEnv,
   selectorLabels,
@@ -15,6 +16,7 @@ import {
   tmpMount,
   tmpVolume,
 } from "./pod";
+import { waitForMigrations } from "./migrations-chart";
 import { PORTS, type WorkloadValues } from "./values";
 
 export const EVENT_LISTENER = "paimon-event-listener";
@@ -52,6 +54,7 @@ export class ServicesChart extends Chart {
       ...plainEnv({ ENVIRONMENT: values.environment }),
       secretEnv("DATABASE_URL", "database-url"),
       secretEnv("REDIS_URL", "redis-url"),
+      ...redisEnv(values.redisCluster, { queues: true }),
     ];
     const chain = [secretEnv("BSC_RPC_URL", "bsc-rpc-url"), secretEnv("BSC_WS_URL", "bsc-ws-url")];
     const metricsDatabase = secretEnv("METRICS_DATABASE_URL", "metrics-database-url");
@@ -125,6 +128,8 @@ export class ServicesChart extends Chart {
             securityContext: podSecurityContext,
             terminationGracePeriodSeconds: 60,
             volumes: [tmpVolume],
+            // Every background service reads the fund's database.
+            initContainers: [waitForMigrations(values.image, service.env)],
             containers: [
               {
                 name: service.name.replace(/^paimon-/, ""),

@@ -1,8 +1,8 @@
 import { planSubnets } from "../components/network/subnets";
-import { TIMESCALE_STORAGE_CLASS, timescaleBackupRoleName } from "../components/timescale";
-import { SERVICE_ACCOUNTS, workloadRoleName } from "../components/workload-roles/platform";
-import { partitionOf } from "../aws-partition";
+import { TIMESCALE_STORAGE_CLASS } from "../components/timescale";
+import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import type { StackConfig } from "../config";
+import { stackNames } from "../names";
 
 /** Ports the services listen on: the API's, and the health/metrics ports of the others. */
 export const PORTS = {
@@ -17,6 +17,12 @@ export const PORTS = {
 /** The synced Kubernetes secret that replaces the seed's plain-text §2.4 Secret. */
 export const SECRET_NAME = "paimon-secrets";
 
+/**
+ * The BullMQ key prefix of every stack's queues: a hash tag, so that in Redis Cluster all of a
+ * queue's keys hash to one slot and BullMQ's multi-key scripts run (the services' own default).
+ */
+export const QUEUE_PREFIX = "{paimon}";
+
 /** Everything the charts need, derived from the stack's configuration alone, so synth needs no cloud. */
 export interface WorkloadValues {
   readonly stack: string;
@@ -28,6 +34,8 @@ export interface WorkloadValues {
   readonly timescaledbImage: string;
   /** The ingress host: the origin CloudFront calls. */
   readonly host: string;
+  /** The public hosted zone the host lies in, where cert-manager answers DNS-01 challenges. */
+  readonly zoneName: string;
   readonly tlsIssuer: "letsencrypt-staging" | "letsencrypt-prod";
   readonly acmeEmail: string;
   readonly api: {
@@ -46,11 +54,17 @@ export interface WorkloadValues {
   readonly backupBucket: string;
   readonly redisReplicationGroupId: string;
   readonly redisSnapshotPrefix: string;
+  /** ElastiCache runs in cluster mode: the services must discover its shards (`REDIS_CLUSTER`). */
+  readonly redisCluster: boolean;
+  /** The OpenSearch domain the logs go to. */
+  readonly logDomain: string;
   readonly timescaleVolumeGiB: number;
   /** Retention of Redis snapshots the hourly job keeps, in days. */
   readonly redisBackupRetentionDays: number;
   /** IRSA role ARNs by workload. */
   readonly roleArns: Readonly<Record<string, string>>;
+  /** The operators' role, mapped to OpenSearch's administrator roles. */
+  readonly logAdminRoleArn: string;
   /** The database tier's ranges: RDS and ElastiCache live there. */
   readonly databaseCidrs: readonly string[];
   readonly vpcCidr: string;
@@ -58,35 +72,36 @@ export interface WorkloadValues {
 }
 
 export function workloadValues(config: StackConfig): WorkloadValues {
-  const prefix = `paimon-${config.stack}`;
-  const { partition } = partitionOf(config.region);
-  const roleArn = (name: string) => `arn:${partition}:iam::${config.awsAccountId}:role/${name}`;
+  const names = stackNames({ ...config, namespace: config.workloads.namespace });
   const roleArns: Record<string, string> = Object.fromEntries(
-    Object.keys(SERVICE_ACCOUNTS).map((workload) => [workload, roleArn(workloadRoleName(prefix, workload))]),
+    [...Object.keys(SERVICE_ACCOUNTS), "timescaleBackup"].map((workload) => [workload, names.roleArn(workload)]),
   );
-  roleArns["timescaleBackup"] = roleArn(timescaleBackupRoleName(prefix));
   const { workloads } = config;
   return {
     stack: config.stack,
     environment: config.environment,
-    namespace: workloads.namespace,
+    namespace: names.namespace,
     region: config.region,
     image: workloads.image,
     backupToolsImage: workloads.backupToolsImage,
     timescaledbImage: workloads.timescaledbImage,
     host: config.edge.originDomain,
+    zoneName: config.edge.zoneName,
     tlsIssuer: workloads.tlsIssuer,
     acmeEmail: workloads.acmeEmail,
     api: workloads.api,
     highAvailability: workloads.highAvailability,
     chain: workloads.chain,
-    secretPrefix: `paimon/${config.stack}`,
-    backupBucket: `${prefix}-backups-${config.awsAccountId}-${config.region}`,
-    redisReplicationGroupId: `${prefix}-redis`,
-    redisSnapshotPrefix: `${prefix}-`,
+    secretPrefix: names.secretPrefix,
+    backupBucket: names.backupBucket,
+    redisReplicationGroupId: names.redisReplicationGroupId,
+    redisSnapshotPrefix: names.redisSnapshotPrefix,
+    redisCluster: config.cache.clusterMode,
+    logDomain: names.logDomain,
     timescaleVolumeGiB: config.timescale.volumeSizeGiB,
     redisBackupRetentionDays: config.backups.retentionDays.redis,
     roleArns,
+    logAdminRoleArn: config.logs.adminRoleArn,
     databaseCidrs: planSubnets(config.network.cidrBlock, config.network.availabilityZoneCount).database,
     vpcCidr: config.network.cidrBlock,
     timescaleStorageClass: TIMESCALE_STORAGE_CLASS,

@@ -89,7 +89,8 @@ describe("pnpm plan", () => {
     );
     const io = captureIo(temp.root);
     expect(await runPlan({ ...defaults, stack: "production" }, io)).toBe(1);
-    expect(io.stdout()).toContain("Policy pack: 2 mandatory, 0 advisory violations");
+    // The advisories are production's placeholder digests of paimon's own images.
+    expect(io.stdout()).toContain("Policy pack: 2 mandatory, 2 advisory violations");
     expect(io.stdout()).toMatch(
       /✗ mandatory\s+CKV_AWS_293-rds-deletion-protection\s+database-primary\s+deletionProtection is off/,
     );
@@ -137,7 +138,7 @@ describe("pnpm plan", () => {
     expect(await runPlan({ ...defaults, diff: "HEAD" }, markdown)).toBe(0);
     const text = markdown.stdout();
     expect(text).toContain("| staging | 0 | 3 | 0 | **2** (2 weakened) | 0 | clean |");
-    expect(text).toContain("| production | 0 | 0 | 0 | 0 | 0 | clean |");
+    expect(text).toContain("| production | 0 | 0 | 0 | 0 | 0 | 2 advisory |");
     expect(text.indexOf("Security-relevant changes")).toBeLessThan(text.indexOf("### Changes"));
     expect(text).toContain("`rules[id=expire-redis].expiration.days`: `7` → `3`");
     expect(text).toContain("`forceDestroy`: `false` → `true`");
@@ -155,12 +156,18 @@ describe("pnpm plan", () => {
     ]);
   });
 
-  it("when nothing changed, then --diff prints one line", async () => {
+  it("when nothing changed, then --diff prints one line, and the standing advisories", async () => {
     await runPlan({ ...defaults, quiet: true }, captureIo(temp.root));
     temp.commit("baseline");
     const io = captureIo(temp.root);
     await runPlan({ ...defaults, diff: "HEAD" }, io);
-    expect(io.stdout()).toBe("No infrastructure changes against `HEAD` (production, staging).\n");
+    const [first, ...rest] = io.stdout().split("\n");
+    expect(first).toBe("No infrastructure changes against `HEAD` (production, staging).");
+    const findings = rest.filter((line) => line.startsWith("| production") || line.startsWith("| staging"));
+    expect(findings).toHaveLength(2);
+    for (const line of findings) {
+      expect(line).toMatch(/^\| production \| advisory \| `paimon-image-digest-not-placeholder` \|/);
+    }
   });
 
   it("when --check and --diff are combined, then it refuses", async () => {

@@ -130,6 +130,17 @@ function answer(
       const list = String(inputs["name"]);
       return { id: `<prefixList:${list}.id>`, name: list, addressFamily: "IPv4", maxEntries: 55, entries: [] };
     }
+    case "aws:lb/getLoadBalancer:getLoadBalancer": {
+      const lb = String(inputs["name"]);
+      return {
+        id: `<loadBalancer:${lb}.arn>`,
+        arn: `<loadBalancer:${lb}.arn>`,
+        name: lb,
+        loadBalancerType: "network",
+        dnsName: `<loadBalancer:${lb}.dnsName>`,
+        zoneId: `<loadBalancer:${lb}.zoneId>`,
+      };
+    }
     case "pagerduty:index/getUser:getUser": {
       const email = String(inputs["email"]);
       return { id: `<user:${email}.id>`, email, name: email.split("@")[0] };

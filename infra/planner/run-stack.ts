@@ -3,6 +3,7 @@
  * runtime and sends the snapshot (or a one-line error) back over IPC. One stack per process,
  * because the Pulumi runtime keeps its state in globals.
  */
+import { stackTarget } from "../config";
 import { policies } from "../policy/policies";
 import { evaluatePolicies, type PolicyViolation } from "./policy";
 import { recordStack } from "./record";
@@ -28,6 +29,7 @@ export type RunStackResult =
 async function run(request: RunStackRequest): Promise<RunStackResult> {
   const started = performance.now();
   const { config, secretKeys, stack } = request.stackFile;
+  const target = stackTarget(config);
   try {
     const { program } = (await import(request.programModule)) as { program: () => Promise<unknown> };
     const recorded = await recordStack({
@@ -36,14 +38,11 @@ async function run(request: RunStackRequest): Promise<RunStackResult> {
       config,
       secretKeys,
       // The mocks answer for the configured account and region, as AWS would for them.
-      environment: {
-        region: config["aws:region"] ?? "us-east-1",
-        accountId: (config[`${request.project}:awsAccountId`] ?? "000000000000").replace(/"/g, ""),
-      },
+      environment: { region: target.region ?? "us-east-1", accountId: target.awsAccountId ?? "000000000000" },
       program,
     });
     // Held to production's bar unless the stack says it is staging.
-    const environment = config[`${request.project}:environment`] === "staging" ? "staging" : "production";
+    const environment = target.environment === "staging" ? "staging" : "production";
     const violations = evaluatePolicies(policies, recorded.resources, { environment });
     return {
       ok: true,

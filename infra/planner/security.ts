@@ -38,6 +38,8 @@ const RULES: readonly Rule[] = [
   { category: "kms-key-policy", types: ["aws:kms/grant:"] },
   { category: "iam", types: ["aws:iam/"] },
   { category: "iam", path: /^(policy|assumeRolePolicy|inlinePolicies|managedPolicyArns|accessPolicies)(\.|\[|$)/ },
+  // Who administers a search domain's fine-grained access control.
+  { category: "iam", types: ["aws:opensearch/domain:Domain"], path: leaf("masterUserOptions") },
   {
     category: "network-exposure",
     types: [

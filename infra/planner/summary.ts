@@ -1,3 +1,4 @@
+import { imagesOf, placeholderDigestOf } from "../policy/rules/workloads";
 import { flatten } from "./diff";
 import type { PolicyViolation } from "./policy";
 import { columns, formatValue, shortPath, shortType } from "./format";
@@ -167,6 +168,27 @@ export function policyLines(violations: readonly PolicyViolation[]): string[] {
   return lines;
 }
 
+/**
+ * A warning no reader can miss when workload images are pinned to placeholder digests: nothing
+ * can pull them, so the stack would not start. Empty when every digest looks like an image's.
+ */
+export function placeholderImageLines(snapshot: PlanSnapshot): string[] {
+  const images = [
+    ...new Set(
+      imagesOf(
+        snapshot.resources.map((resource) => ({ type: resource.type, props: resource.inputs, urn: resource.urn })),
+      )
+        .map(({ image }) => image)
+        .filter((image) => placeholderDigestOf(image) !== undefined),
+    ),
+  ].sort();
+  if (images.length === 0) return [];
+  return [
+    `  ⚠ PLACEHOLDER IMAGE DIGESTS — ${images.length} image(s) cannot be pulled; put the released digests in Pulumi.${snapshot.stack}.yaml:`,
+    ...images.map((image) => `      ${image}`),
+  ];
+}
+
 /** The readable per-stack summary `pnpm plan` prints. */
 export function summarize(
   snapshot: PlanSnapshot,
@@ -181,7 +203,7 @@ export function summarize(
     `region ${region}`,
     ...(elapsedMs === undefined ? [] : [`planned in ${(elapsedMs / 1000).toFixed(1)} s`]),
   ].join(" · ");
-  const lines = [`== ${header}`, "  Components"];
+  const lines = [`== ${header}`, ...placeholderImageLines(snapshot), "  Components"];
   lines.push(...componentLines(snapshot));
   const facts = securityFacts(snapshot);
   for (const [category, title] of Object.entries(SECURITY_CATEGORIES)) {

@@ -6,8 +6,10 @@ import { DataStoreAccess } from "../data-store-access";
 export const REDIS_PORT = 6379;
 
 export interface CacheArgs {
-  /** Physical name prefix: the replication group is `<prefix>-redis`. */
+  /** Physical name prefix of the slow-log group. */
   readonly namePrefix: string;
+  /** The replication group's id (also its subnet and parameter groups' names). */
+  readonly replicationGroupId: string;
   readonly vpcId: pulumi.Input<string>;
   readonly subnetIds: pulumi.Input<string>[];
   /** The only security group that may connect: the cluster's nodes. */
@@ -55,7 +57,7 @@ export class Cache extends pulumi.ComponentResource {
       );
     }
     const child = { parent: this };
-    const groupId = `${args.namePrefix}-redis`;
+    const groupId = args.replicationGroupId;
     const major = args.engineVersion.split(".")[0] ?? "7";
 
     const access = new DataStoreAccess(

@@ -10,6 +10,8 @@ export interface DisasterRecoveryArgs {
   readonly namePrefix: string;
   /** The standby region. */
   readonly region: string;
+  /** The replica backup bucket's name, in the standby region. */
+  readonly bucketName: string;
   readonly accountId: string;
   readonly partition: string;
   /** The primary backup bucket, replicated object by object. */
@@ -65,7 +67,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
     const replica = new BackupBucket(
       `${name}-backups`,
       {
-        bucketName: `${args.namePrefix}-backups-${args.accountId}-${args.region}`,
+        bucketName: args.bucketName,
         region: args.region,
         kmsKeyArn: key.arn,
         retentionDays: args.retentionDays,

@@ -47,8 +47,8 @@ export class Edge extends pulumi.ComponentResource {
   readonly webAclArn: pulumi.Output<string>;
   /** For the load balancer's service annotation: admits CloudFront only. */
   readonly originSecurityGroupId: pulumi.Output<string>;
-  /** The origin's regional certificate, for the load balancer's TLS listener. */
-  readonly originCertificateArn: pulumi.Output<string>;
+  /** The public hosted zone holding the API's and the origin's records. */
+  readonly zoneId: pulumi.Output<string>;
   /** The header value CloudFront sends and the ingress requires, secret. */
   readonly originVerifySecret: pulumi.Output<string>;
 
@@ -64,16 +64,14 @@ export class Edge extends pulumi.ComponentResource {
     }
     const child = { parent: this };
     const zone = aws.route53.getZoneOutput({ name: args.zoneName, privateZone: false }, { parent: this });
+    this.zoneId = zone.zoneId;
 
-    const certificate = (suffix: string, domainName: string, region?: string) => {
+    // CloudFront's certificate. The origin's comes from cert-manager (DNS-01 in this zone), on the
+    // ingress controller that terminates TLS behind a pass-through load balancer.
+    const certificate = (suffix: string, domainName: string, region: string) => {
       const cert = new aws.acm.Certificate(
         `${name}-${suffix}`,
-        {
-          domainName,
-          validationMethod: "DNS",
-          keyAlgorithm: "EC_prime256v1",
-          ...(region ? { region } : {}),
-        },
+        { domainName, validationMethod: "DNS", keyAlgorithm: "EC_prime256v1", region },
         child,
       );
       const option = cert.domainValidationOptions.apply((options) => options[0]);
@@ -91,13 +89,11 @@ export class Edge extends pulumi.ComponentResource {
       );
       return new aws.acm.CertificateValidation(
         `${name}-${suffix}`,
-        { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn], ...(region ? { region } : {}) },
+        { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn], region },
         child,
       );
     };
     const apiCertificate = certificate("api-cert", args.apiDomain, GLOBAL_REGION);
-    const originCertificate = certificate("origin-cert", args.originDomain);
-    this.originCertificateArn = originCertificate.certificateArn;
 
     const visibility = (metricName: string) => ({
       cloudwatchMetricsEnabled: true,
@@ -263,6 +259,7 @@ export class Edge extends pulumi.ComponentResource {
     this.originSecurityGroupId = originGroup.id;
 
     this.registerOutputs({
+      zoneId: this.zoneId,
       distributionDomainName: this.distributionDomainName,
       webAclArn: this.webAclArn,
       originSecurityGroupId: this.originSecurityGroupId,

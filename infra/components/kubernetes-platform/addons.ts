@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { LOG_INDEX_PREFIX } from "../logs";
+import { SERVICE_ACCOUNTS } from "../workload-roles/platform";
 
 /** A Helm chart, pinned: upgrading one is a reviewed change to this table. */
 export interface ChartPin {
@@ -86,8 +88,12 @@ export interface AddonInputs {
   readonly loadBalancerControllerRoleArn: pulumi.Input<string>;
   readonly externalSecretsRoleArn: pulumi.Input<string>;
   readonly logShipperRoleArn: pulumi.Input<string>;
+  /** cert-manager's role: it answers DNS-01 challenges in the stack's zone. */
+  readonly certManagerRoleArn: pulumi.Input<string>;
   /** The security group that admits CloudFront only, for the ingress controller's load balancer. */
   readonly originSecurityGroupId: pulumi.Input<string>;
+  /** The name the ingress controller's load balancer is given, so that its DNS record can find it. */
+  readonly originLoadBalancerName: string;
   readonly logDomainEndpoint: pulumi.Input<string>;
   /** Alertmanager's configuration (monitoring/generated/alertmanager-<stack>.yml), parsed. */
   readonly alertmanagerConfig: Record<string, unknown>;
@@ -96,9 +102,10 @@ export interface AddonInputs {
   readonly timescaleHost: string;
 }
 
-const irsa = (roleArn: pulumi.Input<string>, name: string) => ({
+/** A release's service account, named as its role's trust names it. */
+const irsa = (roleArn: pulumi.Input<string>, account: { readonly name: string }) => ({
   create: true,
-  name,
+  name: account.name,
   annotations: { "eks.amazonaws.com/role-arn": roleArn },
 });
 const replicas = (inputs: AddonInputs) => (inputs.highAvailability ? 2 : 1);
@@ -112,7 +119,7 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
       // Pods cannot reach instance metadata (hop limit 1): the controller is told where it is.
       vpcId: inputs.vpcId,
       replicaCount: replicas(inputs),
-      serviceAccount: irsa(inputs.loadBalancerControllerRoleArn, "aws-load-balancer-controller"),
+      serviceAccount: irsa(inputs.loadBalancerControllerRoleArn, SERVICE_ACCOUNTS.loadBalancerController),
       enableServiceMutatorWebhook: false,
     },
     ingressNginx: {
@@ -128,6 +135,7 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
           // An NLB passing TLS through to the controller (cert-manager's certificate), reachable
           // only from CloudFront's origin-facing ranges through the edge's security group.
           annotations: {
+            "service.beta.kubernetes.io/aws-load-balancer-name": inputs.originLoadBalancerName,
             "service.beta.kubernetes.io/aws-load-balancer-type": "external",
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
@@ -141,12 +149,14 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
     certManager: {
       crds: { enabled: true, keep: true },
       replicaCount: replicas(inputs),
+      // DNS-01 in Route 53 with the controller's own IRSA role (ClusterIssuers use its ambient credentials).
+      serviceAccount: irsa(inputs.certManagerRoleArn, SERVICE_ACCOUNTS.certManager),
       prometheus: { enabled: true, servicemonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } } },
     },
     externalSecrets: {
       installCRDs: true,
       replicaCount: replicas(inputs),
-      serviceAccount: irsa(inputs.externalSecretsRoleArn, "external-secrets"),
+      serviceAccount: irsa(inputs.externalSecretsRoleArn, SERVICE_ACCOUNTS.externalSecrets),
       serviceMonitor: { enabled: true, additionalLabels: { release: "kube-prometheus-stack" } },
     },
     kubePrometheusStack: {
@@ -217,7 +227,7 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
     },
     metricsServer: { replicas: replicas(inputs) },
     fluentBit: {
-      serviceAccount: irsa(inputs.logShipperRoleArn, "fluent-bit"),
+      serviceAccount: irsa(inputs.logShipperRoleArn, SERVICE_ACCOUNTS.logShipper),
       // JSON logs (spec §6.1) to the OpenSearch domain, signed with the role (spec §6.2's index name).
       config: {
         outputs: pulumi.interpolate`[OUTPUT]
@@ -229,7 +239,7 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
     AWS_Auth           On
     AWS_Region         ${inputs.region}
     Logstash_Format    On
-    Logstash_Prefix    paimon-logs
+    Logstash_Prefix    ${LOG_INDEX_PREFIX}
     Suppress_Type_Name On
     Retry_Limit        False
 `,

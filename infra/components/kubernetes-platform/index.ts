@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SynthesizedChart } from "../../k8s/main";
-import { CHARTS, addonValues, type AddonInputs } from "./addons";
+import { CHARTS, addonValues, type AddonInputs, type ChartPin } from "./addons";
 
 /** API groups whose custom resources need a release's CRDs first. */
 const CRD_OWNERS: Readonly<Record<string, keyof typeof CHARTS>> = {
@@ -19,9 +19,10 @@ export interface KubernetesPlatformArgs extends AddonInputs {
 
 /**
  * Deploys into the cluster: the platform add-ons as Helm releases with pinned chart versions and
- * typed values, then every object of the generated charts as its own resource — so `pnpm plan`
- * and `pulumi preview` show each one — custom resources only after the release that installs
- * their CRDs, namespaced objects after their namespace.
+ * typed values, then every object of the generated charts as its own resource — so `pulumi preview`
+ * and `pnpm plan` show each one — custom resources only after the release that installs their
+ * CRDs, namespaced objects after their namespace (a chart's Namespace, or the release that creates
+ * it).
  */
 export class KubernetesPlatform extends pulumi.ComponentResource {
   readonly releases: Readonly<Record<keyof typeof CHARTS, k8s.helm.v3.Release>>;
@@ -70,7 +71,14 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
       fluentBit: release("fluentBit"),
     };
 
+    // A release creates its namespace (`createNamespace`); the first release into one stands for it.
+    // kube-system is there from the start.
     const namespaces = new Map<string, pulumi.Resource>();
+    for (const [key, pin] of Object.entries(CHARTS) as [keyof typeof CHARTS, ChartPin][]) {
+      if (pin.namespace !== "kube-system" && !namespaces.has(pin.namespace)) {
+        namespaces.set(pin.namespace, this.releases[key]);
+      }
+    }
     for (const chart of args.charts) {
       for (const object of chart.objects) {
         const { apiVersion, kind, metadata } = object as {
@@ -80,11 +88,9 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
         };
         const group = apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
         const owner = CRD_OWNERS[group];
+        const namespace = metadata.namespace ? namespaces.get(metadata.namespace) : undefined;
         const dependsOn: pulumi.Resource[] = [
-          ...(owner ? [this.releases[owner]] : []),
-          ...(metadata.namespace && namespaces.has(metadata.namespace)
-            ? [namespaces.get(metadata.namespace) as pulumi.Resource]
-            : []),
+          ...new Set([...(owner ? [this.releases[owner]] : []), ...(namespace ? [namespace] : [])]),
         ];
         const resource = new k8s.apiextensions.CustomResource(
           `${chart.id}-${kind.toLowerCase()}-${metadata.namespace ? `${metadata.namespace}-` : ""}${metadata.name}`,

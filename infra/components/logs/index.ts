@@ -10,6 +10,9 @@ export const OPENSEARCH_LOG_TYPES = [
   "AUDIT_LOGS",
 ] as const;
 
+/** The indices the platform's logs go to (`<prefix>-YYYY.MM.DD`, the seed's §6.2 index name). */
+export const LOG_INDEX_PREFIX = "paimon-logs";
+
 export interface LogDomainArgs {
   /** The domain's name (≤ 28 characters), e.g. `paimon-production-logs`. */
   readonly domainName: string;
@@ -29,10 +32,13 @@ export interface LogDomainArgs {
   readonly dedicatedMasterCount: 0 | 3 | 5;
   readonly dedicatedMasterType?: string | undefined;
   readonly volumeSizeGiB: number;
-  /** The IAM role mapped to OpenSearch's all-access role (fine-grained access control's master). */
-  readonly masterRoleArn: string;
-  /** Roles allowed through the domain's access policy (the log shipper's, the master's). */
-  readonly writerRoleArns: readonly pulumi.Input<string>[];
+  /**
+   * Fine-grained access control's master user: the role that maps every other role to an
+   * OpenSearch role through the security API (the security provisioner Job's, infra/k8s).
+   */
+  readonly masterUserArn: pulumi.Input<string>;
+  /** Roles allowed through the domain's access policy (the master, the log shipper, the operators). */
+  readonly clientRoleArns: readonly pulumi.Input<string>[];
   readonly logRetentionDays: number;
 }
 
@@ -141,9 +147,9 @@ export class LogDomain extends pulumi.ComponentResource {
           enabled: true,
           anonymousAuthEnabled: false,
           internalUserDatabaseEnabled: false,
-          masterUserOptions: { masterUserArn: args.masterRoleArn },
+          masterUserOptions: { masterUserArn: args.masterUserArn },
         },
-        accessPolicies: pulumi.output(args.writerRoleArns).apply((roles) =>
+        accessPolicies: pulumi.output(args.clientRoleArns).apply((roles) =>
           JSON.stringify({
             Version: "2012-10-17",
             Statement: [

@@ -3,16 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { WorkloadRole } from "../workload-roles";
 import { timescaleBackupPolicy } from "../workload-roles/policies";
 
-/** Where the TimescaleDB workload runs, and as whom. */
-export const TIMESCALE_NAMESPACE = "paimon";
+/** The service account of TimescaleDB's backup job, in the fund's namespace. */
 export const TIMESCALE_BACKUP_SERVICE_ACCOUNT = "paimon-backup-timescaledb";
-/** The backup job's IAM role name (the Kubernetes layer annotates its service account with it). */
-export const timescaleBackupRoleName = (namePrefix: string): string => `${namePrefix}-backup-timescaledb`;
 /** Encrypted gp3 volumes, retained when their claim is deleted. */
 export const TIMESCALE_STORAGE_CLASS = "gp3-encrypted-retain";
 
 export interface TimescaleArgs {
-  readonly namePrefix: string;
+  /** The backup job's IAM role (the Kubernetes layer annotates its service account with it). */
+  readonly backupRoleName: string;
+  /** The fund's namespace, where TimescaleDB and its backup job run. */
+  readonly namespace: string;
   /** The cluster's Kubernetes provider. */
   readonly provider: k8s.Provider;
   readonly oidcProviderArn: pulumi.Input<string>;
@@ -51,11 +51,11 @@ export class TimescalePrerequisites extends pulumi.ComponentResource {
     this.backupRole = new WorkloadRole(
       `${name}-backup`,
       {
-        roleName: timescaleBackupRoleName(args.namePrefix),
+        roleName: args.backupRoleName,
         description: "TimescaleDB daily dump to the backup bucket",
         oidcProviderArn: args.oidcProviderArn,
         oidcIssuer: args.oidcIssuer,
-        serviceAccount: { namespace: TIMESCALE_NAMESPACE, name: TIMESCALE_BACKUP_SERVICE_ACCOUNT },
+        serviceAccount: { namespace: args.namespace, name: TIMESCALE_BACKUP_SERVICE_ACCOUNT },
         policy: pulumi
           .all([args.backupBucketArn, args.kmsKeyArn])
           .apply(([bucket, key]) => timescaleBackupPolicy(bucket, key)),

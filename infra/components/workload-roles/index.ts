@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { irsaTrustPolicy, type ServiceAccountRef } from "./irsa";
+import type { ServiceAccountRef } from "../../names";
+import { irsaTrustPolicy } from "./irsa";
 
 export interface WorkloadRoleArgs {
   /** Physical role name, e.g. `paimon-staging-rebalance-worker`. */

@@ -1,10 +1,9 @@
 import type * as aws from "@pulumi/aws";
+import type { ServiceAccountRef } from "../../names";
 
-/** A Kubernetes service account: who a workload role is for. */
-export interface ServiceAccountRef {
-  readonly namespace: string;
-  readonly name: string;
-}
+/** The `sub` claim of a service account's projected token: what an IRSA trust names. */
+export const serviceAccountSubject = (account: ServiceAccountRef): string =>
+  `system:serviceaccount:${account.namespace}:${account.name}`;
 
 /**
  * Trust policy of an IRSA role: only the named service account of the named namespace, with
@@ -26,7 +25,7 @@ export function irsaTrustPolicy(
         Action: "sts:AssumeRoleWithWebIdentity",
         Condition: {
           StringEquals: {
-            [`${issuer}:sub`]: `system:serviceaccount:${account.namespace}:${account.name}`,
+            [`${issuer}:sub`]: serviceAccountSubject(account),
             [`${issuer}:aud`]: "sts.amazonaws.com",
           },
         },

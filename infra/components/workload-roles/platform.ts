@@ -1,36 +1,39 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { ServiceAccountHome, StackNames } from "../../names";
 import { WorkloadRole } from "./index";
 import { loadBalancerControllerPolicy } from "./load-balancer-controller";
 import {
+  certManagerDns01Policy,
   externalSecretsPolicy,
+  logDomainSecurityPolicy,
   logShipperPolicy,
   postgresBackupPolicy,
   redisSnapshotPolicy,
   secretsBackupPolicy,
 } from "./policies";
-import type { ServiceAccountRef } from "./irsa";
 
-/** The service accounts of the platform's workloads: the Kubernetes layer creates them with these names. */
+/**
+ * The service accounts of the platform's workloads: the Kubernetes layer creates them with
+ * these names. Those without a namespace live in the fund's own (`paimon:workloads.namespace`);
+ * the add-ons' live in their releases' namespaces.
+ */
 export const SERVICE_ACCOUNTS = {
-  rebalanceWorker: { namespace: "paimon", name: "paimon-rebalance-worker" },
-  postgresBackup: { namespace: "paimon", name: "paimon-backup-postgres" },
-  redisBackup: { namespace: "paimon", name: "paimon-backup-redis" },
-  secretsBackup: { namespace: "paimon", name: "paimon-backup-secrets" },
+  rebalanceWorker: { name: "paimon-rebalance-worker" },
+  postgresBackup: { name: "paimon-backup-postgres" },
+  redisBackup: { name: "paimon-backup-redis" },
+  secretsBackup: { name: "paimon-backup-secrets" },
   externalSecrets: { namespace: "external-secrets", name: "external-secrets" },
   logShipper: { namespace: "logging", name: "fluent-bit" },
+  logDomainSecurity: { namespace: "logging", name: "opensearch-security" },
   loadBalancerController: { namespace: "kube-system", name: "aws-load-balancer-controller" },
-} as const satisfies Record<string, ServiceAccountRef>;
+  certManager: { namespace: "cert-manager", name: "cert-manager" },
+} as const satisfies Record<string, ServiceAccountHome>;
 export type PlatformWorkload = keyof typeof SERVICE_ACCOUNTS;
 
-/** A workload role's physical name: `<prefix>-<workload in kebab-case>` (what the Kubernetes layer annotates). */
-export function workloadRoleName(namePrefix: string, workload: string): string {
-  return `${namePrefix}-${workload.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
-}
-
 export interface PlatformRolesArgs {
-  /** Role names are `<prefix>-<workload>`. */
-  readonly namePrefix: string;
+  /** Each role's name, and where its service account lives (the stack's naming module). */
+  readonly names: Pick<StackNames, "roleName" | "serviceAccount">;
   readonly partition: string;
   readonly oidcProviderArn: pulumi.Input<string>;
   readonly oidcIssuer: pulumi.Input<string>;
@@ -43,6 +46,10 @@ export interface PlatformRolesArgs {
   readonly secretArnPattern: string;
   /** The log domain, by ARN (known before the domain is). */
   readonly logDomainArn: string;
+  /** The public hosted zone where cert-manager answers DNS-01 challenges. */
+  readonly hostedZoneId: pulumi.Input<string>;
+  /** The hosts cert-manager obtains certificates for (the ingress hosts). */
+  readonly certificateHosts: readonly string[];
 }
 
 /**
@@ -59,11 +66,11 @@ export class PlatformRoles extends pulumi.ComponentResource {
       new WorkloadRole(
         `${name}-${workload}`,
         {
-          roleName: workloadRoleName(args.namePrefix, workload),
+          roleName: args.names.roleName(workload),
           description,
           oidcProviderArn: args.oidcProviderArn,
           oidcIssuer: args.oidcIssuer,
-          serviceAccount: SERVICE_ACCOUNTS[workload],
+          serviceAccount: args.names.serviceAccount(SERVICE_ACCOUNTS[workload]),
           ...(policy ? { policy } : {}),
         },
         { parent: this },
@@ -96,10 +103,26 @@ export class PlatformRoles extends pulumi.ComponentResource {
         "Fluent Bit: ships container logs to the log domain",
         logShipperPolicy(args.logDomainArn),
       ),
+      logDomainSecurity: role(
+        "logDomainSecurity",
+        "The log domain's master user: maps the platform's roles to OpenSearch roles",
+        logDomainSecurityPolicy(args.logDomainArn),
+      ),
       loadBalancerController: role(
         "loadBalancerController",
         "AWS Load Balancer Controller: the ingress controller's load balancer",
         loadBalancerControllerPolicy(args.partition),
+      ),
+      certManager: role(
+        "certManager",
+        "cert-manager: answers DNS-01 challenges for the origin's certificate",
+        pulumi.output(args.hostedZoneId).apply((zone) =>
+          certManagerDns01Policy(
+            args.partition,
+            zone,
+            args.certificateHosts.map((host) => `_acme-challenge.${host}`),
+          ),
+        ),
       ),
     };
     this.registerOutputs({});

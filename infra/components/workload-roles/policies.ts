@@ -151,3 +151,58 @@ export function ebsCsiKmsPolicy(dataKeyArn: string): aws.iam.PolicyDocument {
     },
   );
 }
+
+/**
+ * cert-manager answers the origin's DNS-01 challenges in Route 53: TXT records named
+ * `_acme-challenge.<host>` in the one zone, upserted and deleted, nothing else. Finding the
+ * zone by name (`ListHostedZonesByName`) and polling a change (`GetChange`) support no narrower
+ * resource; they return zone names and change status, never records.
+ * @param recordNames the challenge records, e.g. `_acme-challenge.origin-api.paimon.fund`
+ */
+export function certManagerDns01Policy(
+  partition: string,
+  hostedZoneId: string,
+  recordNames: readonly string[],
+): aws.iam.PolicyDocument {
+  const zone = `arn:${partition}:route53:::hostedzone/${hostedZoneId}`;
+  return document(
+    {
+      Sid: "WriteChallengeRecords",
+      Effect: "Allow",
+      Action: "route53:ChangeResourceRecordSets",
+      Resource: zone,
+      Condition: {
+        "ForAllValues:StringEquals": {
+          "route53:ChangeResourceRecordSetsNormalizedRecordNames": [...recordNames],
+          "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+          "route53:ChangeResourceRecordSetsActions": ["UPSERT", "DELETE"],
+        },
+      },
+    },
+    { Sid: "ReadZoneRecords", Effect: "Allow", Action: "route53:ListResourceRecordSets", Resource: zone },
+    {
+      Sid: "WatchChallengeChanges",
+      Effect: "Allow",
+      Action: "route53:GetChange",
+      Resource: `arn:${partition}:route53:::change/*`,
+    },
+    { Sid: "FindTheZone", Effect: "Allow", Action: "route53:ListHostedZonesByName", Resource: "*" },
+  );
+}
+
+/**
+ * The log domain's security provisioner (the domain's master user) finds the domain's endpoint
+ * and writes roles and role mappings through the security plugin's API, and nothing else: no
+ * index, no document.
+ */
+export function logDomainSecurityPolicy(domainArn: string): aws.iam.PolicyDocument {
+  return document(
+    { Sid: "FindTheDomain", Effect: "Allow", Action: "es:DescribeDomain", Resource: domainArn },
+    {
+      Sid: "WriteSecurityConfiguration",
+      Effect: "Allow",
+      Action: "es:ESHttpPut",
+      Resource: `${domainArn}/_plugins/_security/api/*`,
+    },
+  );
+}

@@ -1,17 +1,20 @@
-import { attachedTo, get, resourceRule, stackRule } from "../rule";
+import { attachedTo, get, resourceRule, stackRule, text } from "../rule";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 /** The only ports the internet may reach directly: the edge's HTTP(S). */
 const EDGE_PORTS = new Set([80, 443]);
 
-interface IngressRule {
+export interface IngressRule {
   readonly cidrs: string[];
+  /** `tcp`, `udp`, `-1` (all) or a protocol number, as written. */
+  readonly protocol: string;
   readonly fromPort: number;
   readonly toPort: number;
   readonly description?: string;
 }
 
-function ingressRules(type: string, props: Record<string, unknown>): IngressRule[] {
+/** The ingress rules a security-group resource (or rule resource) declares. */
+export function ingressRules(type: string, props: Record<string, unknown>): IngressRule[] {
   const port = (value: unknown) => (typeof value === "number" ? value : Number(value ?? -1));
   if (type === "aws:ec2/securityGroup:SecurityGroup" || type === "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup") {
     const rules = (props["ingress"] as Record<string, unknown>[] | undefined) ?? [];
@@ -20,6 +23,7 @@ function ingressRules(type: string, props: Record<string, unknown>): IngressRule
         ...((rule["cidrBlocks"] as string[] | undefined) ?? []),
         ...((rule["ipv6CidrBlocks"] as string[] | undefined) ?? []),
       ],
+      protocol: text(rule["protocol"] ?? "-1").toLowerCase(),
       fromPort: port(rule["fromPort"]),
       toPort: port(rule["toPort"]),
       ...(typeof rule["description"] === "string" ? { description: rule["description"] } : {}),
@@ -34,6 +38,7 @@ function ingressRules(type: string, props: Record<string, unknown>): IngressRule
   return [
     {
       cidrs,
+      protocol: text(props["ipProtocol"] ?? props["protocol"] ?? "-1").toLowerCase(),
       fromPort: port(props["fromPort"]),
       toPort: port(props["toPort"]),
       ...(typeof props["description"] === "string" ? { description: props["description"] } : {}),
@@ -41,7 +46,7 @@ function ingressRules(type: string, props: Record<string, unknown>): IngressRule
   ];
 }
 
-const INGRESS_TYPES = [
+export const INGRESS_TYPES = [
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
   "aws:ec2/securityGroupRule:SecurityGroupRule",

@@ -5,7 +5,7 @@
  * can be made through it — a standby blocked in `pg_advisory_lock` takes over at once. (A
  * Deployment's `Recreate` strategy is not a lock: for a moment two pods can run.)
  */
-import type { Database } from "@paimon/core/db";
+import { pgConnection, type Database } from "@paimon/core/db";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 
@@ -34,7 +34,8 @@ export async function acquireWriter(options: {
   readonly signal?: AbortSignal;
 }): Promise<Writer> {
   const client = new pg.Client({
-    connectionString: options.url,
+    // The same TLS as every pool: the CA an RDS URL's `sslmode=verify-full` needs.
+    ...pgConnection(options.url),
     application_name: "paimon-event-listener",
     // A half-open connection would hold the lock (and stall the writer) until the server's own
     // keepalive gave up, hours later: probe it (and, once the lock is held, bound every statement).

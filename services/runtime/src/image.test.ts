@@ -3,20 +3,29 @@
  * (dockerlinter + shellcheck) and parsed; its build stage's own RUN commands are executed in a
  * copy of exactly the build context `.dockerignore` lets through; and what the final stage
  * copies — `dist/` alone, in a directory with no node_modules — must migrate a database, serve
- * the API and shut down cleanly.
+ * the API and shut down cleanly. Its RDS CA bundle is where the services look for it, and every
+ * container of the charts that verifies a database's certificate has that CA.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import ignore from "@balena/dockerignore";
+import { RDS_CA_BUNDLE_PATH } from "@paimon/core/db";
+import { rdsCaBundle } from "@paimon/core/db/rds-ca-bundle";
 import { deleteKeys } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { verifyingConnections, type DatabaseCaContext } from "@paimon/core/testing/database-ca";
 import { spawnService } from "@paimon/core/testing/service-process";
 import { Copy, DockerfileParser, From, type Dockerfile, type Instruction } from "dockerfile-ast";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { PORTS } from "../../../infra/k8s/values";
+import type { StackConfig } from "../../../infra/config";
+import { synthesizeStack } from "../../../infra/k8s/main";
+import type { SyncedSecretKey } from "../../../infra/k8s/secrets-chart";
+import { metricsDatabaseUrl } from "../../../infra/k8s/timescaledb-chart";
+import { PORTS, workloadValues } from "../../../infra/k8s/values";
+import { readStackConfigs } from "../../../infra/planner/stacks";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const LINTER = path.join(ROOT, "node_modules", "dockerlinter", "bin", "dockerfilelinter.js");
@@ -44,6 +53,22 @@ function stages(): Map<string, { from: From; instructions: Instruction[] }> {
 
 const args = (instruction: Instruction) => instruction.getArguments().map((argument) => argument.getValue());
 const keyword = (name: string) => (instruction: Instruction) => instruction.getKeyword() === name;
+
+/** Where, under the build stage's /workspace, the file the runtime stage copies to `target` comes from. */
+function runtimeCopySource(file: Dockerfile, target: string): string | undefined {
+  const runtime = file
+    .getInstructions()
+    .filter((instruction) => instruction instanceof From)
+    .at(-1);
+  const copies = file
+    .getInstructions()
+    .filter(
+      (instruction) =>
+        instruction instanceof Copy && instruction.getRange().start.line > (runtime?.getRange().start.line ?? 0),
+    );
+  const copy = copies.map(args).find((operands) => operands.length === 2 && operands[1] === target);
+  return copy?.[0]?.replace(/^\/workspace\//, "");
+}
 
 describe("the Dockerfile", () => {
   it("passes dockerlinter and shellcheck at every level, and the linter does catch a bad Dockerfile", () => {
@@ -75,14 +100,17 @@ describe("the Dockerfile", () => {
     const users = runtime.instructions.filter(keyword("USER"));
     expect(users.map(args).at(-1)).toEqual(["1001:1001"]);
     const copies = runtime.instructions.filter(keyword("COPY"));
-    expect(copies.map(args)).toEqual([["/workspace/services/runtime/dist/", "./dist/"]]);
+    expect(copies.map(args)).toEqual([
+      ["/workspace/services/runtime/dist/", "./dist/"],
+      ["/workspace/services/core/rds-global-bundle.pem", RDS_CA_BUNDLE_PATH],
+    ]);
     const flags = (copy: Instruction) => (copy instanceof Copy ? copy.getFlags() : []);
-    expect(copies.map((copy) => flags(copy).map((flag) => [flag.getName(), flag.getValue()]))).toEqual([
-      [
+    for (const copy of copies) {
+      expect(flags(copy).map((flag) => [flag.getName(), flag.getValue()])).toEqual([
         ["from", "build"],
         ["chown", "root:root"],
-      ],
-    ]);
+      ]);
+    }
     // No package manager runs in the final stage: nothing is installed there.
     for (const run of runtime.instructions.filter(keyword("RUN"))) {
       expect(args(run).join(" ")).not.toMatch(/\b(npm|pnpm|yarn)\b/);
@@ -135,6 +163,176 @@ function walk(directory: string): string[] {
   );
 }
 
+describe("the RDS CA bundle in the image", () => {
+  it("is copied by the runtime stage to the path the services read, and the check sees a Dockerfile that does not", () => {
+    expect(runtimeCopySource(dockerfile, RDS_CA_BUNDLE_PATH)).toBe("services/core/rds-global-bundle.pem");
+    const without = dockerfileText
+      .split("\n")
+      .filter((line) => !line.includes(RDS_CA_BUNDLE_PATH))
+      .join("\n");
+    expect(runtimeCopySource(DockerfileParser.parse(without), RDS_CA_BUNDLE_PATH)).toBeUndefined();
+    // Copied in an earlier stage only, it never reaches the final image.
+    const earlier = without.replace(
+      "FROM deps AS dev",
+      `COPY services/core/rds-global-bundle.pem ${RDS_CA_BUNDLE_PATH}\nFROM deps AS dev`,
+    );
+    expect(runtimeCopySource(DockerfileParser.parse(earlier), RDS_CA_BUNDLE_PATH)).toBeUndefined();
+  });
+});
+
+/**
+ * What each synced secret holds, as infra/program.ts composes it: a PostgreSQL URL, or nothing of
+ * the kind (null). Typed by the keys, so a new secret cannot go unclassified.
+ */
+const SECRET_URLS = {
+  // Database.databaseUrl (infra/components/database): the RDS primary, certificate verified.
+  "database-url":
+    "postgresql://paimon:password@paimon-postgres.abc.ap-southeast-1.rds.amazonaws.com:5432/paimon?sslmode=verify-full",
+  "metrics-database-url": metricsDatabaseUrl("paimon", "password"),
+  "bsc-rpc-url": null,
+  "bsc-ws-url": null,
+  "jwt-secret": null,
+  "kms-key-id": null,
+  "origin-verify": null,
+  "pagerduty-key": null,
+  "redis-url": null,
+  "timescaledb-password": null,
+  "slack-webhook-url": null,
+  "smtp-password": null,
+} satisfies Record<SyncedSecretKey, string | null>;
+
+describe("every database URL that verifies TLS has its CA in the container that uses it", () => {
+  const configs: StackConfig[] = readStackConfigs();
+  const context = (config: StackConfig): DatabaseCaContext => ({
+    servicesImage: workloadValues(config).image,
+    secretUrls: Object.fromEntries(
+      Object.entries(SECRET_URLS).flatMap(([key, url]) => (url === null ? [] : [[key, url]])),
+    ),
+  });
+  const manifests = (config: StackConfig) => synthesizeStack(config).flatMap((chart) => chart.objects);
+  const staging = () => {
+    const config = configs.find((candidate) => candidate.stack === "staging");
+    if (!config) throw new Error("no staging stack");
+    return config;
+  };
+  /** The staging manifests, the postgres backup's CronJob changed by `change`. */
+  function withBackup(change: (pod: BackupPod) => void) {
+    const objects = structuredClone(manifests(staging()));
+    const cronJob = objects.find(
+      (object) =>
+        object["kind"] === "CronJob" && (object["metadata"] as { name: string }).name === "paimon-backup-postgres",
+    ) as { spec: { jobTemplate: { spec: { template: { spec: BackupPod } } } } } | undefined;
+    if (!cronJob) throw new Error("no postgres backup CronJob");
+    change(cronJob.spec.jobTemplate.spec.template.spec);
+    return verifyingConnections(objects, context(staging()));
+  }
+  interface BackupPod {
+    containers: { env: { name: string; value?: string }[] }[];
+    initContainers?: { command: string[] }[];
+  }
+  const missing = (connections: ReturnType<typeof verifyingConnections>) =>
+    connections.filter((connection) => connection.missing !== undefined);
+
+  it.each(["staging", "production"])("in %s, every verifying connection finds its CA", (stack) => {
+    const config = configs.find((candidate) => candidate.stack === stack);
+    if (!config) throw new Error(`no stack ${stack}`);
+    const connections = verifyingConnections(manifests(config), context(config));
+    expect(missing(connections)).toEqual([]);
+    // The check saw the connections that verify: the services' and pg_dump's.
+    expect(connections).toEqual(
+      expect.arrayContaining([
+        { container: "Deployment/paimon-api api", variable: "DATABASE_URL", rootCertPath: RDS_CA_BUNDLE_PATH },
+        {
+          container: "CronJob/paimon-backup-postgres backup",
+          variable: "DATABASE_URL",
+          rootCertPath: "/rds-ca/rds-global-bundle.pem",
+        },
+      ]),
+    );
+  });
+
+  it("when pg_dump is not told where the CA is, then the check names it", () => {
+    const result = withBackup((pod) => {
+      for (const container of pod.containers) container.env = container.env.filter((v) => v.name !== "PGSSLROOTCERT");
+    });
+    expect(missing(result)).toEqual([
+      expect.objectContaining({
+        container: "CronJob/paimon-backup-postgres backup",
+        rootCertPath: "/tmp/.postgresql/root.crt",
+        missing: expect.stringContaining("no init container fills") as string,
+      }),
+    ]);
+  });
+
+  it("when nothing copies the bundle onto the backup's volume, or copies another file, then the check names it", () => {
+    const uncopied = withBackup((pod) => {
+      delete pod.initContainers;
+    });
+    expect(missing(uncopied)).toHaveLength(1);
+    const other = withBackup((pod) => {
+      for (const init of pod.initContainers ?? [])
+        init.command = ["cp", "/etc/ssl/certs/ca-certificates.crt", init.command.at(-1) ?? ""];
+    });
+    expect(missing(other)).toHaveLength(1);
+  });
+
+  it("when a container of another image reads the database URL with no CA of its own, then the check names it", () => {
+    const planted = {
+      kind: "Deployment",
+      metadata: { name: "postgres-exporter" },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: "exporter",
+                image: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+                env: [
+                  {
+                    name: "DATA_SOURCE_NAME",
+                    valueFrom: { secretKeyRef: { name: "paimon-secrets", key: "database-url" } },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    };
+    expect(missing(verifyingConnections([...manifests(staging()), planted], context(staging())))).toEqual([
+      expect.objectContaining({ container: "Deployment/postgres-exporter exporter", variable: "DATA_SOURCE_NAME" }),
+    ]);
+  });
+
+  it("when a services container's URL names a CA file the image does not have, then the check names it", () => {
+    const planted = {
+      kind: "Job",
+      metadata: { name: "migrate" },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: "migrate",
+                image: workloadValues(staging()).image,
+                env: [
+                  {
+                    name: "DATABASE_URL",
+                    value: "postgresql://db:5432/paimon?sslmode=verify-ca&sslrootcert=/certs/db.pem",
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    };
+    expect(missing(verifyingConnections([planted], context(staging())))).toEqual([
+      expect.objectContaining({ container: "Job/migrate migrate", rootCertPath: "/certs/db.pem" }),
+    ]);
+  });
+});
+
 describe("the image, built from its context without an engine", () => {
   let scratch: string;
   let context: string;
@@ -170,6 +368,12 @@ describe("the image, built from its context without an engine", () => {
     expect(included).toEqual(expect.arrayContaining(["package.json", "pnpm-lock.yaml", "services/api/src/app.ts"]));
     expect(included.filter((file) => /(^|\/)(infra|monitoring|node_modules|dist)\//.test(file))).toEqual([]);
     expect(included.filter((file) => file.endsWith(".test.ts") || /(^|\/)\.env/.test(file))).toEqual([]);
+  });
+
+  it("has the build stage write AWS's RDS bundle where the runtime stage copies it from", () => {
+    const source = runtimeCopySource(dockerfile, RDS_CA_BUNDLE_PATH);
+    expect(source).toBeDefined();
+    expect(readFileSync(path.join(context, source ?? ""), "utf8")).toBe(rdsCaBundle());
   });
 
   it("bundles only production code: no test runner, compiler, devnet or linter in the bill of materials", () => {

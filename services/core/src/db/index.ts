@@ -8,9 +8,11 @@ import * as workers from "./migrations/0005-workers";
 import * as metricsRisk from "./metrics-migrations/0001-risk";
 import type { MetricsDatabase } from "./metrics-schema";
 import type { Database } from "./schema";
+import { pgConnection } from "./tls";
 
 export type * from "./schema";
 export type * from "./metrics-schema";
+export { RDS_CA_BUNDLE_PATH, pgConnection, serverVerification } from "./tls";
 
 /** Every migration, in order. Listed, not discovered: a build can never miss one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -57,11 +59,17 @@ export interface DatabaseOptions {
    * connection and the next query reports the outage; without a listener, Node would crash.
    */
   readonly onIdleError?: (error: Error) => void;
+  /**
+   * The CA file that a URL with `sslmode=verify-full` or `verify-ca` is checked against when it
+   * names no `sslrootcert`.
+   * @default RDS_CA_BUNDLE_PATH, where the image puts AWS's RDS bundle
+   */
+  readonly sslRootCert?: string;
 }
 
 function createPool(url: string, options: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    ...pgConnection(url, options),
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: 5_000,
   });

@@ -1,0 +1,162 @@
+import { createHash } from "node:crypto";
+import { Chart, type ChartProps } from "cdk8s";
+import { k8s } from "cdk8s-plus-28";
+import type { Construct } from "constructs";
+import { LOG_INDEX_PREFIX } from "../components/logs";
+import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
+import { SECURITY_CONFIG_LABEL } from "../policy/rules/log-access";
+import {
+  containerSecurityContext,
+  plainEnv,
+  podSecurityContext,
+  resources,
+  selectorLabels,
+  tmpMount,
+  tmpVolume,
+} from "./pod";
+import type { WorkloadValues } from "./values";
+
+export const OPENSEARCH_SECURITY = "opensearch-security";
+/** The OpenSearch role the log shipper writes with: its indices, nothing else. */
+export const LOG_WRITER_ROLE = "paimon_log_writer";
+const CONFIG_DIRECTORY = "/etc/opensearch-security";
+
+/** What the security plugin's API is given: OpenSearch roles, and which IAM roles each maps. */
+export interface LogDomainSecurity {
+  readonly roles: Readonly<Record<string, Record<string, unknown>>>;
+  readonly rolesmapping: Readonly<Record<string, { readonly backend_roles: readonly string[] }>>;
+}
+
+/**
+ * The domain's fine-grained access, as data: the log shipper's IAM role may create and write the
+ * log indices; the operators' role and the provisioner's own (the master user, listed so that a
+ * PUT of the mapping never drops it) administer the domain.
+ */
+export function logDomainSecurity(values: WorkloadValues): LogDomainSecurity {
+  const role = (workload: string) => {
+    const arn = values.roleArns[workload];
+    if (arn === undefined) throw new Error(`no IRSA role for ${workload}`);
+    return arn;
+  };
+  const administrators = [role("logDomainSecurity"), values.logAdminRoleArn];
+  return {
+    roles: {
+      [LOG_WRITER_ROLE]: {
+        description: "Fluent Bit: creates and writes the platform's log indices",
+        // `cluster_composite_ops` holds `indices:data/write/bulk`, the shipper's one call.
+        cluster_permissions: ["cluster_monitor", "cluster_composite_ops"],
+        index_permissions: [{ index_patterns: [`${LOG_INDEX_PREFIX}-*`], allowed_actions: ["crud", "create_index"] }],
+      },
+    },
+    rolesmapping: {
+      all_access: { backend_roles: administrators },
+      security_manager: { backend_roles: administrators },
+      [LOG_WRITER_ROLE]: { backend_roles: [role("logShipper")] },
+    },
+  };
+}
+
+/**
+ * The ConfigMap's files: one JSON body per API path, roles before the mappings that name them.
+ * Labelled with {@link SECURITY_CONFIG_LABEL}, the policy pack reads them to check that every role
+ * that may write logs is mapped.
+ */
+function configFiles(security: LogDomainSecurity): { file: string; path: string; body: string }[] {
+  const entries = [
+    ...Object.entries(security.roles).map(([name, body]) => ({
+      file: `roles.${name}.json`,
+      path: `roles/${name}`,
+      body,
+    })),
+    ...Object.entries(security.rolesmapping).map(([name, body]) => ({
+      file: `rolesmapping.${name}.json`,
+      path: `rolesmapping/${name}`,
+      body,
+    })),
+  ];
+  return entries.map(({ file, path, body }) => ({ file, path, body: `${JSON.stringify(body, null, 2)}\n` }));
+}
+
+/**
+ * The PUTs, signed with SigV4 as the provisioner's IRSA role (curl's `--aws-sigv4`, with the
+ * credentials the AWS CLI resolves from the web identity token). The endpoint is looked up, so
+ * that the chart needs nothing the cloud computes.
+ */
+function script(files: readonly { file: string; path: string }[]): string {
+  return [
+    `ENDPOINT="$(aws opensearch describe-domain --domain-name "$DOMAIN" --query 'DomainStatus.Endpoints.vpc' --output text)"`,
+    `eval "$(aws configure export-credentials --format env)"`,
+    "put() {",
+    `  curl --fail-with-body --silent --show-error --aws-sigv4 "aws:amz:$AWS_REGION:es" \\`,
+    `    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" \\`,
+    `    -H 'Content-Type: application/json' -X PUT --data-binary "@${CONFIG_DIRECTORY}/$1" \\`,
+    `    "https://$ENDPOINT/_plugins/_security/api/$2"`,
+    "  echo",
+    "}",
+    ...files.map(({ file, path }) => `put ${file} ${path}`),
+  ].join("\n");
+}
+
+export interface LoggingChartProps extends ChartProps {
+  readonly values: WorkloadValues;
+}
+
+/**
+ * Fine-grained access control of the log domain, as code: a Job in the log shipper's namespace
+ * that, as the domain's master user, PUTs the OpenSearch roles and role mappings of
+ * {@link logDomainSecurity} through the security plugin's API. The pod template carries the
+ * configuration's digest, so a changed mapping replaces the Job and is applied; `pulumi up`
+ * waits for it.
+ */
+export class LoggingChart extends Chart {
+  constructor(scope: Construct, id: string, props: LoggingChartProps) {
+    const account = SERVICE_ACCOUNTS.logDomainSecurity;
+    super(scope, id, { ...props, namespace: account.namespace });
+    const { values } = props;
+    const labels = selectorLabels(OPENSEARCH_SECURITY);
+    const files = configFiles(logDomainSecurity(values));
+    const data = Object.fromEntries(files.map(({ file, body }) => [file, body]));
+    const digest = createHash("sha256").update(JSON.stringify(data)).digest("hex");
+
+    new k8s.KubeServiceAccount(this, "service-account", {
+      metadata: {
+        name: account.name,
+        labels,
+        annotations: { "eks.amazonaws.com/role-arn": values.roleArns["logDomainSecurity"] ?? "" },
+      },
+      automountServiceAccountToken: true,
+    });
+    new k8s.KubeConfigMap(this, "config", {
+      metadata: { name: OPENSEARCH_SECURITY, labels: { ...labels, [SECURITY_CONFIG_LABEL]: values.logDomain } },
+      data,
+    });
+    new k8s.KubeJob(this, "job", {
+      metadata: { name: OPENSEARCH_SECURITY, labels },
+      spec: {
+        backoffLimit: 6,
+        activeDeadlineSeconds: 1800,
+        template: {
+          metadata: { labels, annotations: { "paimon.fund/config-sha256": digest } },
+          spec: {
+            serviceAccountName: account.name,
+            automountServiceAccountToken: true,
+            restartPolicy: "Never",
+            securityContext: podSecurityContext,
+            volumes: [tmpVolume, { name: "config", configMap: { name: OPENSEARCH_SECURITY } }],
+            containers: [
+              {
+                name: "provision",
+                image: values.backupToolsImage,
+                command: ["/bin/sh", "-euc", script(files)],
+                env: plainEnv({ AWS_REGION: values.region, DOMAIN: values.logDomain, HOME: "/tmp" }),
+                resources: resources({ memory: "64Mi", cpu: "50m" }, { memory: "256Mi", cpu: "200m" }),
+                securityContext: containerSecurityContext,
+                volumeMounts: [tmpMount, { name: "config", mountPath: CONFIG_DIRECTORY, readOnly: true }],
+              },
+            ],
+          },
+        },
+      },
+    });
+  }
+}
