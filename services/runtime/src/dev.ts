@@ -20,8 +20,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { deployFund, devnetAccounts, devnetProvider, seedDemoFund, startDevnet } from "@paimon/contracts/devnet";
 import { runMigrate } from "@paimon/core/migrate";
-import { deleteKeys } from "@paimon/core/redis";
-import { Redis } from "ioredis";
+import { createRedisClient, deleteKeys } from "@paimon/core/redis";
 import pg from "pg";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -136,7 +135,7 @@ async function main(): Promise<void> {
   try {
     const databaseUrl = await recreateDatabase(config.database);
     // Last run's jobs came from another chain, and their ids would shadow this chain's.
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = createRedisClient(config.redisUrl);
     try {
       await redis.connect();
       await deleteKeys(redis, `${config.queuePrefix}:*`);

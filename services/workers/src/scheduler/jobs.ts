@@ -49,16 +49,12 @@ export function scheduledJobs(
       const due = await sql<{ redemptions: number; assets: string }>`
         select count(*)::int as redemptions, coalesce(sum(assets), 0)::text as assets
         from redemptions where channel = 'standard' and status = 'requested' and created_at < ${slot}`.execute(trx);
-      const { redemptions, assets } = due.rows[0] ?? { redemptions: 0, assets: "0" };
-      const job = queuedJob("settlements", {
-        kind: "cutoff",
-        cutoffAt: slot.toISOString(),
-        redemptions,
-        assets: formatUnits(toUnits(assets)),
-      });
+      const { redemptions, assets: sum } = due.rows[0] ?? { redemptions: 0, assets: "0" };
+      const assets = formatUnits(toUnits(sum));
+      const job = queuedJob("settlements", { kind: "cutoff", cutoffAt: slot.toISOString(), redemptions, assets });
       // No conflict clause: a cut-off handed over twice would be a bug, and fails here instead.
       await trx.insertInto("outbox").values(outboxValues(job)).execute();
-      return { redemptions, assets: job.payload.kind === "cutoff" ? job.payload.assets : assets, job_id: job.jobId };
+      return { redemptions, assets, job_id: job.jobId };
     },
 
     /** The fund's daily snapshot: the latest committed block's state and risk, in the metrics database. */
