@@ -73,3 +73,22 @@ export function checkQueuePrefix<C extends { readonly REDIS_CLUSTER: boolean; re
   return config;
 }
 export { url as urlSchema };
+
+/**
+ * The chain every program that reads or writes the fund's contract names the same way: the
+ * listener follows it, the rebalance worker sends the operator's transactions to it.
+ */
+export const chainEnvShape = {
+  /** JSON-RPC over HTTP. */
+  BSC_RPC_URL: url(["http:", "https:"]),
+  /** The chain the node must be on (56 BSC, 97 its testnet, 31337 the devnet); checked at start. */
+  CHAIN_ID: z.coerce.number().int().positive(),
+  FUND_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed address"),
+  /**
+   * Blocks behind the head at which a block counts as final, in addition to the node's own
+   * `finalized` tag where a program reads it (whichever is older wins). Local nodes call `latest`
+   * final, so it is this depth that holds work back there; on BSC, fast finality makes 3 a safe
+   * depth.
+   */
+  FINALITY_DEPTH: z.coerce.number().int().min(0).max(1000).default(3),
+};

@@ -1,25 +1,14 @@
-import { baseEnvSchema, checkQueuePrefix, loadConfig, urlSchema } from "@paimon/core/config";
+import { baseEnvSchema, chainEnvShape, checkQueuePrefix, loadConfig, urlSchema } from "@paimon/core/config";
 import { DEFAULT_QUEUE_PREFIX } from "@paimon/core/queues";
-import { isAddress } from "ethers";
 import { z } from "zod";
 
 /** The event listener's environment (names of the operations spec's §2–§3), checked once at start. */
 export const listenerEnvSchema = baseEnvSchema.extend({
-  /** JSON-RPC over HTTP: every read (logs, blocks) goes here. */
-  BSC_RPC_URL: urlSchema(["http:", "https:"]),
+  ...chainEnvShape,
   /** JSON-RPC over WebSocket: new-head notifications only wake the listener up. Unset: it polls. */
   BSC_WS_URL: urlSchema(["ws:", "wss:"]).optional(),
-  /** The chain the node must be on (56 BSC, 97 its testnet, 31337 the devnet); checked at start. */
-  CHAIN_ID: z.coerce.number().int().positive(),
-  FUND_ADDRESS: z.string().refine((value) => isAddress(value), { message: "must be a 0x-prefixed address" }),
   /** The block the fund was deployed in: where following starts on an empty database. */
   FUND_DEPLOY_BLOCK: z.coerce.number().int().min(0).default(0),
-  /**
-   * Blocks behind the head at which a block counts as final, in addition to the node's own
-   * `finalized` tag (whichever is older wins). Local nodes call `latest` final, so it is this
-   * depth that holds work back there; on BSC, fast finality makes 3 a safe depth.
-   */
-  FINALITY_DEPTH: z.coerce.number().int().min(0).max(1000).default(3),
   /** The widest `eth_getLogs` range asked for; halved on the node's range errors. */
   MAX_BLOCK_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
   /** Without a new-head notification for this long, the listener polls. */

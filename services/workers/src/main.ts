@@ -20,7 +20,7 @@ import {
   loadRiskConfig,
   loadSchedulerConfig,
   WORKER_NAMES,
-  type RebalanceConfig,
+  type CommonConfig,
   type WorkerName,
 } from "./config";
 import { createWorkerMetrics, workerServiceName } from "./metrics";
@@ -73,7 +73,7 @@ interface WorkerProcess {
 /** Starts what every worker needs; `metricsDb` closes with the rest when given. */
 async function startProcess(
   worker: WorkerName,
-  config: RebalanceConfig,
+  config: CommonConfig,
   registry: Registry,
   jobs: Metrics["paimon_jobs_total"],
   metricsDb?: Kysely<MetricsDatabase>,

@@ -5,12 +5,14 @@ import * as timeseries from "./migrations/0002-timeseries";
 import * as redemptionPages from "./migrations/0003-redemption-pages";
 import * as chainFollower from "./migrations/0004-chain-follower";
 import * as workers from "./migrations/0005-workers";
+import * as sender from "./migrations/0006-sender";
 import * as metricsRisk from "./metrics-migrations/0001-risk";
 import type { MetricsDatabase } from "./metrics-schema";
 import type { Database } from "./schema";
 import { pgConnection } from "./tls";
 
 export type * from "./schema";
+export { OPEN_TX_STATUSES } from "./schema";
 export type * from "./metrics-schema";
 export { RDS_CA_BUNDLE_PATH, pgConnection, serverVerification } from "./tls";
 
@@ -21,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0003-redemption-pages": redemptionPages,
   "0004-chain-follower": chainFollower,
   "0005-workers": workers,
+  "0006-sender": sender,
 };
 
 /** The metrics database's migrations, recorded in its own `metrics` schema. */

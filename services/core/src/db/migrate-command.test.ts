@@ -37,7 +37,7 @@ describe("migrate --wait", () => {
     try {
       await expect(
         runMigrate({ DATABASE_URL: empty.url, MIGRATE_WAIT_TIMEOUT_SECONDS: "1" }, () => undefined, { wait: true }),
-      ).rejects.toThrow(/fund database: still missing 0001-initial, .*0005-workers after 1 s/);
+      ).rejects.toThrow(/fund database: still missing 0001-initial, .*0006-sender after 1 s/);
     } finally {
       await empty.drop();
     }

@@ -27,9 +27,13 @@ describe("migrations", () => {
       "fund_snapshots",
       "outbox",
       "rebalance_executions",
+      "rebalance_legs_confirmed",
       "redemptions",
       "schedule_runs",
+      "signer_lanes",
       "sync_checkpoints",
+      "tx_attempts",
+      "tx_intents",
     ]);
   });
 

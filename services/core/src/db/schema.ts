@@ -9,7 +9,7 @@ export type Layer = "L1" | "L2" | "L3";
 export type Channel = "instant" | "standard";
 export type RedemptionStatus = "requested" | "settled" | "cancelled";
 export type RebalanceTrigger = "threshold" | "scheduled" | "manual";
-export type RebalanceStatus = "pending" | "executing" | "succeeded" | "failed";
+export type RebalanceStatus = "pending" | "executing" | "succeeded" | "failed" | "cancelled";
 
 /** The fund's NAV and the value of each liquidity layer at a block (a time series). */
 export interface FundSnapshotTable {
@@ -53,8 +53,10 @@ export interface RebalanceExecutionTable {
   error: string | null;
   /** Why it was raised: the operator's words, or the rule that found the allocation out of band. */
   reason: string | null;
-  /** When the listener's confirmation of its on-chain execution was final. */
+  /** When the listener's confirmations of every leg of its plan were final. */
   confirmed_at: Date | null;
+  /** The on-chain layer balances the plan was made from (decimal strings), null until planned. */
+  balances: JSONColumnType<{ l1: string; l2: string; l3: string; block: string } | null, string | null, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   completed_at: Date | null;
@@ -119,6 +121,84 @@ export interface ScheduleRunTable {
   run_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
+/** A signer's sending lane on a chain: the next nonce it hands out, allocated under this row's lock. */
+export interface SignerLaneTable {
+  chain_id: number;
+  signer: string;
+  next_nonce: ColumnType<string, string | number | bigint, string | number | bigint>;
+  updated_at: UpdatedAt;
+}
+
+export type TxPurpose = "rebalance" | "settlement" | "noop";
+/**
+ * The sender's states. `pending`: stored, perhaps with a nonce and signed attempts, none accepted by
+ * a node yet; `submitted`: a node accepted an attempt; `mined`: an attempt has a receipt, not yet
+ * at the finality depth; then one of: `confirmed` (it succeeded, final), `reverted` (it mined and
+ * reverted, final), `cancelled` (the zero-value self-send at its nonce mined, final), `failed`
+ * (it never had a nonce that reached the chain, and never will).
+ */
+export type TxIntentStatus = "pending" | "submitted" | "mined" | "confirmed" | "reverted" | "cancelled" | "failed";
+export const OPEN_TX_STATUSES = ["pending", "submitted", "mined"] as const satisfies readonly TxIntentStatus[];
+
+type Bigint = ColumnType<string, string | number | bigint, string | number | bigint>;
+type NullableBigint = ColumnType<
+  string | null,
+  string | number | bigint | null | undefined,
+  string | number | bigint | null
+>;
+
+export interface TxIntentTable {
+  id: string;
+  idempotency_key: string;
+  purpose: TxPurpose;
+  chain_id: number;
+  /** The signer's address, checksummed. */
+  signer: string;
+  to_address: string;
+  data: string;
+  value: ColumnType<string, string | undefined, never>;
+  gas_limit: ColumnType<string, string | number | bigint, never>;
+  status: TxIntentStatus;
+  nonce: NullableBigint;
+  /** How many fee-bumped replacements (cancellation excluded) were signed. */
+  replacements: ColumnType<number, number | undefined, number>;
+  /** Past it, an unmined intent is cancelled. */
+  deadline: ColumnType<Date, Date | string, Date | string>;
+  mined_hash: string | null;
+  mined_block: NullableBigint;
+  error: string | null;
+  rebalance_execution_id: string | null;
+  rebalance_leg: number | null;
+  redemption_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  completed_at: Date | null;
+}
+
+export interface TxAttemptTable {
+  intent_id: string;
+  seq: number;
+  kind: "original" | "replacement" | "cancel";
+  nonce: Bigint;
+  hash: string;
+  raw: string;
+  tx_type: 0 | 2;
+  /** For a legacy transaction, both fee columns hold its gas price. */
+  max_fee_per_gas: ColumnType<string, string, never>;
+  max_priority_fee_per_gas: ColumnType<string, string, never>;
+  created_at: CreatedAt;
+  broadcast_at: Date | null;
+  last_error: string | null;
+}
+
+export interface RebalanceLegConfirmedTable {
+  execution_id: string;
+  leg: number;
+  block_number: ColumnType<string, string | number | bigint, never>;
+  tx_hash: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   fund_snapshots: FundSnapshotTable;
   schedule_runs: ScheduleRunTable;
@@ -128,9 +208,15 @@ export interface Database {
   sync_checkpoints: SyncCheckpointTable;
   outbox: OutboxTable;
   chain_blocks: ChainBlockTable;
+  signer_lanes: SignerLaneTable;
+  tx_intents: TxIntentTable;
+  tx_attempts: TxAttemptTable;
+  rebalance_legs_confirmed: RebalanceLegConfirmedTable;
 }
 
 export type RedemptionRow = Selectable<RedemptionTable>;
 export type NewRedemption = Insertable<RedemptionTable>;
 export type RebalanceExecutionRow = Selectable<RebalanceExecutionTable>;
 export type RedemptionUpdate = Updateable<RedemptionTable>;
+export type TxIntentRow = Selectable<TxIntentTable>;
+export type TxAttemptRow = Selectable<TxAttemptTable>;
