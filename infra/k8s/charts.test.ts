@@ -21,6 +21,7 @@ interface Container {
   livenessProbe?: unknown;
   readinessProbe?: unknown;
   securityContext?: Record<string, unknown>;
+  env?: EnvVar[];
 }
 interface EnvVar {
   name: string;
@@ -299,7 +300,7 @@ describe("production against staging", () => {
     expect(names(production)).toEqual(names(staging));
   });
 
-  it("then the event listener recreates its single pod and the rebalance worker alone has a role, and no pod the KMS key id yet", () => {
+  it("then the event listener recreates its single pod and the rebalance worker alone has a role and the KMS key id", () => {
     const listener = production.find((o) => o.kind === "Deployment" && o.metadata.name === "paimon-event-listener")!;
     expect(listener.spec).toMatchObject({ replicas: 1, strategy: { type: "Recreate" } });
     const services = [API, EVENT_LISTENER, ...WORKERS.map(workerName)];
@@ -310,8 +311,11 @@ describe("production against staging", () => {
         o.metadata.annotations?.["eks.amazonaws.com/role-arn"] !== undefined,
     );
     expect(withRole.map((o) => o.metadata.name)).toEqual(["paimon-rebalance-worker"]);
-    // The transaction sender brings AWS_KMS_KEY_ID back, to the rebalance worker alone.
+    // The KMS key id reaches the transaction sender alone, which signs with KMS, never a local key.
     const withKms = production.filter((o) => JSON.stringify(podOf(o)?.spec ?? {}).includes("AWS_KMS_KEY_ID"));
-    expect(withKms).toEqual([]);
+    expect(withKms.map((o) => o.metadata.name)).toEqual(["paimon-rebalance-worker"]);
+    const env = podOf(withKms[0]!)?.spec.containers[0]?.env ?? [];
+    expect(env).toContainEqual({ name: "SIGNER", value: "kms" });
+    expect(JSON.stringify(production)).not.toContain("OPERATOR_PRIVATE_KEY");
   });
 });

@@ -62,9 +62,19 @@ export class ServicesChart extends Chart {
       risk: [metricsDatabase],
       // The backup jobs' last successes are read where they report them.
       scheduler: [metricsDatabase, ...plainEnv({ PUSHGATEWAY_URL })],
-      // BSC_RPC_URL, BSC_WS_URL, AWS_KMS_KEY_ID and AWS_REGION come back with the transaction
-      // sender; its service account keeps the IRSA role the signing key names as its only signer.
-      rebalance: [],
+      // The operator's sender: the chain it sends to, and the KMS key it signs with through the
+      // IRSA role the key's policy names as its only signer.
+      rebalance: [
+        secretEnv("BSC_RPC_URL", "bsc-rpc-url"),
+        secretEnv("AWS_KMS_KEY_ID", "kms-key-id"),
+        ...plainEnv({
+          CHAIN_ID: String(values.chain.chainId),
+          FUND_ADDRESS: values.chain.fundAddress,
+          FINALITY_DEPTH: String(values.chain.finalityDepth),
+          SIGNER: "kms",
+          AWS_REGION: values.region,
+        }),
+      ],
     };
     const services: BackgroundService[] = [
       {

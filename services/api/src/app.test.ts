@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "./app";
-import { createTestApp } from "./testing";
+import { createTestApp, openApiChecker } from "./testing";
 import { recordAssessment } from "@paimon/core/assessments";
 import { assessRisk, ratio } from "@paimon/core/fund";
 import { openApiDocument } from "./openapi";
@@ -19,6 +19,7 @@ const redis = createRedis("redis://127.0.0.1:6379", { keyPrefix: prefix });
 let app: ReturnType<typeof createApp>;
 let accepting = true;
 let registry: Registry;
+const checkAgainstDocument = openApiChecker();
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -173,6 +174,7 @@ describe("GET /v1/redemptions", () => {
         .get("/v1/redemptions")
         .query({ limit: 10, ...(cursor ? { cursor } : {}) })
         .expect(200);
+      checkAgainstDocument({ method: "get", path: "/v1/redemptions" }, response);
       const body = response.body as { data: { id: string }[]; next_cursor: string | null };
       seen.push(...body.data.map((row) => row.id));
       cursor = body.next_cursor;
@@ -198,8 +200,15 @@ describe("GET /v1/redemptions", () => {
 
   it("when one redemption is asked for, then it returns it, 404 when unknown", async () => {
     const found = await request(app).get("/v1/redemptions/7").expect(200);
-    expect(found.body).toMatchObject({ id: "7", assets: "9.500000000000000000", requested_block: "1006" });
+    expect(found.body).toMatchObject({
+      id: "7",
+      assets: "9.500000000000000000",
+      requested_block: "1006",
+      settlement: null,
+    });
+    checkAgainstDocument({ method: "get", path: "/v1/redemptions/{id}" }, found);
     const missing = await request(app).get("/v1/redemptions/999").expect(404);
+    checkAgainstDocument({ method: "get", path: "/v1/redemptions/{id}" }, missing);
     expect(bodyOf(missing).error.code).toBe("redemption_not_found");
   });
 });

@@ -17,6 +17,7 @@ import { requestId, requestMetrics } from "./http/observability";
 import { rebalanceRoutes } from "./rebalances/rebalances.routes";
 import { redemptionRoutes } from "./redemptions/redemptions.routes";
 import { riskRoutes } from "./risk/risk.routes";
+import { transactionRoutes } from "./transactions/transactions.routes";
 
 /** Request bodies beyond this are refused with 413. */
 export const BODY_LIMIT = "16kb";
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(redemptionRoutes(deps.db));
   app.use(riskRoutes(deps.metricsDb));
   app.use(rebalanceRoutes(deps.db, requireOperator(deps.jwtSecret)));
+  app.use(transactionRoutes(deps.db));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

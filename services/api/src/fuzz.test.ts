@@ -34,7 +34,20 @@ async function assertNeverFails(response: request.Response): Promise<void> {
 const value = fc.oneof(
   fc.string(),
   fc.integer().map(String),
-  fc.constantFrom("requested", "instant", "0x" + "a".repeat(40), "-1", "1e999", "NaN", "%00", "../", "[]", "{}"),
+  fc.constantFrom(
+    "requested",
+    "instant",
+    "cancelled",
+    "settlement",
+    "0x" + "a".repeat(40),
+    "-1",
+    "1e999",
+    "NaN",
+    "%00",
+    "../",
+    "[]",
+    "{}",
+  ),
 );
 
 describe("rate limiting", () => {
@@ -60,11 +73,14 @@ describe("property-based fuzzing", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.dictionary(
-          fc.oneof(fc.constantFrom("status", "channel", "owner", "limit", "cursor", "from", "to"), fc.string()),
+          fc.oneof(
+            fc.constantFrom("status", "channel", "owner", "purpose", "limit", "cursor", "from", "to"),
+            fc.string(),
+          ),
           value,
           { maxKeys: 5 },
         ),
-        fc.constantFrom("/v1/redemptions", "/v1/risk", "/v1/rebalances", "/v1/fund"),
+        fc.constantFrom("/v1/redemptions", "/v1/risk", "/v1/rebalances", "/v1/transactions", "/v1/fund"),
         async (query, path) => {
           await assertNeverFails(await request(app).get(path).query(query));
         },
@@ -101,7 +117,7 @@ describe("property-based fuzzing", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.string({ minLength: 1, maxLength: 80 }),
-        fc.constantFrom("/v1/redemptions/", "/v1/rebalances/"),
+        fc.constantFrom("/v1/redemptions/", "/v1/rebalances/", "/v1/transactions/"),
         async (segment, base) => {
           await assertNeverFails(await request(app).get(base + encodeURIComponent(segment)));
         },

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { rebalanceListQuery, triggerBody } from "./rebalances/rebalances.routes";
+import { REBALANCE_STATUSES, rebalanceListQuery, triggerBody } from "./rebalances/rebalances.routes";
 import { listQuery as redemptionListQuery } from "./redemptions/redemptions.routes";
 import { riskQuery } from "./risk/risk.routes";
+import { ATTEMPT_KINDS, TX_PURPOSES, TX_STATUSES, transactionListQuery } from "./transactions/transactions.routes";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -24,6 +25,117 @@ const errorResponse = (description: string) => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 const ok = (description: string) => ({ description, content: { "application/json": { schema: { type: "object" } } } });
+const json = (description: string, schema: JsonSchema) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (schema: JsonSchema) => ({ anyOf: [schema, { type: "null" }] });
+
+/** Integers of any size (wei, nonces, blocks) are decimal strings: JSON numbers would round them. */
+const uint = { type: "string", pattern: "^\\d{1,78}$" };
+const decimal = { type: "string", pattern: "^\\d{1,60}(\\.\\d{1,18})?$" };
+const time = { type: "string", format: "date-time" };
+const text = { type: "string" };
+const hex = { type: "string", pattern: "^0x[0-9a-fA-F]*$" };
+const object = (properties: Record<string, JsonSchema>, description?: string): JsonSchema => ({
+  type: "object",
+  ...(description ? { description } : {}),
+  required: Object.keys(properties),
+  properties,
+  additionalProperties: false,
+});
+
+const attempt = object(
+  {
+    seq: { type: "integer", minimum: 0 },
+    kind: { enum: [...ATTEMPT_KINDS] },
+    nonce: uint,
+    hash: hex,
+    tx_type: { enum: [0, 2], description: "0: legacy (both fee fields hold its gas price); 2: EIP-1559" },
+    max_fee_per_gas: { ...uint, description: "wei" },
+    max_priority_fee_per_gas: { ...uint, description: "wei" },
+    created_at: time,
+    broadcast_at: nullable(time),
+    last_error: nullable(text),
+  },
+  "One signed transaction of an intent (its raw bytes are never shown).",
+);
+
+/** A transaction intent's fields; the list and a rebalance add its attempts, the detail its calldata too. */
+const transactionFields: Record<string, JsonSchema> = {
+  id: { type: "string", format: "uuid" },
+  idempotency_key: text,
+  purpose: { enum: [...TX_PURPOSES] },
+  chain_id: { type: "integer" },
+  signer: hex,
+  to: hex,
+  value: { ...uint, description: "wei" },
+  nonce: nullable(uint),
+  status: {
+    enum: [...TX_STATUSES],
+    description:
+      "pending: stored, no attempt accepted by a node yet; submitted: a node accepted one; mined: one has a receipt, " +
+      "not yet final; confirmed, reverted, cancelled (its zero-value self-send mined), failed (no nonce of it ever " +
+      "reached the chain): final",
+  },
+  replacements: { type: "integer", minimum: 0, description: "fee-bumped replacements signed (cancellation excluded)" },
+  deadline: { ...time, description: "past it, an unmined intent is cancelled" },
+  mined_hash: nullable(hex),
+  mined_block: nullable(uint),
+  error: nullable(text),
+  rebalance_execution_id: nullable({ type: "string", format: "uuid" }),
+  rebalance_leg: nullable({ type: "integer", minimum: 0 }),
+  redemption_id: nullable(uint),
+  created_at: time,
+  updated_at: time,
+  completed_at: nullable(time),
+};
+const attempts = { type: "array", items: ref("TransactionAttempt"), description: "by seq" };
+
+const redemptionFields: Record<string, JsonSchema> = {
+  id: uint,
+  owner: hex,
+  shares: decimal,
+  assets: decimal,
+  channel: { enum: ["instant", "standard"] },
+  status: { enum: ["requested", "settled", "cancelled"] },
+  requested_block: uint,
+  requested_tx: hex,
+  resolved_block: nullable(uint),
+  created_at: time,
+  updated_at: time,
+};
+
+const layer = { enum: ["L1", "L2", "L3"] };
+const rebalanceFields: Record<string, JsonSchema> = {
+  id: { type: "string", format: "uuid" },
+  trigger: { enum: ["threshold", "scheduled", "manual"] },
+  status: { enum: [...REBALANCE_STATUSES] },
+  requested_by: nullable(text),
+  reason: nullable(text),
+  plan: { type: "array", items: object({ from: layer, to: layer, amount: decimal }) },
+  error: nullable(text),
+  balances: {
+    description: "the on-chain layer balances (and head block) the plan was made from; null until planned",
+    anyOf: [
+      {
+        type: "object",
+        required: ["l1", "l2", "l3", "block"],
+        properties: {
+          l1: decimal,
+          l2: decimal,
+          l3: decimal,
+          block: uint,
+          skipped: { ...text, description: "why nothing was planned" },
+        },
+      },
+      { type: "null" },
+    ],
+  },
+  created_at: time,
+  completed_at: nullable(time),
+};
 
 /**
  * The API's OpenAPI 3.1 document, built from the same zod schemas that validate requests, so
@@ -52,6 +164,26 @@ export function openApiDocument(): Record<string, unknown> {
             },
           },
         },
+        TransactionAttempt: attempt,
+        Transaction: object({ ...transactionFields, attempts }, "A transaction intent of the operator's sender."),
+        TransactionDetail: object(
+          { ...transactionFields, data: { ...hex, description: "the calldata" }, attempts },
+          "A transaction intent with its calldata.",
+        ),
+        TransactionSummary: object(transactionFields, "A transaction intent, without its attempts."),
+        TransactionPage: object({ data: { type: "array", items: ref("Transaction") }, next_cursor: nullable(text) }),
+        Redemption: object(redemptionFields),
+        RedemptionDetail: object({
+          ...redemptionFields,
+          settlement: { ...nullable(ref("TransactionSummary")), description: "its newest settlement transaction" },
+        }),
+        RedemptionPage: object({ data: { type: "array", items: ref("Redemption") }, next_cursor: nullable(text) }),
+        Rebalance: object(rebalanceFields),
+        RebalanceDetail: object({
+          ...rebalanceFields,
+          transactions: { type: "array", items: ref("Transaction"), description: "its legs' transactions, by leg" },
+        }),
+        RebalanceList: object({ data: { type: "array", items: ref("Rebalance") } }),
       },
       securitySchemes: {
         operator: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "HS256, role `operator`" },
@@ -75,7 +207,10 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: "Redemptions, newest first, cursor-paginated",
           parameters: queryParameters(redemptionListQuery),
-          responses: { "200": ok("a page and its next_cursor"), "400": errorResponse("invalid query or cursor") },
+          responses: {
+            "200": json("a page and its next_cursor", ref("RedemptionPage")),
+            "400": errorResponse("invalid query or cursor"),
+          },
         },
       },
       "/v1/redemptions/{id}": {
@@ -83,7 +218,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "One redemption",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: "^\\d{1,78}$" } }],
           responses: {
-            "200": ok("the redemption"),
+            "200": json("the redemption and its newest settlement transaction", ref("RedemptionDetail")),
             "400": errorResponse("invalid id"),
             "404": errorResponse("unknown id"),
           },
@@ -100,7 +235,7 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: "Rebalance executions, newest first",
           parameters: queryParameters(rebalanceListQuery),
-          responses: { "200": ok("the executions"), "400": errorResponse("invalid query") },
+          responses: { "200": json("the executions", ref("RebalanceList")), "400": errorResponse("invalid query") },
         },
         post: {
           summary: "Trigger a manual rebalance (operator)",
@@ -129,9 +264,34 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/rebalances/{id}": {
         get: {
-          summary: "One rebalance execution",
+          summary: "One rebalance execution, with its legs' transactions",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
-          responses: { "200": ok("the execution"), "404": errorResponse("unknown id") },
+          responses: {
+            "200": json("the execution", ref("RebalanceDetail")),
+            "400": errorResponse("invalid id"),
+            "404": errorResponse("unknown id"),
+          },
+        },
+      },
+      "/v1/transactions": {
+        get: {
+          summary: "The operator's transactions (rebalance legs, settlements, no-ops), newest first, cursor-paginated",
+          parameters: queryParameters(transactionListQuery),
+          responses: {
+            "200": json("a page and its next_cursor", ref("TransactionPage")),
+            "400": errorResponse("invalid query or cursor"),
+          },
+        },
+      },
+      "/v1/transactions/{id}": {
+        get: {
+          summary: "One transaction, with its calldata and attempts",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+          responses: {
+            "200": json("the transaction", ref("TransactionDetail")),
+            "400": errorResponse("invalid id"),
+            "404": errorResponse("unknown id"),
+          },
         },
       },
     },

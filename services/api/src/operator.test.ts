@@ -7,7 +7,7 @@ import { assessRisk } from "@paimon/core/fund";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "./app";
-import { createTestApp } from "./testing";
+import { createTestApp, openApiChecker } from "./testing";
 
 const JWT_SECRET = "operator-test-secret-long-enough-for-hs256";
 const ORIGIN_SECRET = "origin-secret-from-cloudfront";
@@ -75,7 +75,8 @@ describe("POST /v1/rebalances (operator API)", () => {
       .executeTakeFirstOrThrow();
     expect(outbox).toMatchObject({ queue: "rebalance", sent_at: null });
     const fetched = await request(app).get(`/v1/rebalances/${id}`).set("x-origin-verify", ORIGIN_SECRET).expect(200);
-    expect(fetched.body).toMatchObject({ id, trigger: "manual", status: "pending" });
+    expect(fetched.body).toMatchObject({ id, trigger: "manual", status: "pending", balances: null, transactions: [] });
+    openApiChecker()({ method: "get", path: "/v1/rebalances/{id}" }, fetched);
   });
 
   it("when the same Idempotency-Key is sent again, then no second execution is created", async () => {

@@ -1,8 +1,10 @@
 import { PassThrough } from "node:stream";
 import { createLogger } from "@paimon/core/logger";
+import Ajv2020 from "ajv/dist/2020";
 import type { Registry } from "prom-client";
 import { createApp, type AppDeps } from "./app";
 import { createApiMetrics } from "./metrics";
+import { openApiDocument } from "./openapi";
 
 /** The JWT secret of test apps. */
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256";
@@ -26,4 +28,42 @@ export function createTestApp(deps: Pick<AppDeps, "db" | "metricsDb" | "redis"> 
     ...deps,
   });
   return { app, registry: deps.registry ?? registry };
+}
+
+/** A JSON pointer's segment, as a URI fragment (`/v1/x/{id}` → `~1v1~1x~1%7Bid%7D`). */
+const pointer = (segment: string) => encodeURIComponent(segment.replaceAll("~", "~0").replaceAll("/", "~1"));
+
+/**
+ * Checks a response against the OpenAPI document: its status must be one the operation documents,
+ * and its JSON body must match that response's schema (JSON Schema 2020-12, as OpenAPI 3.1 says).
+ * Throws naming every mismatch.
+ */
+export function openApiChecker(): (
+  operation: { readonly method: "get" | "post"; readonly path: string },
+  response: { readonly status: number; readonly body: unknown },
+) => void {
+  const document = openApiDocument();
+  // Strict mode would refuse the document's own keywords (paths, parameters) around the schemas.
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addFormat("uuid", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  ajv.addFormat(
+    "date-time",
+    (value: string) => /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)),
+  );
+  ajv.addSchema(document, "openapi");
+  return (operation, response) => {
+    const responses = (
+      document["paths"] as Record<string, Record<string, { responses?: Record<string, unknown> }> | undefined>
+    )[operation.path]?.[operation.method]?.responses;
+    if (!responses) throw new Error(`the document has no ${operation.method} ${operation.path}`);
+    if (!(String(response.status) in responses))
+      throw new Error(`${operation.method} ${operation.path} does not document status ${response.status}`);
+    const ref = `openapi#/paths/${pointer(operation.path)}/${operation.method}/responses/${response.status}/content/application~1json/schema`;
+    const validate = ajv.getSchema(ref);
+    if (!validate) throw new Error(`no schema at ${ref}`);
+    if (!validate(response.body))
+      throw new Error(
+        `${operation.method} ${operation.path} ${response.status} does not match the document: ${ajv.errorsText(validate.errors, { separator: "; " })}`,
+      );
+  };
 }

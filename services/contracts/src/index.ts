@@ -27,21 +27,29 @@ export const PAIMON_FUND_BYTECODE = PaimonFund__factory.bytecode;
 export const FUND_DECIMALS = 6;
 
 /**
- * A rebalance execution's id on chain: the platform's execution UUID (rebalance_executions.id),
- * its 16 bytes left-aligned in the bytes32 `executionId`. `executionUuid` reads it back, and
- * answers undefined for an id the platform did not make.
+ * A rebalance leg's id on chain: the platform's execution UUID (rebalance_executions.id), its 16
+ * bytes left-aligned in the bytes32 `executionId`, and the leg's number in the last two bytes (an
+ * execution's plan has a leg per transfer; the contract records each id once). Leg 0 leaves the
+ * low half zero. `executionUuid` and `executionLeg` read them back, and answer undefined for an
+ * id the platform did not make.
  */
-export function rebalanceExecutionId(uuid: string): string {
+export function rebalanceExecutionId(uuid: string, leg = 0): string {
   const hex = uuid.replace(/-/g, "").toLowerCase();
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`not a UUID: ${uuid}`);
-  return `0x${hex}${"0".repeat(32)}`;
+  if (!Number.isInteger(leg) || leg < 0 || leg > 0xffff) throw new Error(`not a leg number: ${leg}`);
+  return `0x${hex}${leg.toString(16).padStart(32, "0")}`;
 }
 
+const EXECUTION_ID = /^0x([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})0{28}([0-9a-f]{4})$/;
+
 export function executionUuid(executionId: string): string | undefined {
-  const match = /^0x([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})0{32}$/.exec(
-    executionId.toLowerCase(),
-  );
-  return match ? match.slice(1).join("-") : undefined;
+  const match = EXECUTION_ID.exec(executionId.toLowerCase());
+  return match ? match.slice(1, 6).join("-") : undefined;
+}
+
+export function executionLeg(executionId: string): number | undefined {
+  const match = EXECUTION_ID.exec(executionId.toLowerCase());
+  return match?.[6] === undefined ? undefined : Number.parseInt(match[6], 16);
 }
 
 /** How a redemption is paid: `RedemptionRequested.channel`. */

@@ -1,13 +1,12 @@
 /**
  * The listener's writes. Each batch — a final block range, or one block at the tip — is one
  * transaction: its events (inserted idempotently, unique by chain, block hash and log index),
- * what they derive (redemptions, fund snapshots, rebalance outcomes), the work they cause
+ * what they derive (redemptions, fund snapshots), the work they cause
  * (outbox rows), the block's hash for reorganisation checks, and the new cursor. A crash at any
  * point leaves either all of it or none of it. A reorganisation is undone the same way: one
  * transaction removes the orphaned events, everything derived from them and their unsent work,
  * and moves the cursor back to the common ancestor.
  */
-import { executionUuid } from "@paimon/contracts";
 import { LISTENER_CHECKPOINT, type Database } from "@paimon/core/db";
 import { queuedJob, type QueuedJob } from "@paimon/core/queues";
 import { sql, type Kysely, type Transaction } from "kysely";
@@ -257,15 +256,9 @@ async function derive(trx: Transaction<Database>, batch: Batch, fresh: readonly 
       )
       .execute(),
   );
+  // An execution's status is the rebalance worker's, which sent its legs and follows their
+  // receipts; the listener hands it each leg's event once final (rebalance-confirmations).
   const rebalances = ofType(fresh, "RebalanceExecuted");
-  const executions = rebalances.flatMap(({ event }) => executionUuid(event.executionId) ?? []);
-  if (executions.length > 0) {
-    await trx
-      .updateTable("rebalance_executions")
-      .set({ status: "succeeded", completed_at: sql<Date>`now()`, updated_at: sql<Date>`now()`, error: null })
-      .where("id", "in", executions)
-      .execute();
-  }
   await insertOutbox(
     trx,
     rebalances.map(({ event, blockNumber, blockHash, txHash }) => ({
@@ -328,8 +321,8 @@ async function enqueueRisk(trx: Transaction<Database>, batch: Batch, fresh: read
 /**
  * Undoes every block above `ancestor`: their events go, and with them the redemptions they
  * requested, the settlements and cancellations they recorded (back to `requested`), the fund
- * snapshots, the rebalance outcomes (back to `executing`) and their unsent work. Returns how many
- * events were removed.
+ * snapshots and their unsent work (a rebalance leg's own receipt is the rebalance worker's to
+ * follow). Returns how many events were removed.
  */
 export async function rollBack(
   db: Kysely<Database>,
@@ -357,16 +350,6 @@ export async function rollBack(
         .set({ status: "requested", resolved_block: null, updated_at: sql<Date>`now()` })
         .where("chain_id", "=", chainId)
         .where("id", "in", resolved)
-        .execute();
-    }
-    const executions = orphaned
-      .filter((row) => row.event_type === "RebalanceExecuted")
-      .flatMap((row) => executionUuid((row.payload as { executionId: string }).executionId) ?? []);
-    if (executions.length > 0) {
-      await trx
-        .updateTable("rebalance_executions")
-        .set({ status: "executing", completed_at: null, updated_at: sql<Date>`now()` })
-        .where("id", "in", executions)
         .execute();
     }
     await trx.deleteFrom("fund_snapshots").where("chain_id", "=", chainId).where("block_number", ">", above).execute();

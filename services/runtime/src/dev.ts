@@ -31,6 +31,8 @@ const USAGE =
   "usage: pnpm dev [--database <name>] [--queue-prefix <name>] [--api-port <n>] [--listener-port <n>] [--worker-ports <first, or 0 for any>] [--chain-port <n>] [--redis-url <url>]";
 /** The workers `pnpm dev` runs, in the order of their health ports. */
 const DEV_WORKERS = ["risk", "scheduler", "rebalance"] as const;
+/** How often the devnet mines a block on its own, beside automine. */
+const DEV_BLOCK_INTERVAL_MS = 1_000;
 
 function options() {
   const { values } = parseArgs({
@@ -168,6 +170,9 @@ async function main(): Promise<void> {
     const fund = await deployFund(operator);
     await seedDemoFund(fund, { operator, holders });
     const fundAddress = await fund.getAddress();
+    // Blocks keep coming, as on a real chain (a block a second beside every transaction's own):
+    // what waits for a depth of blocks — the listener's finality, the sender's — gets there.
+    await provider.send("evm_setIntervalMining", [DEV_BLOCK_INTERVAL_MS]);
     if (isStopping()) {
       await stopDevnet();
       return;
@@ -178,15 +183,24 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       REDIS_URL: config.redisUrl,
     };
+    const chainEnv = {
+      BSC_RPC_URL: devnet.httpUrl,
+      CHAIN_ID: String(devnet.chainId),
+      FUND_ADDRESS: fundAddress,
+      FINALITY_DEPTH: "2",
+    };
+    // The rebalance worker signs as the devnet's operator (account #0, whose key is public):
+    // the local signer, which production refuses.
+    const workerEnv = (worker: (typeof DEV_WORKERS)[number]) =>
+      worker === "rebalance"
+        ? { ...chainEnv, SIGNER: "local", OPERATOR_PRIVATE_KEY: operator.privateKey, SENDER_POLL_MS: "200" }
+        : { METRICS_DATABASE_URL: databaseUrl };
     const workerPort = (index: number) => (config.workerPorts === 0 ? 0 : config.workerPorts + index);
     children.push(
       service("event-listener", "services/event-listener/src/bin.ts", {
         ...common,
-        BSC_RPC_URL: devnet.httpUrl,
+        ...chainEnv,
         BSC_WS_URL: devnet.wsUrl,
-        CHAIN_ID: String(devnet.chainId),
-        FUND_ADDRESS: fundAddress,
-        FINALITY_DEPTH: "2",
         HEALTH_PORT: String(config.listenerPort),
         QUEUE_PREFIX: config.queuePrefix,
       }),
@@ -203,7 +217,7 @@ async function main(): Promise<void> {
           "services/workers/src/bin.ts",
           {
             ...common,
-            ...(worker === "rebalance" ? {} : { METRICS_DATABASE_URL: databaseUrl }),
+            ...workerEnv(worker),
             HEALTH_PORT: String(workerPort(index)),
             QUEUE_PREFIX: config.queuePrefix,
           },

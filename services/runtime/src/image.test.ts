@@ -17,6 +17,7 @@ import { deleteKeys } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { verifyingConnections, type DatabaseCaContext } from "@paimon/core/testing/database-ca";
 import { spawnService } from "@paimon/core/testing/service-process";
+import { devnetAccounts } from "@paimon/contracts/devnet";
 import { Copy, DockerfileParser, From, type Dockerfile, type Instruction } from "dockerfile-ast";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -443,6 +444,16 @@ describe("the image, built from its context without an engine", () => {
         REDIS_URL: "redis://127.0.0.1:6379",
         QUEUE_PREFIX: `paimon-image-test-${String(process.pid)}-${worker}`,
         HEALTH_PORT: "0",
+        // The sender's chain need not answer for the worker to take jobs: its lane retries.
+        ...(worker === "rebalance"
+          ? {
+              BSC_RPC_URL: "http://127.0.0.1:9",
+              CHAIN_ID: "31337",
+              FUND_ADDRESS: `0x${"11".repeat(20)}`,
+              SIGNER: "local",
+              OPERATOR_PRIVATE_KEY: devnetAccounts(1)[0]?.privateKey ?? "",
+            }
+          : {}),
       };
       const entry = ["--enable-source-maps", "dist/main.js"];
       expect(spawnSync(process.execPath, [...entry, "migrate"], { cwd: image, env, encoding: "utf8" }).status).toBe(0);

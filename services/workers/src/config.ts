@@ -21,7 +21,7 @@ const commonSchema = baseEnvSchema.extend({
    */
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** How many times a job may be found stalled (its worker died) before it fails for good. */
-  WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(1).max(100).default(10),
+  WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(1).max(1000).default(10),
   /**
    * On SIGTERM, how long the current job may run on before it is released to another worker; with
    * the 15 s the rest of shutdown may take, inside the pod's 60 s grace period.

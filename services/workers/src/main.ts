@@ -6,6 +6,7 @@
  * databases, the health server last.
  */
 import { once } from "node:events";
+import { KMSClient } from "@aws-sdk/client-kms";
 import type { AddressInfo } from "node:net";
 import { createDatabase, createMetricsDatabase, type Database, type MetricsDatabase } from "@paimon/core/db";
 import { closeServer, createHealthServer } from "@paimon/core/health-server";
@@ -26,6 +27,13 @@ import {
 import { createWorkerMetrics, workerServiceName } from "./metrics";
 import { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./queue-worker";
 import { createConfirmations } from "./rebalance/confirmations";
+import { createRebalanceExecutor } from "./rebalance/execute";
+import { createChain } from "./sender/chain";
+import { laneSessions } from "./sender/lane-session";
+import { createSender } from "./sender/sender";
+import { createSettlements } from "./settlements/settle";
+import { createKmsSigner } from "./signer/kms";
+import { createLocalSigner } from "./signer/local";
 import { createRiskMonitor } from "./risk/risk-monitor";
 import { createScheduler } from "./scheduler/scheduler";
 
@@ -62,7 +70,7 @@ interface WorkerProcess {
   /** The options every queue worker of the process shares. */
   readonly queueOptions: Omit<QueueWorkerOptions<never>, "queue" | "handle">;
   /** Takes jobs from now on; readiness follows it. */
-  run(queueWorker: QueueWorker): void;
+  run(...queueWorkers: QueueWorker[]): void;
   /** Runs at shutdown once the jobs have stopped, before the queues and Redis close: work in hand beside the jobs. */
   onDrain(step: () => Promise<void>): void;
   /** Runs at shutdown after the jobs have stopped, before Redis closes. */
@@ -95,7 +103,7 @@ async function startProcess(
     logger.warn("redis connection error", { error });
   });
   let stopping = false;
-  let queueWorker: QueueWorker | undefined;
+  let queueWorkers: QueueWorker[] = [];
   const timers: NodeJS.Timeout[] = [];
   const closeSteps: (() => Promise<void>)[] = [];
   const drainSteps: (() => Promise<void>)[] = [];
@@ -106,7 +114,7 @@ async function startProcess(
       const problems: Record<string, string> = {};
       if (stopping) problems["shutdown"] = "shutting down";
       if (connection.status !== "ready") problems["redis"] = connection.status;
-      if (!queueWorker?.running()) problems["worker"] = "not taking jobs";
+      if (queueWorkers.length === 0 || !queueWorkers.every((w) => w.running())) problems["worker"] = "not taking jobs";
       return { ready: Object.keys(problems).length === 0, problems };
     },
   });
@@ -120,7 +128,7 @@ async function startProcess(
     for (const timer of timers) clearInterval(timer);
   });
   shutdown.add("jobs", async () => {
-    await queueWorker?.close(config.WORKER_DRAIN_TIMEOUT_MS);
+    await Promise.all(queueWorkers.map((w) => w.close(config.WORKER_DRAIN_TIMEOUT_MS)));
     for (const step of drainSteps) await step();
   });
   shutdown.add("queues", async () => {
@@ -167,13 +175,13 @@ async function startProcess(
       lockDurationMs: config.WORKER_LOCK_DURATION_MS,
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     },
-    run(worker) {
+    run(...workers) {
       if (stopping) {
         // Shutdown began while the worker was starting: it never takes a job.
-        void worker.close(0);
+        for (const worker of workers) void worker.close(0);
         return;
       }
-      queueWorker = worker;
+      queueWorkers = workers;
       logger.info("taking jobs");
     },
     onDrain(step) {
@@ -271,22 +279,98 @@ async function runSchedulerWorker(env: Env): Promise<void> {
 }
 
 /**
- * `--worker=rebalance`: the listener's final confirmations of executed rebalances, and the
- * executions' metrics. (Planning and sending the transactions is the sender's, which joins it.)
+ * `--worker=rebalance`: the operator's one sender, the rebalance executions and the redemption
+ * settlements it sends, and the listener's final confirmations of executed legs.
  */
 async function runRebalanceWorker(env: Env): Promise<void> {
   const config = loadRebalanceConfig(env);
   const { registry, metrics } = createWorkerMetrics("rebalance");
+  // The signer first: a key that is not a secp256k1 signing key, or a local key in production,
+  // stops the worker before it holds any connection.
+  const signer =
+    config.SIGNER === "kms"
+      ? createKmsSigner({
+          client: new KMSClient({
+            region: config.AWS_REGION ?? "",
+            maxAttempts: 1,
+            ...(config.AWS_KMS_ENDPOINT === undefined ? {} : { endpoint: config.AWS_KMS_ENDPOINT }),
+          }),
+          keyId: config.AWS_KMS_KEY_ID ?? "",
+        })
+      : createLocalSigner({ privateKey: config.OPERATOR_PRIVATE_KEY ?? "", environment: config.ENVIRONMENT });
   const worker = await startProcess("rebalance", config, registry, metrics.paimon_jobs_total);
-  const confirmations = createConfirmations({ db: worker.db, logger: worker.logger.child("confirmations"), metrics });
+  const chain = createChain({ url: config.BSC_RPC_URL, chainId: config.CHAIN_ID, timeoutMs: config.RPC_TIMEOUT_MS });
+  worker.onClose(() => {
+    chain.destroy();
+    return Promise.resolve();
+  });
+  const logger = worker.logger;
+  const sender = await createSender({
+    db: worker.db,
+    laneSession: laneSessions(config.DATABASE_URL, (error) => {
+      logger.warn("the transaction lane's database session failed", { error });
+    }),
+    chain,
+    signer,
+    settings: {
+      fees: {
+        type: config.TX_TYPE,
+        priorityFee: config.TX_PRIORITY_FEE_WEI,
+        maxFee: config.TX_MAX_FEE_PER_GAS_WEI,
+        cancelMaxFee: config.TX_CANCEL_MAX_FEE_PER_GAS_WEI,
+      },
+      finalityDepth: config.FINALITY_DEPTH,
+      replaceAfterMs: config.TX_REPLACE_AFTER_MS,
+      maxReplacements: config.TX_MAX_REPLACEMENTS,
+      deadlineMs: config.TX_DEADLINE_MS,
+      pollMs: config.SENDER_POLL_MS,
+      reconcileIntervalMs: config.SENDER_RECONCILE_MS,
+      gasMarginPercent: config.TX_GAS_MARGIN_PERCENT,
+    },
+    logger: logger.child("sender"),
+  });
+  logger.info("operator signer ready", { signer: config.SIGNER, address: sender.address });
+  // The lane stops after the jobs (they wait for its transactions while they drain).
+  worker.onDrain(() => sender.close());
+  sender.start();
+
+  const confirmations = createConfirmations({ db: worker.db, logger: logger.child("confirmations"), metrics });
   const refresh = () => {
     confirmations.refreshMetrics().catch((error: unknown) => {
-      worker.logger.warn("could not read the rebalance executions' counters", { error });
+      logger.warn("could not read the rebalance executions' counters", { error });
     });
   };
   refresh();
   worker.every(REBALANCE_METRICS_REFRESH_MS, refresh);
+  const executor = createRebalanceExecutor({
+    db: worker.db,
+    chain,
+    sender,
+    fundAddress: config.FUND_ADDRESS,
+    policy: config.policy,
+    minTransfer: config.REBALANCE_MIN_TRANSFER,
+    logger: logger.child("rebalance"),
+    onOutcome: () => confirmations.refreshMetrics(),
+  });
+  const settlements = createSettlements({
+    db: worker.db,
+    chain,
+    sender,
+    fundAddress: config.FUND_ADDRESS,
+    logger: logger.child("settlements"),
+  });
   worker.run(
+    startQueueWorker({
+      ...worker.queueOptions,
+      queue: "rebalance",
+      handle: (payload, _job, signal) => executor.handle(payload, signal),
+    }),
+    startQueueWorker({
+      ...worker.queueOptions,
+      queue: "settlements",
+      concurrency: config.SETTLEMENT_CONCURRENCY,
+      handle: (payload, _job, signal) => settlements.handle(payload, signal),
+    }),
     startQueueWorker({
       ...worker.queueOptions,
       queue: "rebalance-confirmations",

@@ -10,3 +10,12 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, code: stri
     details: { issues: result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })) },
   });
 }
+
+/**
+ * A list of every member of the union `T`, as a tuple for `z.enum`: a member missing from the list
+ * (one added to the schema's type later) fails to compile.
+ */
+export const everyOf =
+  <T extends string>() =>
+  <const L extends readonly T[]>(list: L & ([T] extends [L[number]] ? unknown : never)): L =>
+    list;

@@ -1,14 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { AppError } from "@paimon/core/errors";
-import type { Database, RebalanceExecutionRow } from "@paimon/core/db";
+import type { Database, RebalanceExecutionRow, RebalanceStatus } from "@paimon/core/db";
 import { outboxValues, queuedJob } from "@paimon/core/queues";
 import { Router, type RequestHandler } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
-import { parse } from "../http/validate";
+import { everyOf, parse } from "../http/validate";
+import { executionTransactions } from "../transactions/transactions.repository";
+import { presentWithAttempts } from "../transactions/transactions.routes";
+
+export const REBALANCE_STATUSES = everyOf<RebalanceStatus>()([
+  "pending",
+  "executing",
+  "succeeded",
+  "failed",
+  "cancelled",
+]);
 
 export const rebalanceListQuery = z.strictObject({
-  status: z.enum(["pending", "executing", "succeeded", "failed"]).optional(),
+  status: z.enum(REBALANCE_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 const idParam = z.strictObject({ id: z.uuid() });
@@ -23,12 +33,14 @@ const present = (row: RebalanceExecutionRow) => ({
   reason: row.reason,
   plan: row.plan,
   error: row.error,
+  balances: row.balances,
   created_at: row.created_at.toISOString(),
   completed_at: row.completed_at?.toISOString() ?? null,
 });
 
 /**
- * `GET /v1/rebalances`, `GET /v1/rebalances/:id`, and the operator's `POST /v1/rebalances`:
+ * `GET /v1/rebalances`, `GET /v1/rebalances/:id` (with its legs' transactions, by leg), and the
+ * operator's `POST /v1/rebalances`:
  * a manual rebalance, created once per `Idempotency-Key` and handed to the rebalance worker
  * through the outbox in the same transaction.
  */
@@ -45,7 +57,8 @@ export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler):
     const { id } = parse(idParam, request.params, "invalid_id");
     const row = await db.selectFrom("rebalance_executions").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) throw new AppError("rebalance_not_found", `no rebalance ${id}`, { status: 404 });
-    response.json(present(row));
+    const transactions = await presentWithAttempts(db, await executionTransactions(db, id));
+    response.json({ ...present(row), transactions });
   });
   router.post("/v1/rebalances", operator, async (request, response) => {
     const key = parse(idempotencyKey, request.get("idempotency-key"), "invalid_idempotency_key");

@@ -4,6 +4,8 @@ import { Router } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
 import { parse } from "../http/validate";
+import { latestSettlement } from "../transactions/transactions.repository";
+import { presentTransaction } from "../transactions/transactions.routes";
 import { findRedemption, listRedemptions } from "./redemptions.repository";
 
 export const MAX_PAGE_SIZE = 100;
@@ -51,7 +53,10 @@ const present = (row: RedemptionRow) => ({
   updated_at: row.updated_at.toISOString(),
 });
 
-/** `GET /v1/redemptions` (filters, cursor pagination) and `GET /v1/redemptions/:id`. */
+/**
+ * `GET /v1/redemptions` (filters, cursor pagination) and `GET /v1/redemptions/:id`, with its
+ * newest settlement transaction (or null).
+ */
 export function redemptionRoutes(db: Kysely<Database>): Router {
   const router = Router();
   router.get("/v1/redemptions", async (request, response) => {
@@ -74,7 +79,8 @@ export function redemptionRoutes(db: Kysely<Database>): Router {
     const { id } = parse(idParam, request.params, "invalid_id");
     const row = await findRedemption(db, id);
     if (!row) throw new AppError("redemption_not_found", `no redemption ${id}`, { status: 404 });
-    response.json(present(row));
+    const settlement = await latestSettlement(db, { id: row.id, chainId: row.chain_id });
+    response.json({ ...present(row), settlement: settlement ? presentTransaction(settlement) : null });
   });
   return router;
 }

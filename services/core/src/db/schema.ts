@@ -56,7 +56,11 @@ export interface RebalanceExecutionTable {
   /** When the listener's confirmations of every leg of its plan were final. */
   confirmed_at: Date | null;
   /** The on-chain layer balances the plan was made from (decimal strings), null until planned. */
-  balances: JSONColumnType<{ l1: string; l2: string; l3: string; block: string } | null, string | null, string | null>;
+  balances: JSONColumnType<
+    { l1: string; l2: string; l3: string; block: string; skipped?: string } | null,
+    string | null,
+    string | null
+  >;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   completed_at: Date | null;

@@ -1,6 +1,6 @@
 /**
  * The rebalance worker's confirmations on a real database: a final `RebalanceExecuted` confirms
- * its execution once, and the executions' counters and last success are read from the database.
+ * each leg once, its execution once every leg is, and the executions' counters and last success are read from the database.
  */
 import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
@@ -35,7 +35,16 @@ describe("rebalance confirmations", () => {
     await database.db
       .insertInto("rebalance_executions")
       .values([
-        { id: confirmed, trigger: "threshold", status: "succeeded", plan: "[]", completed_at: completedAt },
+        {
+          id: confirmed,
+          trigger: "threshold",
+          status: "succeeded",
+          plan: JSON.stringify([
+            { from: "L2", to: "L1", amount: "100" },
+            { from: "L3", to: "L1", amount: "50" },
+          ]),
+          completed_at: completedAt,
+        },
         { id: failed, trigger: "scheduled", status: "failed", plan: "[]", error: "reverted" },
       ])
       .execute();
@@ -48,12 +57,22 @@ describe("rebalance confirmations", () => {
       blockNumber: "9",
       txHash: HASH,
     };
-    expect(await confirmations.handle(payload)).toEqual({ outcome: "confirmed", executionId: confirmed });
-    expect(await confirmations.handle(payload)).toEqual({
-      outcome: "already_confirmed_or_unknown",
-      executionId: confirmed,
-    });
+    // One leg of two is not the execution.
+    expect(await confirmations.handle(payload)).toEqual({ outcome: "leg_recorded", executionId: confirmed, leg: 0 });
+    const second = { ...payload, executionId: rebalanceExecutionId(confirmed, 1), amount: "50" };
+    expect(await confirmations.handle(second)).toEqual({ outcome: "confirmed", executionId: confirmed, leg: 1 });
+    expect(await confirmations.handle(second)).toEqual({ outcome: "leg_recorded", executionId: confirmed, leg: 1 });
+    const row = await database.db
+      .selectFrom("rebalance_legs_confirmed")
+      .select(["leg"])
+      .where("execution_id", "=", confirmed)
+      .orderBy("leg")
+      .execute();
+    expect(row).toEqual([{ leg: 0 }, { leg: 1 }]);
     expect(await confirmations.handle({ ...payload, executionId: HASH })).toEqual({ outcome: "not_ours" });
+    expect(await confirmations.handle({ ...payload, executionId: rebalanceExecutionId(randomUUID()) })).toEqual({
+      outcome: "not_ours",
+    });
     const text = await registry.metrics();
     expect(sampleValue(text, "paimon_rebalance_executions_total", { trigger: "threshold", status: "succeeded" })).toBe(
       1,

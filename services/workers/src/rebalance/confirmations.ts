@@ -1,10 +1,11 @@
 /**
  * What the rebalance worker does with the listener's confirmations: a `RebalanceExecuted` event
- * whose block is final marks its execution confirmed (once; a replay changes nothing), and the
- * executions' counters are read back from the database — so a restart or a replayed job neither
- * resets nor doubles them, and they count only what is final.
+ * whose block is final records its leg (once; a replay changes nothing), and an execution is
+ * confirmed once every leg of its plan is — the listener's independent word beside the sender's
+ * receipts. The executions' counters are read back from the database, so a restart or a replayed
+ * job neither resets nor doubles them.
  */
-import { executionUuid } from "@paimon/contracts";
+import { executionLeg, executionUuid } from "@paimon/contracts";
 import type { Database } from "@paimon/core/db";
 import type { Logger } from "@paimon/core/logger";
 import type { Payload } from "@paimon/core/queues";
@@ -12,7 +13,7 @@ import { sql, type Kysely } from "kysely";
 import type { WorkerMetrics } from "../metrics";
 
 export interface Confirmations {
-  handle(payload: Payload<"rebalance-confirmations">): Promise<{ outcome: string; executionId?: string }>;
+  handle(payload: Payload<"rebalance-confirmations">): Promise<{ outcome: string; executionId?: string; leg?: number }>;
   /** Sets the executions' counters and last-success gauge from the database. */
   refreshMetrics(): Promise<void>;
 }
@@ -28,9 +29,9 @@ export function createConfirmations(deps: {
       .selectFrom("rebalance_executions")
       .select((eb) => [
         "trigger",
-        eb.fn.count<string>("id").filterWhere("confirmed_at", "is not", null).as("succeeded"),
-        eb.fn.count<string>("id").filterWhere("status", "=", "failed").as("failed"),
-        sql<Date | null>`max(completed_at) filter (where confirmed_at is not null)`.as("last_success"),
+        eb.fn.count<string>("id").filterWhere("status", "=", "succeeded").as("succeeded"),
+        eb.fn.count<string>("id").filterWhere("status", "in", ["failed", "cancelled"]).as("failed"),
+        sql<Date | null>`max(completed_at) filter (where status = 'succeeded')`.as("last_success"),
       ])
       .groupBy("trigger")
       .execute();
@@ -47,26 +48,41 @@ export function createConfirmations(deps: {
   return {
     async handle(payload) {
       const id = executionUuid(payload.executionId);
-      if (id === undefined) {
+      const leg = executionLeg(payload.executionId);
+      const execution =
+        id === undefined
+          ? undefined
+          : await db.selectFrom("rebalance_executions").select(["id", "plan"]).where("id", "=", id).executeTakeFirst();
+      if (execution === undefined || leg === undefined) {
         // Executions the platform did not make (an operator's own transaction): nothing to confirm.
         return { outcome: "not_ours" };
       }
-      const updated = await db
-        .updateTable("rebalance_executions")
-        .set({ confirmed_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-        .where("id", "=", id)
-        .where("confirmed_at", "is", null)
-        .executeTakeFirst();
-      const confirmed = updated.numUpdatedRows > 0n;
+      const confirmed = await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("rebalance_legs_confirmed")
+          .values({ execution_id: execution.id, leg, block_number: payload.blockNumber, tx_hash: payload.txHash })
+          .onConflict((oc) => oc.columns(["execution_id", "leg"]).doNothing())
+          .execute();
+        const updated = await trx
+          .updateTable("rebalance_executions")
+          .set({ confirmed_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+          .where("id", "=", execution.id)
+          .where("confirmed_at", "is", null)
+          .where(
+            sql<boolean>`(select count(*) from rebalance_legs_confirmed where execution_id = ${execution.id}) >= greatest(jsonb_array_length(plan), 1)`,
+          )
+          .executeTakeFirst();
+        return updated.numUpdatedRows > 0n;
+      });
       if (confirmed) {
         logger.info("rebalance confirmed final on chain", {
-          execution_id: id,
+          execution_id: execution.id,
           block_number: payload.blockNumber,
           tx_hash: payload.txHash,
         });
       }
       await refreshMetrics();
-      return { outcome: confirmed ? "confirmed" : "already_confirmed_or_unknown", executionId: id };
+      return { outcome: confirmed ? "confirmed" : "leg_recorded", executionId: execution.id, leg };
     },
     refreshMetrics,
   };

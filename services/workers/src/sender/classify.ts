@@ -62,6 +62,7 @@ export function classifySendError(error: unknown): { outcome: SendOutcome; messa
   if (typeof code === "string" && TRANSPORT_CODES.has(code)) return { outcome: "retry", message };
   // A JSON-RPC error object (the node answered) that says nothing above is a refusal; anything
   // else (no answer, an HTTP status, a parse failure) is the transport's and worth a retry.
-  const answered = (error as { info?: { error?: unknown }; error?: unknown } | null)?.info?.error !== undefined;
+  const wrapped = error as { info?: { error?: unknown }; error?: unknown } | null;
+  const answered = wrapped?.info?.error !== undefined || wrapped?.error !== undefined;
   return { outcome: answered ? "rejected" : "retry", message };
 }

@@ -58,6 +58,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   );
   await sql`create index tx_intents_open on tx_intents (chain_id, signer, created_at)
     where status in ('pending', 'submitted', 'mined')`.execute(db);
+  // The API's newest-first pages, and a redemption's settlement.
+  await sql`create index tx_intents_created on tx_intents (created_at desc, id desc)`.execute(db);
+  await sql`create index tx_intents_redemption on tx_intents (chain_id, redemption_id, created_at)
+    where redemption_id is not null`.execute(db);
   await sql`create index tx_intents_execution on tx_intents (rebalance_execution_id, rebalance_leg)
     where rebalance_execution_id is not null`.execute(db);
 

@@ -1,0 +1,194 @@
+/**
+ * The sender's promise under SIGKILL: the rebalance worker, as a real process (its bundle, so a
+ * restart takes a fraction of a second), settles a batch of instant redemptions through the
+ * settlements queue and is SIGKILLed 200 times at random points — just after a nonce was
+ * allocated, a transaction signed, broadcast, mined or made final, or at a random moment — and
+ * restarted each time. Then: every redemption settled exactly once, every intent confirmed with
+ * one transaction on chain, the operator's nonce equal to the confirmed transactions, no gap.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Channel, RedemptionStatus } from "@paimon/contracts";
+import { JOB_OPTIONS, queuedJob } from "@paimon/core/queues";
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { testQueues, workerEnv } from "../testing";
+import { laneIntents, startSenderChain, type SenderChain } from "./testing";
+
+/** Redemptions requested at a time, whenever fewer than this many are unsettled. */
+const WAVE = 12;
+const KILLS = 200;
+const KILL_POINTS = [
+  "transaction nonce allocated",
+  "transaction signed",
+  "transaction broadcast",
+  "transaction mined",
+  "transaction final",
+] as const;
+
+let chain: SenderChain;
+let database: TestDatabase;
+let bundleDir: string;
+
+beforeAll(async () => {
+  bundleDir = mkdtempSync(path.join(tmpdir(), "paimon-workers-bundle-"));
+  [chain, database] = await Promise.all([startSenderChain(), createTestDatabase()]);
+  await build({
+    entryPoints: [path.join(__dirname, "..", "bin.ts")],
+    outfile: path.join(bundleDir, "workers.js"),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    logLevel: "warning",
+    external: ["pg-native", "bufferutil", "utf-8-validate"],
+  });
+}, 120_000);
+afterAll(async () => {
+  await chain.stop();
+  await database.drop();
+  rmSync(bundleDir, { recursive: true, force: true });
+});
+
+/** Deterministic randomness: a failure reproduces from the seed it prints. */
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
+  it("settles every redemption exactly once, one transaction per intent, no nonce skipped", async () => {
+    const seed = Date.now() % 2 ** 31;
+    const next = random(seed);
+    // Blocks keep coming, so receipts get to the finality depth while nothing else is sent.
+    await chain.provider.send("evm_setIntervalMining", [100]);
+    const holder = chain.admin;
+    const startNonce = await chain.provider.getTransactionCount(chain.operator.address, "latest");
+    const env = workerEnv(database, {
+      BSC_RPC_URL: chain.devnet.httpUrl,
+      CHAIN_ID: String(chain.devnet.chainId),
+      FUND_ADDRESS: chain.fundAddress,
+      FINALITY_DEPTH: "2",
+      SIGNER: "local",
+      OPERATOR_PRIVATE_KEY: chain.operator.privateKey,
+      SENDER_POLL_MS: "50",
+      SETTLEMENT_CONCURRENCY: "64",
+      WORKER_LOCK_DURATION_MS: "1000",
+      WORKER_MAX_STALLED_COUNT: "1000",
+      LOG_LEVEL: "info",
+    });
+    const queues = testQueues(env.QUEUE_PREFIX);
+    const settlements = queues.get("settlements");
+    const ids: string[] = [];
+    // Work arrives in waves while the worker is killed: there is always something in flight.
+    const addWave = async () => {
+      const firstId = await chain.fund.nextRedemptionId();
+      await (await chain.fund.connect(holder).requestRedemptions(Array(WAVE).fill(1_000_000n), Channel.Instant)).wait();
+      for (let i = 0; i < WAVE; i++) {
+        const id = (firstId + BigInt(i)).toString();
+        ids.push(id);
+        const job = queuedJob("settlements", {
+          kind: "redemption",
+          chainId: chain.devnet.chainId,
+          redemptionId: id,
+          channel: "instant",
+          owner: holder.address.toLowerCase(),
+          assets: "1",
+        });
+        await settlements.add(job.queue, job.payload, {
+          ...JOB_OPTIONS,
+          jobId: job.jobId,
+          priority: job.priority,
+          attempts: 1000,
+        });
+      }
+    };
+
+    const spawn = (): ServiceProcess =>
+      spawnService(["--enable-source-maps", path.join(bundleDir, "workers.js"), "--worker=rebalance"], {
+        cwd: bundleDir,
+        env: { ...env, PATH: path.dirname(process.execPath) },
+      });
+    const killedAt: Record<string, number> = {};
+    try {
+      for (let kill = 0; kill < KILLS; kill++) {
+        const counts = await settlements.getJobCounts("completed");
+        if (ids.length - (counts["completed"] ?? 0) < WAVE) await addWave();
+        const worker = spawn();
+        const point = next() < 0.15 ? "moment" : KILL_POINTS[Math.floor(next() * KILL_POINTS.length)]!;
+        const nth = 1 + Math.floor(next() * 3);
+        await new Promise<void>((resolve) => {
+          let seen = 0;
+          const killNow = () => {
+            worker.child.kill("SIGKILL");
+            resolve();
+          };
+          worker.child.once("exit", () => {
+            resolve();
+          });
+          if (point === "moment") {
+            void worker.port.then(() => setTimeout(killNow, Math.floor(next() * 400)));
+            return;
+          }
+          const marker = `"message":"${point}"`;
+          worker.child.stdout?.on("data", (chunk: Buffer) => {
+            seen += chunk.toString().split(marker).length - 1;
+            if (seen >= nth) killNow();
+          });
+          // Nothing left to do at this point: kill it anyway once it is idle at the lane.
+          void worker.port.then(() => setTimeout(killNow, 600 + Math.floor(next() * 400)));
+        });
+        await worker.exited;
+        killedAt[point] = (killedAt[point] ?? 0) + 1;
+      }
+
+      // One last run, left alone until every job is done.
+      const last = spawn();
+      try {
+        await vi.waitFor(
+          async () => {
+            const counts = await settlements.getJobCounts("completed", "failed");
+            expect(counts, `seed ${seed}`).toMatchObject({ completed: ids.length, failed: 0 });
+          },
+          { timeout: 180_000, interval: 250 },
+        );
+      } finally {
+        last.child.kill("SIGTERM");
+        await last.exited;
+      }
+    } finally {
+      await queues.clean();
+    }
+
+    const intents = await laneIntents(database.db);
+    const settlementsMade = intents.filter((i) => i.purpose === "settlement");
+    expect(new Set(settlementsMade.map((i) => i.redemption_id)).size, `seed ${seed}`).toBe(ids.length);
+    expect(
+      intents.every((i) => i.status === "confirmed"),
+      `seed ${seed}: ${JSON.stringify(killedAt)}`,
+    ).toBe(true);
+    // One transaction on chain per intent: the operator's nonce moved by exactly the intents, the
+    // intents' nonces are exactly those, and each redemption was settled once.
+    const endNonce = await chain.provider.getTransactionCount(chain.operator.address, "latest");
+    expect(endNonce - startNonce).toBe(intents.length);
+    expect(intents.map((i) => Number(i.nonce)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: intents.length }, (_, i) => startNonce + i),
+    );
+    const settled = await chain.fund.queryFilter(chain.fund.filters.RedemptionSettled(), 0, "latest");
+    expect(settled.map((event) => event.args.id.toString()).sort()).toEqual([...ids].sort());
+    for (const id of [ids[0], ids.at(-1)]) {
+      expect(Number((await chain.fund.redemption(id!)).status)).toBe(RedemptionStatus.Settled);
+    }
+    expect(Object.values(killedAt).reduce((a, b) => a + b, 0)).toBe(KILLS);
+    console.log(`seed ${seed}: kills by point ${JSON.stringify(killedAt)}`);
+  }, 900_000);
+});
