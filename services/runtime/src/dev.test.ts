@@ -4,8 +4,9 @@
  * answers. The risk monitor's assessment shows in `GET /v1/fund` with its reasons. A redemption
  * then requested on chain shows up in `GET /v1/redemptions` (the test prints how long that took;
  * speed is measured by `pnpm bench:ingest`, not asserted here); a large instant one raises the
- * risk level, the risk worker's gauges and a `threshold` rebalance intent; and Ctrl-C stops
- * everything with exit 0.
+ * risk, a `threshold` rebalance executes on chain (succeeded, every leg's transaction confirmed,
+ * counted in the rebalance worker's metrics), the redemption is then settled exactly once; and
+ * Ctrl-C stops everything with exit 0.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -34,7 +35,7 @@ afterAll(async () => {
 });
 
 describe("pnpm dev", () => {
-  it("serves the demo fund with its risk, follows redemptions into the risk level and a threshold rebalance, and stops on Ctrl-C", async () => {
+  it("serves the demo fund with its risk, follows a large redemption into a threshold rebalance executed on chain and its settlement, and stops on Ctrl-C", async () => {
     const [api, listener, chain] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(
       process.execPath,
@@ -103,31 +104,55 @@ describe("pnpm dev", () => {
       const large = await (
         await PaimonFund__factory.connect(address, holder).requestRedemption(80_000_000_000n, Channel.Instant)
       ).wait();
+      const fundContract = PaimonFund__factory.connect(address, holder);
+      const requested = large?.logs
+        .map((log) => fundContract.interface.parseLog(log))
+        .find((event) => event?.name === "RedemptionRequested");
+      const largeId = String(requested?.args[0]);
+      // The risk rises, the risk monitor raises a threshold rebalance, the rebalance worker plans
+      // it from the contract's balances and sends its legs; once final the execution succeeded.
+      type Execution = { id: string; trigger: string; status: string; reason: string };
+      let threshold: Execution | undefined;
       await vi.waitFor(
         async () => {
-          const risk = (await fund()).risk;
-          expect(risk?.level).toBe(4);
-          expect(BigInt(risk?.block_number ?? 0)).toBeGreaterThanOrEqual(BigInt(large?.blockNumber ?? 0));
-          expect(risk?.reasons.map((reason) => reason.rule)).toContain("redemption_coverage_low");
+          const page = (await (await fetch(`http://127.0.0.1:${String(api)}/v1/rebalances`)).json()) as {
+            data: Execution[];
+          };
+          threshold = page.data.find((r) => r.trigger === "threshold");
+          expect(threshold?.status).toBe("succeeded");
         },
-        { timeout: 30_000, interval: 100 },
+        { timeout: 90_000, interval: 200 },
       );
-      const riskPort = (/risk-worker \| \{.*"message":"listening","port":(\d+)/.exec(output) ?? [])[1];
-      const gauges = await (await fetch(`http://127.0.0.1:${String(riskPort)}/metrics`)).text();
-      expect(sampleValue(gauges, "paimon_risk_level")).toBe(4);
-      expect(sampleValue(gauges, "paimon_l1_redemption_coverage")).toBeLessThan(1);
-      expect(sampleValue(gauges, "paimon_pending_redemptions", { channel: "instant" })).toBe(2);
-      expect(sampleValue(gauges, "paimon_pending_redemptions", { channel: "standard" })).toBe(1);
-      const rebalances = (await (
-        await fetch(`http://127.0.0.1:${String(api)}/v1/rebalances?status=pending`)
-      ).json()) as { data: { trigger: string; reason: string }[] };
-      expect(rebalances.data.filter((r) => r.trigger === "threshold")).toHaveLength(1);
-      expect(rebalances.data[0]?.reason).toMatch(/covers the 3 pending redemption\(s\)/);
+      expect(threshold?.reason).toMatch(/pending redemption/);
+      const detail = (await (
+        await fetch(`http://127.0.0.1:${String(api)}/v1/rebalances/${threshold?.id ?? ""}`)
+      ).json()) as { plan: unknown[]; transactions: { status: string; attempts: unknown[] }[] };
+      expect(detail.transactions.length).toBeGreaterThan(0);
+      expect(detail.transactions.length).toBe(detail.plan.length);
+      expect(detail.transactions.every((t) => t.status === "confirmed")).toBe(true);
+      // L1 can now pay the large redemption: it is settled, once.
+      await vi.waitFor(
+        async () => {
+          const redemption = (await (
+            await fetch(`http://127.0.0.1:${String(api)}/v1/redemptions/${largeId}`)
+          ).json()) as { status: string; settlement: { status: string } | null };
+          expect(redemption.status).toBe("settled");
+          expect(redemption.settlement?.status).toBe("confirmed");
+        },
+        { timeout: 90_000, interval: 200 },
+      );
+      const settled = await fundContract.queryFilter(fundContract.filters.RedemptionSettled(BigInt(largeId)));
+      expect(settled).toHaveLength(1);
+      const rebalancePort = (/rebalance-worker \| \{.*"message":"listening","port":(\d+)/.exec(output) ?? [])[1];
+      const counters = await (await fetch(`http://127.0.0.1:${String(rebalancePort)}/metrics`)).text();
+      expect(
+        sampleValue(counters, "paimon_rebalance_executions_total", { trigger: "threshold", status: "succeeded" }),
+      ).toBeGreaterThanOrEqual(1);
       provider.destroy();
     } finally {
       child.kill("SIGINT");
     }
     expect(await exited).toBe(0);
     expect(output).toContain("stopping the services, then the chain");
-  }, 120_000);
+  }, 240_000);
 });

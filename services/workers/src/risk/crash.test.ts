@@ -88,7 +88,10 @@ describe("the risk monitor, killed again and again", () => {
       } finally {
         const exit = await stopWorker(last);
         // What the process said last, should it not stop cleanly (seen once on a loaded machine).
-        const said = last.lines().filter((line) => line["level"] !== "debug").slice(-15);
+        const said = last
+          .lines()
+          .filter((line) => line["level"] !== "debug")
+          .slice(-15);
         expect(exit.code, `${JSON.stringify(said, null, 1)}\n${last.output().stderr.slice(-2000)}`).toBe(0);
       }
       console.log(`risk monitor crash test: ${String(kills)} SIGKILLs (seed ${String(seed)})`);
