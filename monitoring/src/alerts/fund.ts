@@ -16,6 +16,8 @@ const past = (decimal: string, delta: number) => Number((Number(decimal) + delta
 
 const RISK_WORKER = TARGETS["risk-worker"];
 const REBALANCE_WORKER = TARGETS["rebalance-worker"];
+/** An open operator transaction older than this is stuck: its deadline (30 min) has passed. */
+const TX_STUCK_SECONDS = 1800;
 const SCHEDULER_WORKER = TARGETS["scheduler-worker"];
 const API = TARGETS.api;
 const LISTENER = TARGETS["event-listener"];
@@ -141,6 +143,26 @@ export const FUND_ALERTS: readonly AlertRule[] = [
         },
       ],
       at: "4m",
+    },
+  },
+  {
+    alert: "TransactionStuck",
+    expr: `max(${m("paimon_tx_oldest_open_seconds")}) > ${TX_STUCK_SECONDS}`,
+    for: "5m",
+    severity: "critical",
+    component: "workers",
+    upstream: ["postgres"],
+    summary: "An operator transaction is not final after 30 minutes",
+    description:
+      'The oldest of the operator\'s open transactions is {{ printf "%.0f" $value }} s old: a settlement or rebalance is not moving.',
+    fires: {
+      series: [{ series: series(m("paimon_tx_oldest_open_seconds"), REBALANCE_WORKER), values: "2000x20" }],
+      at: "6m",
+      value: 2000,
+    },
+    quiet: {
+      series: [{ series: series(m("paimon_tx_oldest_open_seconds"), REBALANCE_WORKER), values: "60x20" }],
+      at: "6m",
     },
   },
   {

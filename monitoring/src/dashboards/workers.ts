@@ -4,7 +4,7 @@ import { WORKER_JOBS_PATTERN } from "../jobs";
 import { m } from "../promql";
 import { newDashboard, row, statPanel, timeSeries } from "./panels";
 
-/** The workers: whether they run, the jobs they finish, the risk monitor's assessments, the schedules. */
+/** The workers: whether they run, the jobs they finish, the risk monitor's assessments, the sender, the schedules. */
 export function workers(): dashboard.Dashboard {
   const jobs = m("paimon_jobs_total");
   const lastRun = m("paimon_schedule_last_run_timestamp_seconds");
@@ -47,6 +47,27 @@ export function workers(): dashboard.Dashboard {
           },
         ],
         "Per hour. block: after a block notice; timer: no notice for a while (a quiet or stalled chain).",
+      ),
+    )
+    .withRow(row("Transaction sender"))
+    .withPanel(
+      statPanel("Oldest open transaction", "s", { expr: `max(${m("paimon_tx_oldest_open_seconds")})` }, [
+        [null, "green"],
+        [600, "orange"],
+        [1800, "red"],
+      ]),
+    )
+    .withPanel(
+      timeSeries("Open transactions by status", "short", [
+        { expr: `sum by (status) (${m("paimon_tx_open_intents")})`, legend: "{{status}}" },
+      ]),
+    )
+    .withPanel(
+      timeSeries(
+        "Signed attempts by kind",
+        "short",
+        [{ expr: `sum by (kind) (increase(${m("paimon_tx_attempts_total")}[1h]))`, legend: "{{kind}}" }],
+        "Per hour. Replacements and cancellations mean transactions stayed unmined: fees below the market, or a node dropping them.",
       ),
     )
     .withRow(row("Scheduler"))

@@ -7,7 +7,15 @@
  */
 import { formatUnits } from "ethers";
 import { loadDevnetConfig } from "./config";
-import { deployFund, devnetAccounts, devnetProvider, seedDemoFund, startDevnet } from "./devnet";
+import {
+  DEVNET_BLOCK_INTERVAL_MS,
+  deployFund,
+  devnetAccounts,
+  devnetProvider,
+  seedDemoFund,
+  setIntervalMining,
+  startDevnet,
+} from "./devnet";
 
 const HOLDERS = 3;
 
@@ -50,6 +58,7 @@ async function main(): Promise<void> {
     if (operator === undefined) throw new Error("devnet: no operator account");
     const fund = await deployFund(operator);
     const demo = await seedDemoFund(fund, { operator, holders });
+    await setIntervalMining(provider, DEVNET_BLOCK_INTERVAL_MS);
     const { l1, l2, l3 } = demo.layers;
     const nav = l1 + l2 + l3;
     const layer = (value: bigint) => `${formatUnits(value, 6)} (${(Number((value * 1000n) / nav) / 10).toFixed(1)} %)`;

@@ -288,3 +288,15 @@ export async function revert(provider: JsonRpcApiProvider, snapshotId: string): 
   const reverted = (await provider.send("evm_revert", [snapshotId])) as boolean;
   if (!reverted) throw new Error(`evm_revert: no snapshot ${snapshotId}`);
 }
+
+/**
+ * How often `pnpm dev` and `pnpm devnet` have the node mine a block on its own, beside automine's
+ * block per transaction: what waits for a depth of blocks (the listener's finality, the sender's)
+ * gets there on a quiet chain too, as on a real one.
+ */
+export const DEVNET_BLOCK_INTERVAL_MS = 1_000;
+
+/** Mines a block every `ms` milliseconds (0: only automine's blocks). */
+export async function setIntervalMining(provider: JsonRpcApiProvider, ms: number): Promise<void> {
+  await provider.send("evm_setIntervalMining", [ms]);
+}

@@ -18,7 +18,15 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { deployFund, devnetAccounts, devnetProvider, seedDemoFund, startDevnet } from "@paimon/contracts/devnet";
+import {
+  DEVNET_BLOCK_INTERVAL_MS,
+  deployFund,
+  devnetAccounts,
+  devnetProvider,
+  seedDemoFund,
+  setIntervalMining,
+  startDevnet,
+} from "@paimon/contracts/devnet";
 import { runMigrate } from "@paimon/core/migrate";
 import { createRedisClient, deleteKeys } from "@paimon/core/redis";
 import pg from "pg";
@@ -31,8 +39,6 @@ const USAGE =
   "usage: pnpm dev [--database <name>] [--queue-prefix <name>] [--api-port <n>] [--listener-port <n>] [--worker-ports <first, or 0 for any>] [--chain-port <n>] [--redis-url <url>]";
 /** The workers `pnpm dev` runs, in the order of their health ports. */
 const DEV_WORKERS = ["risk", "scheduler", "rebalance"] as const;
-/** How often the devnet mines a block on its own, beside automine. */
-const DEV_BLOCK_INTERVAL_MS = 1_000;
 
 function options() {
   const { values } = parseArgs({
@@ -170,9 +176,7 @@ async function main(): Promise<void> {
     const fund = await deployFund(operator);
     await seedDemoFund(fund, { operator, holders });
     const fundAddress = await fund.getAddress();
-    // Blocks keep coming, as on a real chain (a block a second beside every transaction's own):
-    // what waits for a depth of blocks — the listener's finality, the sender's — gets there.
-    await provider.send("evm_setIntervalMining", [DEV_BLOCK_INTERVAL_MS]);
+    await setIntervalMining(provider, DEVNET_BLOCK_INTERVAL_MS);
     if (isStopping()) {
       await stopDevnet();
       return;

@@ -144,6 +144,8 @@ export const rebalanceEnvSchema = commonSchema.extend({
   TX_CANCEL_MAX_FEE_PER_GAS_WEI: wei(`200${GWEI}`),
   /** An attempt unmined for this long is replaced with higher fees. */
   TX_REPLACE_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** How often an accepted, unmined transaction is broadcast again (the same bytes). */
+  TX_REBROADCAST_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
   /** Replacements of an intent before it is cancelled. */
   TX_MAX_REPLACEMENTS: z.coerce.number().int().min(0).max(50).default(5),
   /** From an intent's creation until it is cancelled if still unmined. */

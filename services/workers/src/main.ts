@@ -321,6 +321,7 @@ async function runRebalanceWorker(env: Env): Promise<void> {
       },
       finalityDepth: config.FINALITY_DEPTH,
       replaceAfterMs: config.TX_REPLACE_AFTER_MS,
+      rebroadcastMs: config.TX_REBROADCAST_MS,
       maxReplacements: config.TX_MAX_REPLACEMENTS,
       deadlineMs: config.TX_DEADLINE_MS,
       pollMs: config.SENDER_POLL_MS,
@@ -328,6 +329,7 @@ async function runRebalanceWorker(env: Env): Promise<void> {
       gasMarginPercent: config.TX_GAS_MARGIN_PERCENT,
     },
     logger: logger.child("sender"),
+    metrics,
   });
   logger.info("operator signer ready", { signer: config.SIGNER, address: sender.address });
   // The lane stops after the jobs (they wait for its transactions while they drain).

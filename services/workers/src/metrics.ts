@@ -19,6 +19,9 @@ export const WORKER_METRICS = {
   rebalance: [
     "paimon_rebalance_executions_total",
     "paimon_rebalance_last_success_timestamp_seconds",
+    "paimon_tx_open_intents",
+    "paimon_tx_oldest_open_seconds",
+    "paimon_tx_attempts_total",
     "paimon_jobs_total",
   ],
 } as const satisfies Record<WorkerName, readonly MetricName[]>;

@@ -70,6 +70,25 @@ export const METRICS = {
     help: "Unix time of the last rebalance that completed on chain",
     labels: [],
   },
+  // The operator's transactions (the rebalance worker's sender)
+  paimon_tx_open_intents: {
+    type: "gauge",
+    owner: "rebalance-worker",
+    help: "The operator's transactions not yet final, by status (pending, submitted, mined)",
+    labels: ["status"],
+  },
+  paimon_tx_oldest_open_seconds: {
+    type: "gauge",
+    owner: "rebalance-worker",
+    help: "Age of the oldest of the operator's transactions not yet final, in seconds (0 when none is open)",
+    labels: [],
+  },
+  paimon_tx_attempts_total: {
+    type: "counter",
+    owner: "rebalance-worker",
+    help: "Signed attempts of the operator's transactions, by kind (original, replacement, cancel)",
+    labels: ["kind"],
+  },
   // §5.1: risk and liquidity
   paimon_risk_level: {
     type: "gauge",

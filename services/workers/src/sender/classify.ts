@@ -11,7 +11,8 @@
  *   transaction did is for the receipts of every saved hash to say;
  * - `retry`: worth the same bytes again later — the node or the network failed (5xx, a reset, a
  *   timeout, throttling), or the account cannot pay for the gas now ("insufficient funds"), or the
- *   pool is full;
+ *   pool is full, or an earlier nonce has not reached this node yet ("nonce too high": a node that
+ *   keeps no queue for future nonces, as Hardhat's automine);
  * - `rejected`: the node refuses these bytes for good (intrinsic gas too low, over the block gas
  *   limit, a fee cap under the node's floor, a bad signature). The sender keeps the nonce and
  *   cancels past the deadline; it never gives the nonce to another intent on such an answer.
@@ -31,7 +32,7 @@ const PATTERNS: readonly (readonly [SendOutcome, RegExp])[] = [
   ],
   [
     "retry",
-    /insufficient funds|txpool is full|transaction pool is full|too many requests|rate limit|timeout|timed out|temporarily unavailable|econnreset|econnrefused|socket hang up|network error|bad gateway|service unavailable/i,
+    /insufficient funds|nonce too high|future nonce|txpool is full|transaction pool is full|too many requests|rate limit|timeout|timed out|temporarily unavailable|econnreset|econnrefused|socket hang up|network error|bad gateway|service unavailable/i,
   ],
 ];
 

@@ -15,7 +15,8 @@
  * 4. Every saved hash is looked up for a receipt: an intent is `mined` with one, and `confirmed`
  *    (or `reverted`, or `cancelled` when its cancellation mined) once that receipt is
  *    `FINALITY_DEPTH` blocks deep.
- * 5. Unmined after `replaceAfterMs`, the latest attempt is replaced at the same nonce with both fee
+ * 5. An accepted attempt is broadcast again every `rebroadcastMs` while unmined (a node may drop
+ *    what it accepted). Unmined after `replaceAfterMs`, the latest attempt is replaced at the same nonce with both fee
  *    fields raised ≥ 10 %, up to `maxReplacements` times and the fee cap; past those or the
  *    intent's deadline, a zero-value self-send at the nonce cancels it.
  * 6. The reconciler (at start and every `reconcileIntervalMs`) compares the chain's nonce with the
@@ -31,6 +32,7 @@ import { OPEN_TX_STATUSES, type Database, type TxAttemptRow, type TxIntentRow, t
 import { AppError } from "@paimon/core/errors";
 import type { Logger } from "@paimon/core/logger";
 import { sql, type Kysely, type Transaction, type UpdateObject } from "kysely";
+import type { WorkerMetrics } from "../metrics";
 import type { OperatorSigner } from "../signer/signer";
 import type { Chain, Receipt } from "./chain";
 import { classifySendError } from "./classify";
@@ -42,6 +44,11 @@ export interface SenderSettings {
   readonly finalityDepth: number;
   /** How long an attempt may stay unmined before it is replaced. */
   readonly replaceAfterMs: number;
+  /**
+   * How often an accepted, unmined attempt is broadcast again (the same bytes): a node may drop
+   * what it accepted (evicted from its pool, or "already known" to a node that lost it).
+   */
+  readonly rebroadcastMs: number;
   /** Fee-bumped replacements per intent before it is cancelled. */
   readonly maxReplacements: number;
   /** From an intent's creation until it is cancelled if still unmined. */
@@ -93,7 +100,14 @@ export interface SenderDeps {
   readonly settings: SenderSettings;
   readonly logger: Logger;
   readonly onEvent?: (event: SenderEvent, intent: Pick<TxIntentRow, "id" | "purpose" | "nonce">) => void;
+  readonly metrics?: SenderMetrics;
 }
+
+/** The rebalance worker's metrics the sender keeps. */
+export type SenderMetrics = Pick<
+  WorkerMetrics<"rebalance">["metrics"],
+  "paimon_tx_open_intents" | "paimon_tx_oldest_open_seconds" | "paimon_tx_attempts_total"
+>;
 
 /** A PostgreSQL session that holds an advisory lock for as long as it lives. */
 export interface LaneSession {
@@ -121,6 +135,8 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
   let wake: (() => void) | undefined;
   let session: LaneSession | undefined;
   let lastReconcile = 0;
+  /** When this process last broadcast each attempt (by hash); a restart broadcasts again at once. */
+  const lastBroadcast = new Map<string, number>();
 
   const emit = (event: SenderEvent, intent: Pick<TxIntentRow, "id" | "purpose" | "nonce">) => {
     logger.info(`transaction ${event}`, { intent_id: intent.id, purpose: intent.purpose, nonce: intent.nonce });
@@ -218,6 +234,7 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
       }
       return row;
     });
+    deps.metrics?.paimon_tx_attempts_total.inc({ kind });
     emit("signed", intent);
     return attempt;
   }
@@ -230,6 +247,7 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
   ) {
     let outcome: ReturnType<typeof classifySendError>["outcome"] | "accepted" = "accepted";
     let message = "";
+    lastBroadcast.set(attempt.hash, Date.now());
     try {
       await chain.sendRawTransaction(attempt.raw);
     } catch (error) {
@@ -248,8 +266,10 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
         .where("intent_id", "=", intent.id)
         .where("seq", "=", attempt.seq)
         .execute();
-      if (intent.status === "pending") await setIntent(intent.id, { status: "submitted" });
-      emit("broadcast", intent);
+      if (intent.status === "pending") {
+        await setIntent(intent.id, { status: "submitted" });
+        emit("broadcast", intent);
+      }
       return;
     }
     await noteError(attempt, message);
@@ -344,7 +364,12 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
       return broadcast(intent, latest, [latest], head);
     }
     if (latest.broadcast_at === null) return broadcast(intent, latest, current, head);
-    if (now - latest.created_at.getTime() < settings.replaceAfterMs) return;
+    if (now - latest.created_at.getTime() < settings.replaceAfterMs) {
+      if (now - (lastBroadcast.get(latest.hash) ?? 0) >= settings.rebroadcastMs) {
+        return broadcast(intent, latest, current, head);
+      }
+      return;
+    }
 
     const market = await marketFees(chain, settings.fees);
     const previous = {
@@ -387,6 +412,13 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
       .orderBy(sql`nonce asc nulls last`)
       .orderBy("created_at")
       .execute();
+    if (deps.metrics !== undefined) {
+      for (const status of OPEN_TX_STATUSES) {
+        deps.metrics.paimon_tx_open_intents.set({ status }, open.filter((i) => i.status === status).length);
+      }
+      const oldest = Math.min(Date.now(), ...open.map((i) => i.created_at.getTime()));
+      deps.metrics.paimon_tx_oldest_open_seconds.set((Date.now() - oldest) / 1000);
+    }
     if (open.length === 0) return;
     const head = await chain.head();
     for (const intent of open) {
