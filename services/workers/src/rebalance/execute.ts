@@ -3,7 +3,9 @@
  * contract (not from the listener's copy, which may be a block behind) and the redemptions waiting
  * on L1, plans the legs (`plan.ts`), and in one transaction records the plan, the balances it
  * came from and one sender intent per leg, keyed by the execution and the leg — so a job taken
- * again after a crash finds its intents and waits for them instead of planning anew. The
+ * again after a crash finds its intents and waits for them instead of planning anew. Executions
+ * are planned one at a time and never while another one's legs are open (the job is retried):
+ * each plan sees the balances its predecessors left. The
  * execution then follows its legs: `succeeded` once every leg is confirmed at the finality depth,
  * `cancelled` when every leg was cancelled, `failed` otherwise (a leg reverted, or one leg of
  * several was cancelled), with the reason.
@@ -70,7 +72,27 @@ export function createRebalanceExecutor(deps: {
   };
 
   /** Plans the execution and stores its legs' intents; returns the plan (empty: nothing to do). */
+  /** Another execution with legs still open: its transfers are not in the balances yet. */
+  const checkNoneExecuting = async (executor: Kysely<Database>, id: string) => {
+    const other = await executor
+      .selectFrom("rebalance_executions")
+      .select("id")
+      .where("status", "=", "executing")
+      .where("id", "!=", id)
+      .executeTakeFirst();
+    if (other !== undefined) {
+      throw new AppError("rebalance_in_progress", `rebalance ${other.id} is still executing; planning waits for it`, {
+        retryable: true,
+        status: 409,
+      });
+    }
+  };
+
   async function plan(execution: RebalanceExecutionRow): Promise<RebalancePlan> {
+    // Planned one at a time, and never while another's legs are open: two plans made from the same
+    // balances would move the same value twice. The check before reading the balances and the one
+    // under the lock together leave no execution planned in between unseen.
+    await checkNoneExecuting(db, execution.id);
     const balances = await onChainBalances(chain, deps.fundAddress);
     const pending = await db
       .selectFrom("redemptions")
@@ -95,6 +117,8 @@ export function createRebalanceExecutor(deps: {
       }),
     );
     await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext('paimon-rebalance-planning'))`.execute(trx);
+      await checkNoneExecuting(trx, execution.id);
       const claimed = await trx
         .updateTable("rebalance_executions")
         .set({
