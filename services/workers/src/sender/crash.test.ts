@@ -1,11 +1,14 @@
 /**
  * The sender's promise under SIGKILL: the rebalance worker, as a real process (its bundle, so a
- * restart takes a fraction of a second), settles a batch of instant redemptions through the
- * settlements queue and is SIGKILLed 200 times at random points — just after a nonce was
- * allocated, a transaction signed, broadcast, mined or made final, or at a random moment — and
- * restarted each time. Then: every redemption settled exactly once, every intent confirmed with
- * one transaction on chain, the operator's nonce equal to the confirmed transactions, no gap.
+ * restart takes a fraction of a second), settles instant redemptions requested in waves through
+ * the settlements queue, and executes the rebalances the operator asks for as the oracle moves
+ * L3, while it is SIGKILLed 200 times at random points — just after a nonce was allocated, a
+ * transaction signed, broadcast, mined or made final, or at a random moment — and restarted each
+ * time. Then: every redemption settled exactly once, every rebalance leg one transfer on chain and
+ * every execution succeeded, every intent confirmed, the operator's nonce equal to the confirmed
+ * transactions, no gap.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -66,7 +69,7 @@ function random(seed: number) {
 }
 
 describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
-  it("settles every redemption exactly once, one transaction per intent, no nonce skipped", async () => {
+  it("settles every redemption and moves every rebalance leg exactly once, one transaction per intent, no nonce skipped", async () => {
     const seed = Date.now() % 2 ** 31;
     const next = random(seed);
     // Blocks keep coming, so receipts get to the finality depth while nothing else is sent.
@@ -88,9 +91,36 @@ describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
     });
     const queues = testQueues(env.QUEUE_PREFIX);
     const settlements = queues.get("settlements");
+    const rebalanceQueue = queues.get("rebalance");
     const ids: string[] = [];
+    const executions: string[] = [];
+    /**
+     * Every third wave, the oracle revalues L3 up by half (L1's share falls out of its band) and
+     * the operator asks for a rebalance: the worker plans legs from the contract's balances.
+     */
+    const addRebalance = async () => {
+      const [l2, l3] = [await chain.fund.l2(), await chain.fund.l3()];
+      await (await chain.fund.reportLayerValues(l2, l3 === 0n ? 0n : (l3 * 3n) / 2n)).wait();
+      const executionId = randomUUID();
+      executions.push(executionId);
+      await database.db
+        .insertInto("rebalance_executions")
+        .values({ id: executionId, trigger: "manual", status: "pending", reason: "crash test", plan: "[]" })
+        .execute();
+      const job = queuedJob("rebalance", { executionId, trigger: "manual", reason: "crash test" });
+      await rebalanceQueue.add(job.queue, job.payload, {
+        ...JOB_OPTIONS,
+        jobId: job.jobId,
+        priority: job.priority,
+        attempts: 1000,
+        // Planning waits while another execution's legs are open: retried soon, not exponentially.
+        backoff: { type: "fixed", delay: 300 },
+      });
+    };
+    let waves = 0;
     // Work arrives in waves while the worker is killed: there is always something in flight.
     const addWave = async () => {
+      if (waves++ % 3 === 0) await addRebalance();
       const firstId = await chain.fund.nextRedemptionId();
       await (await chain.fund.connect(holder).requestRedemptions(Array(WAVE).fill(1_000_000n), Channel.Instant)).wait();
       for (let i = 0; i < WAVE; i++) {
@@ -158,6 +188,8 @@ describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
           async () => {
             const counts = await settlements.getJobCounts("completed", "failed");
             expect(counts, `seed ${seed}`).toMatchObject({ completed: ids.length, failed: 0 });
+            const rebalances = await rebalanceQueue.getJobCounts("completed", "failed");
+            expect(rebalances, `seed ${seed}`).toMatchObject({ completed: executions.length, failed: 0 });
           },
           { timeout: 180_000, interval: 250 },
         );
@@ -183,12 +215,27 @@ describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
     expect(intents.map((i) => Number(i.nonce)).sort((a, b) => a - b)).toEqual(
       Array.from({ length: intents.length }, (_, i) => startNonce + i),
     );
+    // Every rebalance leg is one transfer on chain: as many RebalanceExecuted events as legs, each
+    // leg's id once, and every execution succeeded (or found nothing to move).
+    const legs = intents.filter((i) => i.purpose === "rebalance");
+    const moved = await chain.fund.queryFilter(chain.fund.filters.RebalanceExecuted(), 0, "latest");
+    expect(moved).toHaveLength(legs.length);
+    expect(new Set(moved.map((event) => event.args.executionId)).size).toBe(legs.length);
+    expect(legs.length).toBeGreaterThan(0);
+    const outcomes = await database.db
+      .selectFrom("rebalance_executions")
+      .select(["status"])
+      .where("id", "in", executions)
+      .execute();
+    expect(outcomes.map((o) => o.status)).toEqual(Array(executions.length).fill("succeeded"));
     const settled = await chain.fund.queryFilter(chain.fund.filters.RedemptionSettled(), 0, "latest");
     expect(settled.map((event) => event.args.id.toString()).sort()).toEqual([...ids].sort());
     for (const id of [ids[0], ids.at(-1)]) {
       expect(Number((await chain.fund.redemption(id!)).status)).toBe(RedemptionStatus.Settled);
     }
     expect(Object.values(killedAt).reduce((a, b) => a + b, 0)).toBe(KILLS);
-    console.log(`seed ${seed}: kills by point ${JSON.stringify(killedAt)}`);
+    console.log(
+      `seed ${seed}: ${ids.length} settlements, ${executions.length} rebalances (${legs.length} legs); kills by point ${JSON.stringify(killedAt)}`,
+    );
   }, 900_000);
 });
