@@ -150,6 +150,12 @@ async function startProcess(
   // A failure nothing handled leaves the process in a state nobody knows: it stops, in order, and
   // exits 1 for Kubernetes to restart it, rather than staying ready.
   const fatal = (what: string) => (error: unknown) => {
+    // A command still queued on a Redis connection that shutdown has just quit rejects with
+    // ioredis's "Connection is closed": expected then, and no reason to report a failed stop.
+    if (stopping && error instanceof Error && /^Connection is closed/.test(error.message)) {
+      logger.warn(`${what} while shutting down`, { error });
+      return;
+    }
     logger.error(what, { error });
     process.exitCode = 1;
     void shutdown.run(what);
