@@ -8,6 +8,7 @@ import { setTimeout } from "node:timers/promises";
 import { createDatabase, createMetricsDatabase } from "@paimon/core/db";
 import { createLogger } from "@paimon/core/logger";
 import { createRedis } from "@paimon/core/redis";
+import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
 import { createApp } from "./app";
 import { loadApiConfig } from "./config";
@@ -91,14 +92,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
   });
   shutdown.add("metrics database", () => metricsDb.destroy());
   shutdown.add("database", () => db.destroy());
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      void shutdown.run(signal);
-    });
-  }
-  process.on("unhandledRejection", (reason) => {
-    logger.error("unhandled rejection", { error: reason });
-  });
+  handleProcessSignals({ logger, shutdown, stopping: () => !accepting });
   // Announced once a SIGTERM would be handled: whoever waits for this line may stop the process.
   logger.info("listening", { port: (server.address() as AddressInfo).port });
 }

@@ -1,3 +1,6 @@
+import type { Logger } from "./logger";
+import type { Shutdown } from "./shutdown";
+
 /**
  * How every program of the image starts and fails: the service's `main` runs once; an error
  * before it is up (bad configuration, an unreachable dependency it cannot start without) is
@@ -17,3 +20,35 @@ export function runMain(program: string, main: () => Promise<void>): void {
 
 /** How long a failed program has to flush its output before it is made to exit. */
 const EXIT_GRACE_MS = 2_000;
+
+/**
+ * The process-level handlers every service installs, the same way: SIGTERM and SIGINT run the
+ * ordered shutdown; an unhandled rejection or an uncaught exception leaves the process in a state
+ * nobody knows, so it is logged, the process stops in order and exits 1 for Kubernetes to restart
+ * it — rather than staying ready. A command still queued on a Redis connection that shutdown has
+ * just quit (ioredis's "Connection is closed") is expected then, and only a warning.
+ */
+export function handleProcessSignals(options: {
+  readonly logger: Logger;
+  readonly shutdown: Shutdown;
+  /** Whether shutdown has begun. */
+  readonly stopping: () => boolean;
+}): void {
+  const { logger, shutdown } = options;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void shutdown.run(signal);
+    });
+  }
+  const fatal = (what: string) => (error: unknown) => {
+    if (options.stopping() && error instanceof Error && /^Connection is closed/.test(error.message)) {
+      logger.warn(`${what} while shutting down`, { error });
+      return;
+    }
+    logger.error(what, { error });
+    process.exitCode = 1;
+    void shutdown.run(what);
+  };
+  process.on("unhandledRejection", fatal("unhandled rejection"));
+  process.on("uncaughtException", fatal("uncaught exception"));
+}

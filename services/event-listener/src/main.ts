@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { closeServer } from "@paimon/core/health-server";
 import { createLogger } from "@paimon/core/logger";
+import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
 import { createRedisClient, type RedisClient } from "@paimon/core/redis";
 import { loadListenerConfig } from "./config";
@@ -50,7 +51,6 @@ export async function runEventListener(env: Readonly<Record<string, string | und
   });
   health.listen(config.HEALTH_PORT);
   await once(health, "listening");
-  logger.info("listening", { port: (health.address() as AddressInfo).port });
 
   const stopping = new AbortController();
   const rpc = createRpcClient({
@@ -58,19 +58,6 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     duration: metrics.paimon_chain_rpc_request_duration_seconds,
     signal: stopping.signal,
   });
-
-  const chainId = await rpc.chainId();
-  if (chainId !== config.CHAIN_ID) {
-    health.close();
-    throw new Error(
-      `the node at BSC_RPC_URL is on chain ${String(chainId)}, but CHAIN_ID is ${String(config.CHAIN_ID)}`,
-    );
-  }
-  const code = await rpc.call<string>("eth_getCode", [config.FUND_ADDRESS, "latest"]);
-  if (code === "0x") {
-    health.close();
-    throw new Error(`no contract at FUND_ADDRESS ${config.FUND_ADDRESS} on chain ${String(chainId)}`);
-  }
 
   const shutdown = createShutdown({ logger });
   shutdown.add("readiness", () => {
@@ -96,10 +83,28 @@ export async function runEventListener(env: Readonly<Record<string, string | und
     });
   });
   shutdown.add("health server", () => closeServer(health));
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      void shutdown.run(signal);
-    });
+  handleProcessSignals({ logger, shutdown, stopping: () => stopping.signal.aborted });
+  // Announced once a SIGTERM would be handled: whoever waits for this line may stop the process.
+  logger.info("listening", { port: (health.address() as AddressInfo).port });
+
+  // A SIGTERM while the node is asked aborts the request: then the listener just stops.
+  const unlessStopping = (error: unknown): undefined => {
+    if (stopping.signal.aborted) return undefined;
+    throw error;
+  };
+  const chainId = await rpc.chainId().catch(unlessStopping);
+  if (chainId === undefined) return;
+  if (chainId !== config.CHAIN_ID) {
+    health.close();
+    throw new Error(
+      `the node at BSC_RPC_URL is on chain ${String(chainId)}, but CHAIN_ID is ${String(config.CHAIN_ID)}`,
+    );
+  }
+  const code = await rpc.call<string>("eth_getCode", [config.FUND_ADDRESS, "latest"]).catch(unlessStopping);
+  if (code === undefined) return;
+  if (code === "0x") {
+    health.close();
+    throw new Error(`no contract at FUND_ADDRESS ${config.FUND_ADDRESS} on chain ${String(chainId)}`);
   }
 
   role = "standby";

@@ -13,6 +13,7 @@ import { closeServer, createHealthServer } from "@paimon/core/health-server";
 import { createLogger, type Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
 import { createRedisClient, type RedisClient } from "@paimon/core/redis";
+import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
@@ -142,26 +143,7 @@ async function startProcess(
   shutdown.add("metrics database", () => metricsDb?.destroy());
   shutdown.add("database", () => db.destroy());
   shutdown.add("health server", () => closeServer(health));
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      void shutdown.run(signal);
-    });
-  }
-  // A failure nothing handled leaves the process in a state nobody knows: it stops, in order, and
-  // exits 1 for Kubernetes to restart it, rather than staying ready.
-  const fatal = (what: string) => (error: unknown) => {
-    // A command still queued on a Redis connection that shutdown has just quit rejects with
-    // ioredis's "Connection is closed": expected then, and no reason to report a failed stop.
-    if (stopping && error instanceof Error && /^Connection is closed/.test(error.message)) {
-      logger.warn(`${what} while shutting down`, { error });
-      return;
-    }
-    logger.error(what, { error });
-    process.exitCode = 1;
-    void shutdown.run(what);
-  };
-  process.on("unhandledRejection", fatal("unhandled rejection"));
-  process.on("uncaughtException", fatal("uncaught exception"));
+  handleProcessSignals({ logger, shutdown, stopping: () => stopping });
   // Announced once a SIGTERM would be handled: whoever waits for this line may stop the process.
   logger.info("listening", { port: (health.address() as AddressInfo).port });
 
