@@ -29,6 +29,7 @@ import {
   type Chain,
   type ListenerProcess,
 } from "./testing";
+import { seededRandom } from "@paimon/core/testing/random";
 
 const ROUNDS = 20;
 /** Of every five rounds, three kill at a moment timed from the spawn, two from "following". */
@@ -42,18 +43,6 @@ const MAX_DELAY_FROM_FOLLOWING_MS = 500;
 // choices follow from it (the producer's timing against the kills does not).
 // eslint-disable-next-line no-restricted-properties -- a test's replay switch, not configuration
 const SEED = Number(process.env["CRASH_SEED"] ?? randomInt(2 ** 31));
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * Sends transactions one after another until `signal` aborts: holders request redemptions in

@@ -7,6 +7,7 @@
 import { DEFAULT_RISK_POLICY, formatUnits, LAYERS, toUnits, type LayerName, type RiskPolicy } from "@paimon/core/fund";
 import { describe, expect, it } from "vitest";
 import { planRebalance, type RebalanceInput } from "./plan";
+import { seededRandom } from "@paimon/core/testing/random";
 
 const input = (
   l1: string,
@@ -19,18 +20,6 @@ const input = (
   policy: options.policy ?? DEFAULT_RISK_POLICY,
   minTransfer: options.minTransfer ?? "1",
 });
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Fund units (6 decimals) as millionths. */
 const millionths = (value: string) => toUnits(value) / 10n ** 12n;

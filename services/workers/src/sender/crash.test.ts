@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { seededRandom } from "@paimon/core/testing/random";
 import { testQueues, workerEnv } from "../testing";
 import { laneIntents, startSenderChain, type SenderChain } from "./testing";
 
@@ -56,22 +57,10 @@ afterAll(async () => {
   rmSync(bundleDir, { recursive: true, force: true });
 });
 
-/** Deterministic randomness: a failure reproduces from the seed it prints. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
   it("settles every redemption and moves every rebalance leg exactly once, one transaction per intent, no nonce skipped", async () => {
     const seed = Date.now() % 2 ** 31;
-    const next = random(seed);
+    const next = seededRandom(seed);
     // Blocks keep coming, so receipts get to the finality depth while nothing else is sent.
     await chain.provider.send("evm_setIntervalMining", [100]);
     const holder = chain.admin;

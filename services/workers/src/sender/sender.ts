@@ -161,15 +161,19 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
       .where("seq", "=", attempt.seq)
       .execute();
 
+  /** The lane's row, locked until `trx` ends: nonces are handed out under this lock. */
+  const lockLane = (trx: Transaction<Database>) =>
+    trx
+      .selectFrom("signer_lanes")
+      .select("next_nonce")
+      .where("chain_id", "=", chainId)
+      .where("signer", "=", address)
+      .forUpdate()
+      .executeTakeFirst();
+
   async function allocateNonce(intent: TxIntentRow): Promise<TxIntentRow> {
     return db.transaction().execute(async (trx) => {
-      const row = await trx
-        .selectFrom("signer_lanes")
-        .select("next_nonce")
-        .where("chain_id", "=", chainId)
-        .where("signer", "=", address)
-        .forUpdate()
-        .executeTakeFirst();
+      const row = await lockLane(trx);
       if (row === undefined) throw new AppError("lane_not_initialized", "the lane has not been reconciled yet");
       const updated = await trx
         .updateTable("tx_intents")
@@ -441,13 +445,8 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
         .values({ chain_id: chainId, signer: address, next_nonce: pending })
         .onConflict((oc) => oc.columns(["chain_id", "signer"]).doNothing())
         .execute();
-      const row = await trx
-        .selectFrom("signer_lanes")
-        .select("next_nonce")
-        .where("chain_id", "=", chainId)
-        .where("signer", "=", address)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const row = await lockLane(trx);
+      if (row === undefined) throw new AppError("internal_error", "the lane row vanished");
       let next = BigInt(row.next_nonce);
       if (next < mined) {
         logger.warn("the chain's nonce is ahead of the lane: nonces were used outside the sender", {
