@@ -146,6 +146,36 @@ export const FUND_ALERTS: readonly AlertRule[] = [
     },
   },
   {
+    alert: "SettlementFailing",
+    expr: `sum(increase(${m("paimon_jobs_total")}{queue="settlements",outcome="failed"}[30m])) > 0`,
+    for: "1m",
+    severity: "critical",
+    component: "workers",
+    upstream: ["redis", "postgres"],
+    summary: "Redemption settlements are failing",
+    description:
+      '{{ printf "%.0f" $value }} settlement job(s) failed for good in the last 30 minutes: redemptions are not being paid.',
+    fires: {
+      series: [
+        {
+          series: series(m("paimon_jobs_total"), { ...REBALANCE_WORKER, queue: "settlements", outcome: "failed" }),
+          values: "0 0 1 1 1 1 1",
+        },
+      ],
+      at: "4m",
+      value: 1,
+    },
+    quiet: {
+      series: [
+        {
+          series: series(m("paimon_jobs_total"), { ...REBALANCE_WORKER, queue: "settlements", outcome: "failed" }),
+          values: "1x10",
+        },
+      ],
+      at: "4m",
+    },
+  },
+  {
     alert: "TransactionStuck",
     expr: `max(${m("paimon_tx_oldest_open_seconds")}) > ${TX_STUCK_SECONDS}`,
     for: "5m",
