@@ -3,6 +3,7 @@ import type { Database, RedemptionRow } from "@paimon/core/db";
 import { Router } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
+import { cursorCodec, keysetPage } from "../http/pages";
 import { parse } from "../http/validate";
 import { latestSettlement } from "../transactions/transactions.repository";
 import { presentTransaction } from "../transactions/transactions.routes";
@@ -10,21 +11,14 @@ import { findRedemption, listRedemptions } from "./redemptions.repository";
 
 export const MAX_PAGE_SIZE = 100;
 
-const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,78}$/)]);
+/** The last row's (created_at, id). */
+const cursors = cursorCodec(z.tuple([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,78}$/)]));
 
 /** An opaque cursor: the last row's (created_at, id), base64url-encoded. */
-export function encodeCursor(row: Pick<RedemptionRow, "created_at" | "id">): string {
-  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString("base64url");
-}
+export const encodeCursor = (row: Pick<RedemptionRow, "created_at" | "id">): string =>
+  cursors.encode([row.created_at.toISOString(), row.id]);
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-    return { createdAt: new Date(createdAt), id };
-  } catch (error) {
-    throw new AppError("invalid_cursor", "the cursor is not one this API issued", { status: 400, cause: error });
-  }
-}
+const afterCursor = ([createdAt, id]: [string, string]) => ({ createdAt: new Date(createdAt), id });
 
 export const listQuery = z.strictObject({
   status: z.enum(["requested", "settled", "cancelled"]).optional(),
@@ -65,15 +59,11 @@ export function redemptionRoutes(db: Kysely<Database>): Router {
       status: query.status,
       channel: query.channel,
       owner: query.owner,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      after: query.cursor ? afterCursor(cursors.decode(query.cursor)) : undefined,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    response.json({
-      data: page.map(present),
-      next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null,
-    });
+    const { page, nextCursor } = keysetPage(rows, query.limit, encodeCursor);
+    response.json({ data: page.map(present), next_cursor: nextCursor });
   });
   router.get("/v1/redemptions/:id", async (request, response) => {
     const { id } = parse(idParam, request.params, "invalid_id");

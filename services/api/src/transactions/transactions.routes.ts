@@ -3,6 +3,7 @@ import type { Database, TxIntentStatus, TxPurpose } from "@paimon/core/db";
 import { Router } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
+import { cursorCodec, keysetPage } from "../http/pages";
 import { everyOf, parse } from "../http/validate";
 import {
   attemptsOf,
@@ -29,22 +30,12 @@ export const TX_PURPOSES = everyOf<TxPurpose>()(["rebalance", "settlement", "noo
 export const ATTEMPT_KINDS = everyOf<AttemptRow["kind"]>()(["original", "replacement", "cancel"]);
 
 const MICROSECOND_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const cursorSchema = z.tuple([z.string().regex(MICROSECOND_ISO), z.uuid()]);
-
-/** An opaque cursor: the last row's (created_at to the microsecond, id), base64url-encoded. */
-export function encodeCursor(row: { readonly position: string; readonly id: string }): string {
-  return Buffer.from(JSON.stringify([row.position, row.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): TransactionPosition {
-  try {
-    const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-    if (Number.isNaN(Date.parse(createdAt))) throw new Error(`not a time: ${createdAt}`);
-    return { createdAt, id };
-  } catch (error) {
-    throw new AppError("invalid_cursor", "the cursor is not one this API issued", { status: 400, cause: error });
-  }
-}
+/** The last row's (created_at to the microsecond, id). */
+const cursors = cursorCodec(
+  z
+    .tuple([z.string().regex(MICROSECOND_ISO), z.uuid()])
+    .refine(([createdAt]) => !Number.isNaN(Date.parse(createdAt)), { message: "not a time" }),
+);
 
 export const transactionListQuery = z.strictObject({
   status: z.enum(TX_STATUSES).optional(),
@@ -53,6 +44,7 @@ export const transactionListQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
 });
 const idParam = z.strictObject({ id: z.uuid() });
+const cursorPosition = ([createdAt, id]: [string, string]): TransactionPosition => ({ createdAt, id });
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
@@ -114,15 +106,11 @@ export function transactionRoutes(db: Kysely<Database>): Router {
     const rows = await listTransactions(db, {
       status: query.status,
       purpose: query.purpose,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      after: query.cursor ? cursorPosition(cursors.decode(query.cursor)) : undefined,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    response.json({
-      data: await presentWithAttempts(db, page),
-      next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null,
-    });
+    const { page, nextCursor } = keysetPage(rows, query.limit, (last) => cursors.encode([last.position, last.id]));
+    response.json({ data: await presentWithAttempts(db, page), next_cursor: nextCursor });
   });
   router.get("/v1/transactions/:id", async (request, response) => {
     const { id } = parse(idParam, request.params, "invalid_id");
