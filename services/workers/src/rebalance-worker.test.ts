@@ -4,7 +4,7 @@
  * queue; and its configuration refuses what would sign wrongly, naming the key.
  */
 import { Channel, RedemptionStatus } from "@paimon/contracts";
-import { JOB_OPTIONS, queuedJob } from "@paimon/core/queues";
+import { queuedJob } from "@paimon/core/queues";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadRebalanceConfig } from "./config";
@@ -61,9 +61,7 @@ describe("the rebalance worker with the KMS signer", () => {
       owner: chain.admin.address.toLowerCase(),
       assets: "1",
     });
-    await queues
-      .get("settlements")
-      .add(job.queue, job.payload, { ...JOB_OPTIONS, jobId: job.jobId, priority: job.priority });
+    await queues.add(job);
     const worker = spawnWorker("rebalance", env);
     try {
       await vi.waitFor(

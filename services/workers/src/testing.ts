@@ -7,14 +7,14 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Database } from "@paimon/core/db";
-import { QUEUE_NAMES, type QueueName } from "@paimon/core/queues";
+import { JOB_OPTIONS, QUEUE_NAMES, type QueuedJob, type QueueName } from "@paimon/core/queues";
 import { createRedisClient, deleteKeys } from "@paimon/core/redis";
 import type { TestDatabase } from "@paimon/core/testing";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import type { ChainEvent } from "@paimon/event-listener/events";
 import { createRelay } from "@paimon/event-listener/relay";
 import { commitBatch } from "@paimon/event-listener/store";
-import { Queue } from "bullmq";
+import { Queue, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { WorkerName } from "./config";
@@ -63,8 +63,18 @@ export async function stopWorker(worker: ServiceProcess) {
 export function testQueues(prefix: string) {
   const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
   const queues = new Map(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix })]));
+  const get = (name: QueueName) => queues.get(name) as Queue;
   return {
-    get: (name: QueueName) => queues.get(name) as Queue,
+    get,
+    /** Adds `job` to its queue as the listener's relay would (the contract's options), with `overrides`. */
+    async add(job: QueuedJob, overrides: JobsOptions = {}) {
+      await get(job.queue).add(job.queue, job.payload, {
+        ...JOB_OPTIONS,
+        jobId: job.jobId,
+        priority: job.priority,
+        ...overrides,
+      });
+    },
     async clean() {
       await Promise.all([...queues.values()].map((queue) => queue.close()));
       const redis = new Redis(REDIS_URL);

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Channel, RedemptionStatus } from "@paimon/contracts";
-import { JOB_OPTIONS, queuedJob } from "@paimon/core/queues";
+import { queuedJob } from "@paimon/core/queues";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import { build } from "esbuild";
@@ -96,11 +96,7 @@ describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
         .insertInto("rebalance_executions")
         .values({ id: executionId, trigger: "manual", status: "pending", reason: "crash test", plan: "[]" })
         .execute();
-      const job = queuedJob("rebalance", { executionId, trigger: "manual", reason: "crash test" });
-      await rebalanceQueue.add(job.queue, job.payload, {
-        ...JOB_OPTIONS,
-        jobId: job.jobId,
-        priority: job.priority,
+      await queues.add(queuedJob("rebalance", { executionId, trigger: "manual", reason: "crash test" }), {
         attempts: 1000,
         // Planning waits while another execution's legs are open: retried soon, not exponentially.
         backoff: { type: "fixed", delay: 300 },
@@ -123,12 +119,7 @@ describe("the rebalance worker's sender, SIGKILLed 200 times", () => {
           owner: holder.address.toLowerCase(),
           assets: "1",
         });
-        await settlements.add(job.queue, job.payload, {
-          ...JOB_OPTIONS,
-          jobId: job.jobId,
-          priority: job.priority,
-          attempts: 1000,
-        });
+        await queues.add(job, { attempts: 1000 });
       }
     };
 
