@@ -174,6 +174,29 @@ describe("the sender", () => {
     expect(await operatorNonce()).toBe(startNonce + 1);
   });
 
+  it("never signs a cancellation above the cancellation fee cap, not even the first one", async () => {
+    // The original offers the whole cap: a replacement must exceed it, and so would a cancellation.
+    const cap = 5_000_000_000n;
+    const sender = await newSender({
+      replaceAfterMs: 0,
+      fees: { type: 2, priorityFee: cap, maxFee: cap, cancelMaxFee: cap },
+    });
+    await setAutomine(chain.provider, false);
+    await sender.submit(await legSpec(sender));
+    await sender.tick();
+    const [original] = (await laneIntents(database.db))[0]?.attempts ?? [];
+    expect(original).toMatchObject({ kind: "original", max_fee_per_gas: cap.toString() });
+    await sender.tick();
+    const [intent] = await laneIntents(database.db);
+    expect(intent?.attempts.map((a) => a.kind)).toEqual(["original"]);
+    expect(intent?.status).toBe("submitted");
+    // Let it mine (under a base fee it can pay), so the lane is clear for the next test.
+    await chain.provider.send("hardhat_setNextBlockBaseFeePerGas", ["0x3b9aca00"]);
+    await mine(chain.provider, 3);
+    await sender.tick();
+    expect((await laneIntents(database.db))[0]?.status).toBe("confirmed");
+  });
+
   it("gives an intent a new nonce only once another transaction's use of the old one is final", async () => {
     const sender = await newSender();
     const startNonce = await operatorNonce();

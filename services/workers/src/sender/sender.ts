@@ -117,10 +117,11 @@ export interface LaneSession {
   close(): Promise<void>;
 }
 
-const FINAL = new Set(["confirmed", "reverted", "cancelled", "failed"]);
 const CANCEL_GAS = 21_000n;
 
-export const isFinal = (intent: Pick<TxIntentRow, "status">) => FINAL.has(intent.status);
+/** Whether the intent has reached one of its final states: any state that is not open. */
+export const isFinal = (intent: Pick<TxIntentRow, "status">) =>
+  !(OPEN_TX_STATUSES as readonly string[]).includes(intent.status);
 
 /** Creates the sender of `signer`'s address on `chain`. */
 export async function createSender(deps: SenderDeps): Promise<Sender> {
@@ -381,30 +382,30 @@ export async function createSender(deps: SenderDeps): Promise<Sender> {
       maxPriorityFeePerGas: BigInt(latest.max_priority_fee_per_gas),
     };
     const next = replacementFees(previous, market);
-    if (latest.kind === "cancel") {
-      if (next.maxFeePerGas > settings.fees.cancelMaxFee) {
-        logger.error("cancellation stuck at the cancellation fee cap; an operator must act", {
-          intent_id: intent.id,
-          nonce: intent.nonce,
-          hash: latest.hash,
-        });
-        return;
-      }
-      const attempt = await signAttempt(intent, seq, "cancel", next);
-      return broadcast(intent, attempt, [...current, attempt], head);
-    }
+    // A cancellation stays one; an original or replacement past its deadline, its replacements
+    // or the fee cap becomes one.
     const pastDeadline = now > intent.deadline.getTime();
-    if (pastDeadline || intent.replacements >= settings.maxReplacements || next.maxFeePerGas > settings.fees.maxFee) {
-      const why = pastDeadline
-        ? "its deadline passed unmined"
-        : intent.replacements >= settings.maxReplacements
-          ? `unmined after ${intent.replacements} replacements`
-          : "a replacement would exceed the fee cap";
-      await setIntent(intent.id, { error: `cancelling: ${why}` });
-      const attempt = await signAttempt(intent, seq, "cancel", next);
-      return broadcast(intent, attempt, [...current, attempt], head);
+    const cancelling =
+      latest.kind === "cancel"
+        ? undefined
+        : pastDeadline
+          ? "its deadline passed unmined"
+          : intent.replacements >= settings.maxReplacements
+            ? `unmined after ${intent.replacements} replacements`
+            : next.maxFeePerGas > settings.fees.maxFee
+              ? "a replacement would exceed the fee cap"
+              : undefined;
+    const kind = latest.kind === "cancel" || cancelling !== undefined ? "cancel" : "replacement";
+    if (kind === "cancel" && next.maxFeePerGas > settings.fees.cancelMaxFee) {
+      logger.error("cancellation stuck at the cancellation fee cap; an operator must act", {
+        intent_id: intent.id,
+        nonce: intent.nonce,
+        hash: latest.hash,
+      });
+      return;
     }
-    const attempt = await signAttempt(intent, seq, "replacement", next);
+    if (cancelling !== undefined) await setIntent(intent.id, { error: `cancelling: ${cancelling}` });
+    const attempt = await signAttempt(intent, seq, kind, next);
     return broadcast(intent, attempt, [...current, attempt], head);
   }
 

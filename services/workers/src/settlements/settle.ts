@@ -15,7 +15,7 @@ import type { Logger } from "@paimon/core/logger";
 import type { Payload } from "@paimon/core/queues";
 import { sql, type Kysely } from "kysely";
 import type { Chain } from "../sender/chain";
-import type { Sender } from "../sender/sender";
+import { isFinal, type Sender } from "../sender/sender";
 
 const fund = PaimonFund__factory.createInterface();
 /** How many of a cut-off's settlements are in flight at once. */
@@ -57,7 +57,7 @@ export function createSettlements(deps: {
       .where("redemption_id", "=", id)
       .orderBy("created_at")
       .execute();
-    const open = previous.find((intent) => !["confirmed", "reverted", "cancelled", "failed"].includes(intent.status));
+    const open = previous.find((intent) => !isFinal(intent));
     if (open !== undefined) {
       const done = await sender.waitFinal(open.id, signal);
       if (done.status === "confirmed") return "settled";
