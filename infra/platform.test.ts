@@ -295,6 +295,22 @@ describe.each(["staging", "production"])("the %s cluster's contents", (stack) =>
     });
   });
 
+  it("then the Redis exporter reads the services' URL (address, TLS and token), as a cluster's where ElastiCache is sharded", () => {
+    const exporter = one(stack, "kubernetes:helm.sh/v3:Release", "kubernetes-prometheus-redis-exporter");
+    const values = exporter.inputs["values"] as Record<string, unknown>;
+    expect(values).toMatchObject({
+      redisAddressConfig: { enabled: true, isSecret: true, source: { name: "paimon-secrets", key: "redis-url" } },
+      auth: { enabled: false },
+    });
+    // Sharded exactly where the services are told so (REDIS_CLUSTER, infra/k8s/charts.test.ts).
+    const sharded = one(stack, "aws:elasticache/replicationGroup:ReplicationGroup", "cache-redis").inputs[
+      "numNodeGroups"
+    ];
+    expect(values["extraArgs"]).toEqual(
+      typeof sharded === "number" && sharded > 1 ? { "is-cluster": true } : undefined,
+    );
+  });
+
   it("then every generated manifest is its own resource, custom resources after the release with their CRDs", () => {
     const resources = plans[stack]!.snapshot.resources;
     const manifests = resources.filter(

@@ -318,6 +318,8 @@ export async function program(): Promise<StackOutputs> {
       }) as Record<string, unknown>,
       storageClass: cluster.storageClassName,
       timescaleHost: timescaleHost(names.namespace),
+      servicesImage: config.workloads.image,
+      redisCluster: config.cache.clusterMode,
     },
     // The workload charts need the platform's secrets synced and its volume classes in place.
     { dependsOn: [secrets, timescale] },

@@ -9,6 +9,7 @@ import {
   plainEnv,
   podSecurityContext,
   quantity,
+  rdsCaCopy,
   resources,
   secretEnv,
   selectorLabels,
@@ -25,17 +26,6 @@ const report = (kind: string) =>
   `curl --fail --silent --show-error --data-binary @- "${PUSHGATEWAY_URL}/metrics/job/paimon-backup/kind/${kind}"`;
 
 const stamp = 'STAMP="$(date -u +%Y%m%dT%H%M%SZ)"';
-
-/**
- * Where the services' image keeps AWS's RDS CA bundle: `RDS_CA_BUNDLE_PATH` of
- * services/core/src/db/tls.ts (the database-TLS check in services/runtime/src/image.test.ts fails
- * if the two part).
- */
-export const IMAGE_RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
-
-/** Where a backup pod's own copy of that bundle is mounted, read by pg_dump as `PGSSLROOTCERT`. */
-const CA_DIRECTORY = "/rds-ca";
-const CA_VOLUME = "rds-ca";
 
 /** The §7.1 backup kinds that run as CronJobs, and each job's name (also its pods' `app.kubernetes.io/name`). */
 export const BACKUP_JOB_KINDS = ["postgres", "redis", "secrets", "timescaledb"] as const;
@@ -68,10 +58,7 @@ function jobs(values: WorkloadValues): BackupJob[] {
       schedule: "30 18 * * *",
       role: "postgresBackup",
       serviceAccount: SERVICE_ACCOUNTS.postgresBackup.name,
-      env: [
-        secretEnv("DATABASE_URL", "database-url"),
-        ...plainEnv({ PGSSLROOTCERT: `${CA_DIRECTORY}/rds-global-bundle.pem` }),
-      ],
+      env: [secretEnv("DATABASE_URL", "database-url"), ...plainEnv({ PGSSLROOTCERT: rdsCaCopy(values.image).path })],
       rdsCa: true,
       // On top of RDS point-in-time recovery: a logical dump any PostgreSQL can restore.
       script: [
@@ -162,7 +149,7 @@ export class BackupsChart extends Chart {
     for (const job of jobs(values)) {
       const name = backupJobName(job.kind);
       const labels = selectorLabels(name);
-      const caMount: k8s.VolumeMount = { name: CA_VOLUME, mountPath: CA_DIRECTORY };
+      const ca = rdsCaCopy(values.image);
       new k8s.KubeServiceAccount(this, `${job.kind}-sa`, {
         metadata: {
           name: job.serviceAccount,
@@ -195,22 +182,9 @@ export class BackupsChart extends Chart {
                   // Dumps are staged here before upload: room for the largest of them.
                   volumes: [
                     { name: "tmp", emptyDir: { sizeLimit: quantity("20Gi") } },
-                    ...(job.rdsCa === true ? [{ name: CA_VOLUME, emptyDir: { sizeLimit: quantity("1Mi") } }] : []),
+                    ...(job.rdsCa === true ? [ca.volume] : []),
                   ],
-                  ...(job.rdsCa === true
-                    ? {
-                        initContainers: [
-                          {
-                            name: CA_VOLUME,
-                            image: values.image,
-                            command: ["cp", IMAGE_RDS_CA_BUNDLE, `${CA_DIRECTORY}/rds-global-bundle.pem`],
-                            resources: resources({ memory: "16Mi", cpu: "10m" }, { memory: "64Mi", cpu: "100m" }),
-                            securityContext: containerSecurityContext,
-                            volumeMounts: [caMount],
-                          },
-                        ],
-                      }
-                    : {}),
+                  ...(job.rdsCa === true ? { initContainers: [ca.initContainer] } : {}),
                   containers: [
                     {
                       name: "backup",
@@ -219,7 +193,7 @@ export class BackupsChart extends Chart {
                       env: [...plainEnv({ AWS_REGION: values.region, HOME: "/tmp" }), ...job.env],
                       resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "1Gi", cpu: "500m" }),
                       securityContext: containerSecurityContext,
-                      volumeMounts: [tmpMount, ...(job.rdsCa === true ? [{ ...caMount, readOnly: true }] : [])],
+                      volumeMounts: [tmpMount, ...(job.rdsCa === true ? [ca.mount] : [])],
                     },
                   ],
                 },

@@ -37,6 +37,38 @@ export const containerSecurityContext: k8s.SecurityContext = {
 export const tmpVolume: k8s.Volume = { name: "tmp", emptyDir: { sizeLimit: k8sQuantity("256Mi") } };
 export const tmpMount: k8s.VolumeMount = { name: "tmp", mountPath: "/tmp" };
 
+/**
+ * Where the services' image keeps AWS's RDS CA bundle: `RDS_CA_BUNDLE_PATH` of
+ * services/core/src/db/tls.ts (the database-TLS check in services/runtime/src/image.test.ts fails
+ * if the two part).
+ */
+const IMAGE_RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
+
+/**
+ * A pod's own copy of that bundle, for a libpq or lib/pq client (pg_dump, postgres_exporter) that
+ * connects with `sslmode=verify-full` from an image that does not promise the RDS CA: an init
+ * container of the services' image copies it onto an empty volume, so the client trusts exactly
+ * what the services trust. The client is told `path` (as `PGSSLROOTCERT`).
+ */
+export function rdsCaCopy(servicesImage: string) {
+  const directory = "/rds-ca";
+  const volume = "rds-ca";
+  const path = `${directory}/rds-global-bundle.pem`;
+  return {
+    path,
+    volume: { name: volume, emptyDir: { sizeLimit: k8sQuantity("1Mi") } } satisfies k8s.Volume,
+    initContainer: {
+      name: volume,
+      image: servicesImage,
+      command: ["cp", IMAGE_RDS_CA_BUNDLE, path],
+      resources: resources({ memory: "16Mi", cpu: "10m" }, { memory: "64Mi", cpu: "100m" }),
+      securityContext: containerSecurityContext,
+      volumeMounts: [{ name: volume, mountPath: directory }],
+    } satisfies k8s.Container,
+    mount: { name: volume, mountPath: directory, readOnly: true } satisfies k8s.VolumeMount,
+  };
+}
+
 /** An environment variable read from the synced `paimon-secrets`. */
 export function secretEnv(name: string, key: string): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: SECRET_NAME, key } } };

@@ -7,11 +7,13 @@ import { ALERTS, RUNBOOK_BASE_URL, ruleGroups } from "./alerts";
 import { pushesIn, readStackManifests, scrapeJobs, workloadEnv, type KubeObject } from "./cluster";
 import {
   alertQueries,
+  fixedNamespaceProblems,
   jobSelectorProblems,
   ownershipProblems,
   panelQueries,
   policyOverrideProblems,
   programJobProblems,
+  runbookObjectProblems,
   scenarioJobProblems,
   scenarioLabelProblems,
   scenarioSeries,
@@ -77,6 +79,10 @@ describe.each(Object.keys(manifests))("in the %s stack", (stack) => {
 
   it("then every job Prometheus scrapes has an alert for when it is down", () => {
     expect(unwatchedJobProblems(alerts, scraped)).toEqual([]);
+  });
+
+  it("then no alert or panel selects the workloads' namespace by a fixed name", () => {
+    expect(fixedNamespaceProblems([...alerts, ...panels])).toEqual([]);
   });
 
   it("then no workload moves the fund policy away from the defaults the alerts are built on", () => {
@@ -217,6 +223,16 @@ describe("the consistency checks, fed a counterexample", () => {
     ]);
   });
 
+  it("when an alert or a panel names the namespace, then it is reported; the dashboard's variable is not", () => {
+    const planted = [
+      { where: "alert Planted", expr: `up{job="paimon-api",namespace="paimon"} == 0` },
+      { where: "dashboard d / Restarts", expr: `kube_pod_container_status_restarts_total{namespace=~"$namespace"}` },
+    ];
+    expect(fixedNamespaceProblems(planted)).toEqual([
+      `alert Planted: up{job="paimon-api",namespace="paimon"} == 0 selects namespace ="paimon", which is per stack`,
+    ]);
+  });
+
   it("when a workload overrides a fund policy threshold, then it is reported", () => {
     const env = [
       { workload: "Deployment/paimon-risk-worker", name: "L2_MAX_RATIO", value: "0.45" },
@@ -296,6 +312,28 @@ describe("the runbooks and external metrics", () => {
       expect(page).toMatch(/## Check/);
       expect(page).toMatch(/## Act/);
     }
+  });
+
+  const pages = () =>
+    Object.fromEntries(
+      readdirSync(path.join(repository, "runbooks")).map((page) => [
+        page,
+        readFileSync(path.join(repository, "runbooks", page), "utf8"),
+      ]),
+    );
+  it("then every object a runbook's kubectl command names is in the manifests", () => {
+    for (const objects of Object.values(manifests)) expect(runbookObjectProblems(pages(), objects)).toEqual([]);
+  });
+
+  it("when a runbook names a CronJob or a label that does not exist, then it is reported", () => {
+    const page = {
+      "X.md":
+        "1. `kubectl -n paimon get jobs -l app.kubernetes.io/name=backup-redis`, then `kubectl create job --from=cronjob/backup-redis x`; `kubectl get cronjob/paimon-backup-<kind>`",
+    };
+    expect(runbookObjectProblems(page, manifests["staging"] ?? [])).toEqual([
+      "X.md: `kubectl -n paimon get jobs -l app.kubernetes.io/name=backup-redis` selects app.kubernetes.io/name=backup-redis, which no object carries",
+      "X.md: `kubectl create job --from=cronjob/backup-redis x` names cronjob/backup-redis, which no stack's manifests hold",
+    ]);
   });
 
   it("then every runbook page belongs to an alert or a procedure", () => {

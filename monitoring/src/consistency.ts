@@ -264,3 +264,43 @@ export function policyOverrideProblems(
         `${setting.workload} sets ${setting.name} to ${setting.value ?? "a reference"}, not the default ${defaults[setting.name] ?? ""} the alerts use`,
     );
 }
+
+/**
+ * No alert or panel selects a namespace by a fixed name: the fund's workloads run in the stack's
+ * `paimon:workloads.namespace`, and the rules and dashboards are generated once for every stack.
+ * They select by job (which the namespace does not change) or, on a dashboard, by its variable.
+ */
+export function fixedNamespaceProblems(queries: readonly Query[]): string[] {
+  return queries.flatMap(({ where, expr }) =>
+    selectorsIn(expr).flatMap((selector) =>
+      selector.matchers
+        .filter((matcher) => matcher.label === "namespace" && !matcher.value.includes("$"))
+        .map((matcher) => `${where}: ${expr} selects namespace ${matcher.op}"${matcher.value}", which is per stack`),
+    ),
+  );
+}
+
+/** The objects a runbook's `kubectl` commands name: `<kind>/<name>` and `app.kubernetes.io/name=<name>`. */
+export function runbookObjectProblems(
+  pages: Readonly<Record<string, string>>,
+  objects: readonly { readonly kind: string; readonly metadata?: { readonly name?: string } }[],
+): string[] {
+  const named = new Set(objects.map((object) => `${object.kind.toLowerCase()}/${object.metadata?.name ?? ""}`));
+  const appNames = new Set(
+    objects.flatMap((object) => {
+      const labels = (object.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+      const name = labels["app.kubernetes.io/name"];
+      return name === undefined ? [] : [name];
+    }),
+  );
+  return Object.entries(pages).flatMap(([page, text]) =>
+    [...text.matchAll(/`kubectl [^`]*`/g)].flatMap(([command]) => [
+      ...[...command.matchAll(/\b(cronjob|deployment|statefulset|job)\/([a-z0-9-]+)(?![<a-z0-9-])/g)]
+        .filter(([, kind, name]) => !named.has(`${kind ?? ""}/${name ?? ""}`))
+        .map(([reference]) => `${page}: ${command} names ${reference}, which no stack's manifests hold`),
+      ...[...command.matchAll(/app\.kubernetes\.io\/name=([a-z0-9-]+)/g)]
+        .filter(([, name]) => !appNames.has(name ?? ""))
+        .map(([reference]) => `${page}: ${command} selects ${reference}, which no object carries`),
+    ]),
+  );
+}

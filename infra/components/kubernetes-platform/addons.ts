@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { rdsCaCopy } from "../../k8s/pod";
 import { LOG_INDEX_PREFIX } from "../logs";
 import { SERVICE_ACCOUNTS } from "../workload-roles/platform";
 
@@ -100,6 +101,10 @@ export interface AddonInputs {
   readonly storageClass: string;
   /** TimescaleDB's in-cluster address, for its exporter. */
   readonly timescaleHost: string;
+  /** The services' image: it carries the RDS CA bundle the PostgreSQL exporter verifies RDS with. */
+  readonly servicesImage: string;
+  /** ElastiCache runs in cluster mode: its exporter must treat the endpoint as a cluster's. */
+  readonly redisCluster: boolean;
 }
 
 /** A release's service account, named as its role's trust names it. */
@@ -112,6 +117,9 @@ const replicas = (inputs: AddonInputs) => (inputs.highAvailability ? 2 : 1);
 
 /** Typed values of each add-on, from the platform's outputs. */
 export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Record<string, unknown>> {
+  // `database-url` verifies RDS's certificate (sslmode=verify-full); lib/pq reads the CA from
+  // PGSSLROOTCERT, and the exporter's image has no RDS CA of its own.
+  const ca = rdsCaCopy(inputs.servicesImage);
   return {
     loadBalancerController: {
       clusterName: inputs.clusterName,
@@ -198,6 +206,10 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
       config: {
         datasourceSecret: { name: "paimon-secrets", key: "database-url" },
       },
+      initContainers: [ca.initContainer],
+      extraVolumes: [ca.volume],
+      extraVolumeMounts: [ca.mount],
+      extraEnvs: [{ name: "PGSSLROOTCERT", value: ca.path }],
       serviceMonitor: {
         enabled: true,
         labels: { release: "kube-prometheus-stack" },
@@ -221,8 +233,13 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
       },
     },
     redisExporter: {
-      redisAddress: "",
-      auth: { enabled: true, secret: { name: "paimon-secrets", key: "redis-url" } },
+      // `redis-url` is `rediss://:<token>@<endpoint>:6379`: the exporter takes the address, TLS and
+      // the token from the URL itself (REDIS_ADDR), so no separate password is set.
+      redisAddressConfig: { enabled: true, isSecret: true, source: { name: "paimon-secrets", key: "redis-url" } },
+      auth: { enabled: false },
+      // In cluster mode the endpoint is the configuration endpoint, which the exporter must read as
+      // a cluster's (`--is-cluster`) to follow its shards.
+      ...(inputs.redisCluster ? { extraArgs: { "is-cluster": true } } : {}),
       serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } },
     },
     metricsServer: { replicas: replicas(inputs) },

@@ -211,7 +211,7 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
   },
   {
     alert: "PodCrashLooping",
-    expr: `max by (namespace, pod, container) (max_over_time(${m("kube_pod_container_status_waiting_reason")}{reason="CrashLoopBackOff",namespace="paimon"}[5m])) >= 1`,
+    expr: `max by (namespace, pod, container) (max_over_time(${m("kube_pod_container_status_waiting_reason")}{reason="CrashLoopBackOff"}[5m])) >= 1`,
     for: "15m",
     severity: "warning",
     component: "platform",

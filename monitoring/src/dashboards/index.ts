@@ -1,6 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { m } from "../promql";
-import { gaugePanel, newDashboard, row, statPanel, timeSeries } from "./panels";
+import { gaugePanel, newDashboard, row, statPanel, timeSeries, workloadsNamespace } from "./panels";
 import { workers } from "./workers";
 
 const rate5m = (expr: string) => `rate(${expr}[5m])`;
@@ -281,6 +281,7 @@ function backups(): dashboard.Dashboard {
     "Paimon Backups and DR",
     "Age of the last backup of each kind against the one-hour RPO (§7, §8).",
   )
+    .withVariable(workloadsNamespace())
     .withPanel(
       statPanel("Redis snapshot age", "s", { expr: `${age}{kind="redis"}` }, [
         [null, "green"],
@@ -321,7 +322,7 @@ function backups(): dashboard.Dashboard {
     .withPanel(
       timeSeries("Container restarts (1h)", "short", [
         {
-          expr: `sum by (pod) (increase(${m("kube_pod_container_status_restarts_total")}{namespace="paimon"}[1h]))`,
+          expr: `sum by (pod) (increase(${m("kube_pod_container_status_restarts_total")}{namespace=~"$namespace"}[1h]))`,
           legend: "{{pod}}",
         },
       ]),

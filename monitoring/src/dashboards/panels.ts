@@ -79,4 +79,17 @@ export function newDashboard(uid: string, title: string, description: string) {
     .withVariable(new dashboard.DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"));
 }
 
+/**
+ * `$namespace`: the fund's workloads' namespace, which each stack configures — read from where the
+ * API's scrape target is, so one dashboard serves every stack.
+ */
+export function workloadsNamespace() {
+  return new dashboard.QueryVariableBuilder("namespace")
+    .label("Namespace")
+    .datasource(DATASOURCE)
+    .query('label_values(up{job="paimon-api"}, namespace)')
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad)
+    .hide(dashboard.VariableHide.HideVariable);
+}
+
 export const row = (title: string) => new dashboard.RowBuilder(title);

@@ -202,6 +202,89 @@ const SECRET_URLS = {
   "smtp-password": null,
 } satisfies Record<SyncedSecretKey, string | null>;
 
+interface PlannedRelease {
+  readonly name: string;
+  readonly chart: string;
+  readonly values: Record<string, unknown>;
+}
+
+/** The Helm releases of a stack's committed plan (checked fresh by the planner's tests). */
+function readPlannedReleases(stack: string): PlannedRelease[] {
+  const plan = JSON.parse(readFileSync(path.join(ROOT, "infra", "plans", `${stack}.json`), "utf8")) as {
+    resources: { type: string; inputs: { name: string; chart: string; values?: Record<string, unknown> } }[];
+  };
+  return plan.resources
+    .filter((resource) => resource.type === "kubernetes:helm.sh/v3:Release")
+    .map(({ inputs }) => ({ name: inputs.name, chart: inputs.chart, values: inputs.values ?? {} }));
+}
+
+/** The secret keys a release's values name (`{ name: "paimon-secrets", key }` anywhere in them). */
+function secretKeysIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(secretKeysIn);
+  if (typeof value !== "object" || value === null) return [];
+  const record = value as Record<string, unknown>;
+  const own = record["name"] === "paimon-secrets" && typeof record["key"] === "string" ? [record["key"]] : [];
+  return [...own, ...Object.values(record).flatMap(secretKeysIn)];
+}
+
+/**
+ * The exporter's pod as prometheus-postgres-exporter 6.4.0's templates/deployment.yaml renders it
+ * from these values: `DATA_SOURCE_NAME` from `config.datasourceSecret`, then `extraEnvs`; the
+ * `extraVolumeMounts`, `extraVolumes` and `initContainers` as given.
+ */
+function postgresExporterPod(release: PlannedRelease) {
+  const values = release.values as {
+    config?: { datasourceSecret?: { name: string; key: string } };
+    extraEnvs?: unknown[];
+    extraVolumeMounts?: unknown[];
+    extraVolumes?: unknown[];
+    initContainers?: unknown[];
+  };
+  const source = values.config?.datasourceSecret;
+  return {
+    kind: "Deployment",
+    metadata: { name: release.name },
+    spec: {
+      template: {
+        spec: {
+          initContainers: values.initContainers ?? [],
+          volumes: values.extraVolumes ?? [],
+          containers: [
+            {
+              name: "prometheus-postgres-exporter",
+              image: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+              env: [
+                ...(source ? [{ name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: source } }] : []),
+                ...(values.extraEnvs ?? []),
+              ],
+              volumeMounts: values.extraVolumeMounts ?? [],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** How this check renders the pods of a chart whose release may read a database URL. */
+const RELEASE_PODS: Readonly<Record<string, (release: PlannedRelease) => Record<string, unknown>>> = {
+  "prometheus-postgres-exporter": postgresExporterPod,
+};
+
+/**
+ * The pods of the releases whose values name a secret that holds a PostgreSQL URL. A release of a
+ * chart this check cannot render throws: its connection would otherwise go unchecked.
+ */
+function releasePods(releases: readonly PlannedRelease[]): Record<string, unknown>[] {
+  return releases
+    .filter((release) => secretKeysIn(release.values).some((key) => SECRET_URLS[key as SyncedSecretKey]))
+    .map((release) => {
+      const render = RELEASE_PODS[release.chart];
+      if (!render) throw new Error(`release ${release.name} (${release.chart}) reads a database URL: render its pod`);
+      return render(release);
+    });
+}
+
 describe("every database URL that verifies TLS has its CA in the container that uses it", () => {
   const configs: StackConfig[] = readStackConfigs();
   const context = (config: StackConfig): DatabaseCaContext => ({
@@ -210,7 +293,11 @@ describe("every database URL that verifies TLS has its CA in the container that 
       Object.entries(SECRET_URLS).flatMap(([key, url]) => (url === null ? [] : [[key, url]])),
     ),
   });
-  const manifests = (config: StackConfig) => synthesizeStack(config).flatMap((chart) => chart.objects);
+  /** The cdk8s manifests, and the pods of the Helm releases that read a database URL. */
+  const manifests = (config: StackConfig): Record<string, unknown>[] => [
+    ...synthesizeStack(config).flatMap((chart) => chart.objects),
+    ...releasePods(readPlannedReleases(config.stack)),
+  ];
   const staging = () => {
     const config = configs.find((candidate) => candidate.stack === "staging");
     if (!config) throw new Error("no staging stack");
@@ -246,6 +333,11 @@ describe("every database URL that verifies TLS has its CA in the container that 
         {
           container: "CronJob/paimon-backup-postgres backup",
           variable: "DATABASE_URL",
+          rootCertPath: "/rds-ca/rds-global-bundle.pem",
+        },
+        {
+          container: "Deployment/prometheus-postgres-exporter prometheus-postgres-exporter",
+          variable: "DATA_SOURCE_NAME",
           rootCertPath: "/rds-ca/rds-global-bundle.pem",
         },
       ]),
@@ -303,6 +395,26 @@ describe("every database URL that verifies TLS has its CA in the container that 
     expect(missing(verifyingConnections([...manifests(staging()), planted], context(staging())))).toEqual([
       expect.objectContaining({ container: "Deployment/postgres-exporter exporter", variable: "DATA_SOURCE_NAME" }),
     ]);
+  });
+
+  it("when the PostgreSQL exporter's release is not told where the CA is, or a new release reads the URL, then the check names it", () => {
+    const releases = readPlannedReleases("staging");
+    const exporter = releases.find((release) => release.chart === "prometheus-postgres-exporter");
+    if (!exporter) throw new Error("no postgres exporter release");
+    const untold = structuredClone(exporter);
+    delete untold.values["extraEnvs"];
+    expect(missing(verifyingConnections(releasePods([untold]), context(staging())))).toEqual([
+      expect.objectContaining({
+        container: "Deployment/prometheus-postgres-exporter prometheus-postgres-exporter",
+        rootCertPath: "/root/.postgresql/root.crt",
+      }),
+    ]);
+    const other = {
+      name: "pgbouncer",
+      chart: "pgbouncer",
+      values: { db: { name: "paimon-secrets", key: "database-url" } },
+    };
+    expect(() => releasePods([other])).toThrow("release pgbouncer (pgbouncer) reads a database URL");
   });
 
   it("when a services container's URL names a CA file the image does not have, then the check names it", () => {
