@@ -14,7 +14,9 @@ export function loadConfig<S extends z.ZodObject>(
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = issue.path.join(".") || "(environment)";
-      return issue.code === "invalid_type" && issue.input === undefined
+      // Missing means absent from the environment, not whatever a check's issue calls its input.
+      const key = issue.path[0];
+      return issue.code === "invalid_type" && typeof key === "string" && env[key] === undefined
         ? `${name}: missing`
         : `${name}: ${issue.message}`;
     });
@@ -23,6 +25,24 @@ export function loadConfig<S extends z.ZodObject>(
     });
   }
   return Object.freeze(result.data);
+}
+
+/**
+ * A number read from the environment, then checked by `schema`: an empty value or anything but a
+ * plain decimal number is refused by name (`PORT: must be a number, not ""`) — never read as 0,
+ * as `envNumber(z.number())` reads `""`, nor as "missing".
+ */
+export function envNumber<S extends z.ZodNumber>(schema: S) {
+  return z
+    .string()
+    .transform((value, context) => {
+      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(value.trim())) {
+        context.addIssue({ code: "custom", message: `must be a number, not ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return Number(value);
+    })
+    .pipe(schema);
 }
 
 const url = (protocols: readonly string[]) =>
@@ -52,7 +72,7 @@ export const baseEnvSchema = z.object({
     .default("false")
     .transform((value) => value === "true"),
   /** Connections each process keeps to PostgreSQL: replicas × this must stay under max_connections. */
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  DATABASE_POOL_SIZE: envNumber(z.number().int().min(1).max(100)).default(10),
 });
 export type BaseConfig = z.infer<typeof baseEnvSchema>;
 
@@ -82,7 +102,7 @@ export const chainEnvShape = {
   /** JSON-RPC over HTTP. */
   BSC_RPC_URL: url(["http:", "https:"]),
   /** The chain the node must be on (56 BSC, 97 its testnet, 31337 the devnet); checked at start. */
-  CHAIN_ID: z.coerce.number().int().positive(),
+  CHAIN_ID: envNumber(z.number().int().positive()),
   FUND_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed address"),
   /**
    * Blocks behind the head at which a block counts as final, in addition to the node's own
@@ -90,5 +110,5 @@ export const chainEnvShape = {
    * final, so it is this depth that holds work back there; on BSC, fast finality makes 3 a safe
    * depth.
    */
-  FINALITY_DEPTH: z.coerce.number().int().min(0).max(1000).default(3),
+  FINALITY_DEPTH: envNumber(z.number().int().min(0).max(1000)).default(3),
 };

@@ -1,4 +1,4 @@
-import { baseEnvSchema, chainEnvShape, checkQueuePrefix, loadConfig, urlSchema } from "@paimon/core/config";
+import { baseEnvSchema, chainEnvShape, checkQueuePrefix, loadConfig, urlSchema, envNumber } from "@paimon/core/config";
 import { DEFAULT_QUEUE_PREFIX } from "@paimon/core/queues";
 import { z } from "zod";
 
@@ -8,15 +8,15 @@ export const listenerEnvSchema = baseEnvSchema.extend({
   /** JSON-RPC over WebSocket: new-head notifications only wake the listener up. Unset: it polls. */
   BSC_WS_URL: urlSchema(["ws:", "wss:"]).optional(),
   /** The block the fund was deployed in: where following starts on an empty database. */
-  FUND_DEPLOY_BLOCK: z.coerce.number().int().min(0).default(0),
+  FUND_DEPLOY_BLOCK: envNumber(z.number().int().min(0)).default(0),
   /** The widest `eth_getLogs` range asked for; halved on the node's range errors. */
-  MAX_BLOCK_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  MAX_BLOCK_RANGE: envNumber(z.number().int().min(1).max(100_000)).default(2_000),
   /** Without a new-head notification for this long, the listener polls. */
-  POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(3_000),
+  POLL_INTERVAL_MS: envNumber(z.number().int().min(50).max(60_000)).default(3_000),
   /** Readiness fails when the last processed block is further than this behind the head. */
-  MAX_HEAD_LAG_BLOCKS: z.coerce.number().int().min(1).default(50),
+  MAX_HEAD_LAG_BLOCKS: envNumber(z.number().int().min(1)).default(50),
   /** Health and metrics (8001 in the cluster; 0 picks a free port in tests). */
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  HEALTH_PORT: envNumber(z.number().int().min(0).max(65535)).default(8001),
   /** Key prefix of the BullMQ queues in Redis (tests give each run its own). */
   QUEUE_PREFIX: z.string().min(1).default(DEFAULT_QUEUE_PREFIX),
 });

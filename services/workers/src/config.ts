@@ -1,4 +1,4 @@
-import { baseEnvSchema, chainEnvShape, checkQueuePrefix, loadConfig, urlSchema } from "@paimon/core/config";
+import { baseEnvSchema, chainEnvShape, checkQueuePrefix, loadConfig, urlSchema, envNumber } from "@paimon/core/config";
 import { DEFAULT_QUEUE_PREFIX } from "@paimon/core/queues";
 import { riskPolicyEnvShape, riskPolicyFromEnv, type RiskPolicy } from "@paimon/core/fund";
 import { AppError } from "@paimon/core/errors";
@@ -12,21 +12,21 @@ export type WorkerName = (typeof WORKER_NAMES)[number];
 /** Every worker's environment: the base variables, its health port and its queues. */
 const commonSchema = baseEnvSchema.extend({
   /** Health, readiness and metrics (8002 in the cluster; 0 picks a free port in tests). */
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8002),
+  HEALTH_PORT: envNumber(z.number().int().min(0).max(65535)).default(8002),
   /** Key prefix of the BullMQ queues in Redis (tests give each run its own). */
   QUEUE_PREFIX: z.string().min(1).default(DEFAULT_QUEUE_PREFIX),
   /**
    * How long a taken job stays locked to this worker without a renewal. A worker killed mid-job
    * loses its lock after this long, and the job is then taken again (jobs are idempotent).
    */
-  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  WORKER_LOCK_DURATION_MS: envNumber(z.number().int().min(1_000).max(600_000)).default(30_000),
   /** How many times a job may be found stalled (its worker died) before it fails for good. */
-  WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(1).max(1000).default(10),
+  WORKER_MAX_STALLED_COUNT: envNumber(z.number().int().min(1).max(1000)).default(10),
   /**
    * On SIGTERM, how long the current job may run on before it is released to another worker; with
    * the 15 s the rest of shutdown may take, inside the pod's 60 s grace period.
    */
-  WORKER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(40_000).default(25_000),
+  WORKER_DRAIN_TIMEOUT_MS: envNumber(z.number().int().min(0).max(40_000)).default(25_000),
 });
 
 /** What every worker's configuration has. */
@@ -73,7 +73,7 @@ export const riskEnvSchema = commonSchema.extend({
    * Without a block notice for this long, the monitor assesses the latest committed block anyway,
    * so a quiet or stalled chain (or a lost notice) is still assessed and the gauges stay current.
    */
-  RISK_IDLE_ASSESS_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  RISK_IDLE_ASSESS_MS: envNumber(z.number().int().min(100).max(3_600_000)).default(60_000),
 });
 
 export const schedulerEnvSchema = commonSchema.extend({
@@ -97,9 +97,9 @@ export const schedulerEnvSchema = commonSchema.extend({
   /** The Pushgateway the backup jobs report to; unset, the backup check records that it could not look. */
   PUSHGATEWAY_URL: urlSchema(["http:", "https:"]).optional(),
   /** Hours after which the last daily backup (postgres, secrets, timescaledb) is overdue. */
-  BACKUP_DAILY_MAX_AGE_HOURS: z.coerce.number().min(1).max(240).default(26),
+  BACKUP_DAILY_MAX_AGE_HOURS: envNumber(z.number().min(1).max(240)).default(26),
   /** Minutes after which the last hourly Redis snapshot is overdue (the one-hour RPO, with slack). */
-  BACKUP_REDIS_MAX_AGE_MINUTES: z.coerce.number().min(1).max(1440).default(75),
+  BACKUP_REDIS_MAX_AGE_MINUTES: envNumber(z.number().min(1).max(1440)).default(75),
 });
 
 const wei = (fallback: string) =>
@@ -118,7 +118,7 @@ export const rebalanceEnvSchema = commonSchema.extend({
   ...chainEnvShape,
   ...riskPolicyEnvShape,
   /** How long one JSON-RPC request may take before it counts as failed (and is retried). */
-  RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  RPC_TIMEOUT_MS: envNumber(z.number().int().min(100).max(120_000)).default(10_000),
   /** `kms` (staging, production: the key never leaves KMS) or `local` (development and tests only). */
   SIGNER: z.enum(["kms", "local"]).default("kms"),
   /** The KMS key (id, ARN or alias) of the operator: an ECC_SECG_P256K1 SIGN_VERIFY key. */
@@ -143,26 +143,26 @@ export const rebalanceEnvSchema = commonSchema.extend({
   /** The cap on a cancellation's fee per gas, in wei (200 gwei): freeing a stuck lane is worth more. */
   TX_CANCEL_MAX_FEE_PER_GAS_WEI: wei(`200${GWEI}`),
   /** An attempt unmined for this long is replaced with higher fees. */
-  TX_REPLACE_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  TX_REPLACE_AFTER_MS: envNumber(z.number().int().min(100).max(3_600_000)).default(60_000),
   /** How often an accepted, unmined transaction is broadcast again (the same bytes). */
-  TX_REBROADCAST_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  TX_REBROADCAST_MS: envNumber(z.number().int().min(0).max(3_600_000)).default(15_000),
   /** Replacements of an intent before it is cancelled. */
-  TX_MAX_REPLACEMENTS: z.coerce.number().int().min(0).max(50).default(5),
+  TX_MAX_REPLACEMENTS: envNumber(z.number().int().min(0).max(50)).default(5),
   /** From an intent's creation until it is cancelled if still unmined. */
-  TX_DEADLINE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(1_800_000),
+  TX_DEADLINE_MS: envNumber(z.number().int().min(1_000).max(86_400_000)).default(1_800_000),
   /** Extra gas over the node's estimate, in percent. */
-  TX_GAS_MARGIN_PERCENT: z.coerce.number().int().min(0).max(200).default(25),
+  TX_GAS_MARGIN_PERCENT: envNumber(z.number().int().min(0).max(200)).default(25),
   /** How often the sender looks at its open transactions (it also wakes on each new one). */
-  SENDER_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(2_000),
+  SENDER_POLL_MS: envNumber(z.number().int().min(20).max(60_000)).default(2_000),
   /** How often the chain's nonce is compared with the lane's (and at start). */
-  SENDER_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  SENDER_RECONCILE_MS: envNumber(z.number().int().min(100).max(3_600_000)).default(60_000),
   /** A rebalance leg smaller than this (in the fund's units, dollars) is not worth a transaction. */
   REBALANCE_MIN_TRANSFER: z
     .string()
     .regex(/^\d{1,30}(\.\d{1,6})?$/, "must be an amount with at most 6 decimals")
     .default("1000"),
   /** Jobs the settlement queue runs at once (each mostly waits for its transaction to be final). */
-  SETTLEMENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  SETTLEMENT_CONCURRENCY: envNumber(z.number().int().min(1).max(64)).default(8),
 });
 
 /** Each worker's schema, for the deployments' environment check. */

@@ -6,7 +6,7 @@
  * or service start.
  */
 import { z } from "zod";
-import { loadConfig, urlSchema } from "../config";
+import { envNumber, loadConfig, urlSchema } from "../config";
 import { setTimeout as delay } from "node:timers/promises";
 import { sql, type Kysely, type MigrationResultSet, type RawBuilder } from "kysely";
 import {
@@ -75,7 +75,7 @@ async function waitForMigrations(
     z.object({
       DATABASE_URL: urlSchema(["postgres:", "postgresql:"]),
       METRICS_DATABASE_URL: urlSchema(["postgres:", "postgresql:"]).optional(),
-      MIGRATE_WAIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+      MIGRATE_WAIT_TIMEOUT_SECONDS: envNumber(z.number().int().min(1).max(3600)).default(600),
     }),
     env,
   );
