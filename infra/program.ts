@@ -57,6 +57,12 @@ export interface StackOutputs {
     readonly originLoadBalancerDnsName: pulumi.Output<string>;
     readonly originVerifyHeader: string;
   };
+  /** What a deploy reads: the image the workloads run (its rollback target), where, and which Deployments. */
+  readonly workloads: {
+    readonly image: string;
+    readonly namespace: string;
+    readonly deployments: readonly string[];
+  };
   readonly dr?: {
     readonly region: string;
     readonly keyArn: pulumi.Output<string>;
@@ -296,11 +302,12 @@ export async function program(): Promise<StackOutputs> {
     opts,
   );
 
+  const charts = synthesizeStack(config);
   const kubernetes = new KubernetesPlatform(
     "kubernetes",
     {
       provider: cluster.provider,
-      charts: synthesizeStack(config),
+      charts,
       clusterName: cluster.clusterName,
       region: config.region,
       vpcId: network.vpcId,
@@ -392,6 +399,15 @@ export async function program(): Promise<StackOutputs> {
       originSecurityGroupId: edge.originSecurityGroupId,
       originLoadBalancerDnsName: origin.loadBalancerDnsName,
       originVerifyHeader: ORIGIN_VERIFY_HEADER,
+    },
+    workloads: {
+      image: config.workloads.image,
+      namespace: names.namespace,
+      deployments: charts
+        .flatMap((chart) => chart.objects)
+        .filter((object) => object["kind"] === "Deployment")
+        .map((object) => (object["metadata"] as { name: string }).name)
+        .sort(),
     },
     ...(dr
       ? {
