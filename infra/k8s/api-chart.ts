@@ -35,6 +35,18 @@ export interface ApiChartProps extends ChartProps {
  * ready replica, a preStop delay inside a grace period that lets requests finish, and in
  * production an autoscaler, a PodDisruptionBudget and zone spreading.
  */
+/**
+ * What the public host serves: the API, its health (the deploy's smoke test reads readiness through
+ * the edge) and its OpenAPI document. `/metrics` is not among them: Prometheus scrapes it inside
+ * the cluster, and the fund's internal figures are nobody's business at the edge.
+ */
+export const PUBLIC_PATHS = [
+  { path: "/v1", pathType: "Prefix" },
+  { path: "/health", pathType: "Exact" },
+  { path: "/health/ready", pathType: "Exact" },
+  { path: "/openapi.json", pathType: "Exact" },
+] as const;
+
 export class ApiChart extends Chart {
   constructor(scope: Construct, id: string, props: ApiChartProps) {
     super(scope, id, { ...props, namespace: props.values.namespace });
@@ -117,7 +129,11 @@ export class ApiChart extends Chart {
           {
             host: values.host,
             http: {
-              paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: API, port: { name: "http" } } } }],
+              paths: PUBLIC_PATHS.map(({ path, pathType }) => ({
+                path,
+                pathType,
+                backend: { service: { name: API, port: { name: "http" } } },
+              })),
             },
           },
         ],

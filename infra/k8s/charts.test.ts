@@ -292,6 +292,31 @@ describe("production against staging", () => {
     expect(staging.filter((o) => o.kind === "PodDisruptionBudget" || o.kind === "HorizontalPodAutoscaler")).toEqual([]);
   });
 
+  it("then no Ingress reaches /metrics from the edge, and a catch-all path would", () => {
+    type IngressPath = { path: string; pathType: string };
+    const reaches = (paths: readonly IngressPath[], target: string) =>
+      paths.some(({ path, pathType }) =>
+        pathType === "Exact"
+          ? target === path
+          : target === path || target.startsWith(path.endsWith("/") ? path : `${path}/`),
+      );
+    const pathsOf = (objects: Manifest[]) =>
+      objects
+        .filter((o) => o.kind === "Ingress")
+        .flatMap((o) =>
+          (o.spec as { rules: { http: { paths: IngressPath[] } }[] }).rules.flatMap((rule) => rule.http.paths),
+        );
+    for (const objects of [staging, production]) {
+      const paths = pathsOf(objects);
+      expect(paths.length).toBeGreaterThan(0);
+      expect(reaches(paths, "/metrics")).toBe(false);
+      for (const served of ["/v1/fund", "/v1/redemptions/abc", "/health/ready", "/openapi.json"])
+        expect(reaches(paths, served), served).toBe(true);
+    }
+    expect(reaches([{ path: "/", pathType: "Prefix" }], "/metrics")).toBe(true);
+    expect(reaches([{ path: "/v1", pathType: "Prefix" }], "/v1metrics")).toBe(false);
+  });
+
   it("then the two stacks hold the same objects but for production's budgets and autoscaler", () => {
     const names = (objects: Manifest[]) =>
       objects
