@@ -11,10 +11,12 @@ describe("the test run's prerequisites", () => {
       log: () => undefined,
       mayInstall: false,
       tools: { "paimon-no-such-tool": "paimon-tools" },
+      pipTools: { "paimon-no-such-server": "paimon-server==1.0" },
       services: [{ name: "Nothing", port: 1, start: "start-nothing --port 1", needs: "start-nothing" }],
     });
     expect(problems).toEqual([
       "paimon-no-such-tool is missing (Debian package paimon-tools): apt-get update -qq && apt-get install -y -qq --no-install-recommends paimon-tools",
+      "paimon-no-such-server is missing: pip install 'paimon-server==1.0'",
       "Nothing is not reachable on 127.0.0.1:1: start-nothing --port 1",
     ]);
   });

@@ -13,7 +13,19 @@ import path from "node:path";
 const ROOT = path.resolve(__dirname, "..");
 
 /** Debian packages the suites call, by the command each provides. */
-const TOOLS = { promtool: "prometheus", amtool: "prometheus-alertmanager", shellcheck: "shellcheck" } as const;
+const TOOLS = {
+  promtool: "prometheus",
+  amtool: "prometheus-alertmanager",
+  shellcheck: "shellcheck",
+  // The operations tests run a Redis of their own, whose RDB file they read.
+  "redis-server": "redis-server",
+} as const;
+
+/**
+ * Tools that are not Debian packages, by the command each provides: moto's server is the local S3
+ * of the backup tests (the real AWS SDK against it). Named when missing, never installed here.
+ */
+const PIP_TOOLS = { moto_server: "moto[server]==5.2.1" } as const;
 
 interface Service {
   readonly name: string;
@@ -75,6 +87,8 @@ export interface PrerequisiteOptions {
   readonly mayInstall?: boolean;
   /** @default promtool, amtool, shellcheck */
   readonly tools?: Readonly<Record<string, string>>;
+  /** @default moto_server */
+  readonly pipTools?: Readonly<Record<string, string>>;
   /** @default PostgreSQL on 5432, Redis on 6379 */
   readonly services?: readonly Service[];
 }
@@ -115,6 +129,10 @@ export async function ensurePrerequisites(options: PrerequisiteOptions = {}): Pr
     for (const [command, pkg] of missing) {
       if (!has(command)) problems.push(`${command} is missing (Debian package ${pkg}): ${install}`);
     }
+  }
+
+  for (const [command, requirement] of Object.entries(options.pipTools ?? PIP_TOOLS)) {
+    if (!has(command)) problems.push(`${command} is missing: pip install '${requirement}'`);
   }
 
   for (const service of options.services ?? SERVICES) {
