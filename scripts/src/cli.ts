@@ -1,5 +1,6 @@
 /**
- * `pnpm ops …`: the operator's commands, the same code the cluster's backup CronJobs run.
+ * The operator's commands (`pnpm ops …`, or `node dist/main.js ops …` in the image), the same code
+ * the cluster's backup CronJobs run.
  *
  *   pnpm ops backup postgres|redis     make a backup, verify it where it is stored, then record it
  *   pnpm ops backups list              every backup, complete or partial, newest first
@@ -250,18 +251,4 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
     io.err(`ops: failed: ${(error as Error).message}\n`);
     return 1;
   }
-}
-
-if (require.main === module) {
-  void runOps(
-    process.argv.slice(2).filter((arg, index) => !(arg === "--" && index === 0)),
-    {
-      // eslint-disable-next-line no-restricted-properties -- the composition root reads the environment
-      env: process.env,
-      out: (text) => process.stdout.write(text),
-      err: (text) => process.stderr.write(text),
-    },
-  ).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -600,6 +600,39 @@ describe("the image, built from its context without an engine", () => {
     expect(result.stderr).toContain("--worker must be one of risk, scheduler, rebalance");
   });
 
+  it("runs the operator's commands from the bundle: a backup to a directory, listed back", () => {
+    const target = mkdtempSync(path.join(tmpdir(), "paimon-image-ops-"));
+    try {
+      const env = {
+        PATH: process.env["PATH"] ?? "",
+        BACKUP_TARGET: `file://${target}`,
+        DATABASE_URL: database?.url ?? "",
+      };
+      const backup = spawnSync(process.execPath, ["dist/main.js", "ops", "--json", "backup", "postgres"], {
+        cwd: image,
+        env,
+        encoding: "utf8",
+      });
+      expect(backup.stderr).toBe("");
+      expect(backup.status).toBe(0);
+      const { id } = JSON.parse(backup.stdout) as { id: string };
+      const listed = spawnSync(process.execPath, ["dist/main.js", "ops", "backups", "list"], {
+        cwd: image,
+        env,
+        encoding: "utf8",
+      });
+      expect(listed.stdout).toContain(`${id}  complete`);
+      const refused = spawnSync(process.execPath, ["dist/main.js", "ops", "backups", "list"], {
+        cwd: image,
+        env: { PATH: env.PATH },
+        encoding: "utf8",
+      });
+      expect([refused.status, refused.stderr]).toEqual([64, "ops: invalid configuration: BACKUP_TARGET: missing\n"]);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+  });
+
   it("refuses an unknown service with the usage and exit code 64", () => {
     const result = spawnSync(process.execPath, ["dist/main.js", "nonsense"], { cwd: image, encoding: "utf8" });
     expect(result.status).toBe(64);

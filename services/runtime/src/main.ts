@@ -1,8 +1,8 @@
 /**
  * The container image's one entrypoint (`node dist/main.js <service> [options]`): the Kubernetes
  * charts and docker-compose run every service from the same image, choosing it by the first
- * argument — `api`, `event-listener`, `workers --worker=<name>`, or `migrate` (the schemas, run
- * before a rollout). A wrong argument exits 64
+ * argument — `api`, `event-listener`, `workers --worker=<name>`, `migrate` (the schemas, run
+ * before a rollout), or `ops …` (the operator's commands, which the backup CronJobs run too). A wrong argument exits 64
  * with the usage, before any configuration is read.
  */
 import { parseArgs } from "node:util";
@@ -11,10 +11,12 @@ import { runEventListener } from "@paimon/event-listener/main";
 import { runMigrate } from "@paimon/core/migrate";
 import { runWorker, workerName } from "@paimon/workers/main";
 import { runMain } from "@paimon/core/process";
+import { runOps } from "@paimon/scripts/cli";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const USAGE = "usage: main.js api | event-listener | workers --worker=<rebalance|risk|scheduler> | migrate [--wait]";
+const USAGE =
+  "usage: main.js api | event-listener | workers --worker=<rebalance|risk|scheduler> | migrate [--wait] | ops <command> (ops --help)";
 
 /** What each first argument runs; the name is the one logs and errors carry. */
 export function resolveProgram(argv: readonly string[]): { name: string; run: (env: Env) => Promise<void> } {
@@ -54,6 +56,17 @@ export function resolveProgram(argv: readonly string[]): { name: string; run: (e
 export class UsageError extends Error {}
 
 export function main(argv: readonly string[], env: Env): void {
+  // The operator's commands (backups, restores) parse their own arguments and own their exit codes.
+  if (argv[0] === "ops") {
+    void runOps(argv.slice(1), {
+      env,
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+    }).then((code) => {
+      process.exitCode = code;
+    });
+    return;
+  }
   let program: ReturnType<typeof resolveProgram>;
   try {
     program = resolveProgram(argv);

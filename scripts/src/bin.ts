@@ -1,0 +1,13 @@
+/** `pnpm ops …` from source: the operator's commands (the image runs them as `node dist/main.js ops …`). */
+import { runOps } from "./cli";
+
+// pnpm passes a literal `--` through (`pnpm ops -- --help`); it means nothing here.
+const argv = process.argv.slice(2).filter((arg, index) => !(arg === "--" && index === 0));
+// eslint-disable-next-line no-restricted-properties -- the program's entry reads the environment once
+void runOps(argv, {
+  env: process.env,
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+}).then((code) => {
+  process.exitCode = code;
+});
