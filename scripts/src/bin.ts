@@ -3,8 +3,8 @@ import { runOps } from "./cli";
 
 // pnpm passes a literal `--` through (`pnpm ops -- --help`); it means nothing here.
 const argv = process.argv.slice(2).filter((arg, index) => !(arg === "--" && index === 0));
-// eslint-disable-next-line no-restricted-properties -- the program's entry reads the environment once
 void runOps(argv, {
+  // eslint-disable-next-line no-restricted-properties -- the program's entry reads the environment once
   env: process.env,
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),

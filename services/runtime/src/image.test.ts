@@ -603,8 +603,9 @@ describe("the image, built from its context without an engine", () => {
   it("runs the operator's commands from the bundle: a backup to a directory, listed back", () => {
     const target = mkdtempSync(path.join(tmpdir(), "paimon-image-ops-"));
     try {
+      // pg_dump is this machine's (the image's own comes with its runtime stage).
       const env = {
-        PATH: process.env["PATH"] ?? "",
+        PATH: "/usr/local/bin:/usr/bin:/bin",
         BACKUP_TARGET: `file://${target}`,
         DATABASE_URL: database?.url ?? "",
       };
