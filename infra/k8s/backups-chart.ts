@@ -82,7 +82,10 @@ function jobs(values: WorkloadValues): BackupJob[] {
       script: [
         stamp,
         `aws elasticache create-snapshot --replication-group-id "$REPLICATION_GROUP" --snapshot-name "${values.redisSnapshotPrefix}$STAMP" > /dev/null`,
-        `aws elasticache wait snapshot-available --snapshot-name "${values.redisSnapshotPrefix}$STAMP" 2>/dev/null || true`,
+        // A snapshot that never becomes available fails the Job: no success is reported for it.
+        `aws elasticache wait snapshot-available --snapshot-name "${values.redisSnapshotPrefix}$STAMP"`,
+        `STATUS="$(aws elasticache describe-snapshots --snapshot-name "${values.redisSnapshotPrefix}$STAMP" --query 'Snapshots[0].SnapshotStatus' --output text)"`,
+        '[ "$STATUS" = available ] || { echo "snapshot status is $STATUS" >&2; exit 1; }',
         'CUTOFF="$(date -u -d "@$(( $(date +%s) - RETENTION_DAYS * 86400 ))" +%Y%m%dT%H%M%SZ)"',
         `aws elasticache describe-snapshots --replication-group-id "$REPLICATION_GROUP" --query 'Snapshots[].SnapshotName' --output text | tr '\\t' '\\n' | while read -r NAME; do`,
         `  case "$NAME" in ${values.redisSnapshotPrefix}*) [ "\${NAME#${values.redisSnapshotPrefix}}" \\< "$CUTOFF" ] && aws elasticache delete-snapshot --snapshot-name "$NAME" > /dev/null ;; esac`,
