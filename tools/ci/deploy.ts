@@ -23,6 +23,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { parseArguments } from "./command";
 import { Command } from "commander";
 import { placeholderDigestOf } from "../../infra/policy/rules/workloads";
 import { smoke, type CheckResult } from "./smoke";
@@ -187,14 +188,9 @@ export async function main(
     .description("Deploy an image digest to a stack, verify its rollout and public host, roll back on failure")
     .requiredOption("--stack <name>", "the Pulumi stack (staging, production)")
     .requiredOption("--image <ref>", "the image, by digest: <name>@sha256:<64 hex>")
-    .option("--rollout-timeout <duration>", "how long each Deployment may take to roll out", "10m")
-    .exitOverride()
-    .showHelpAfterError(false);
-  try {
-    command.parse(argv, { from: "user" });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? 0 : 64;
-  }
+    .option("--rollout-timeout <duration>", "how long each Deployment may take to roll out", "10m");
+  const usage = parseArguments(command, argv);
+  if (usage !== undefined) return usage;
   const options = command.opts<{ stack: string; image: string; rolloutTimeout: string }>();
   const outcome = await deploy({
     stack: options.stack,

@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import { retry } from "@octokit/plugin-retry";
 import { Octokit } from "@octokit/rest";
+import { parseArguments } from "./command";
 import { Command, InvalidArgumentError } from "commander";
 
 /** The first line of the one comment this script owns on a pull request. */
@@ -112,14 +113,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     .requiredOption("--pull-request <number>", "the pull request", positive)
     .requiredOption("--commit <sha>", "the commit the plan describes")
     .requiredOption("--full-report-url <url>", "where the untrimmed report is")
-    .option("--json", "print the outcome as JSON")
-    .exitOverride()
-    .showHelpAfterError(false);
-  try {
-    command.parse(argv, { from: "user" });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? 0 : 64;
-  }
+    .option("--json", "print the outcome as JSON");
+  const usage = parseArguments(command, argv);
+  if (usage !== undefined) return usage;
   const options = command.opts<{
     report: string;
     repository: string;

@@ -10,6 +10,7 @@
  * Exit codes: 0 every check passed, 1 a check failed by the deadline, 64 bad usage.
  */
 import { backOff } from "exponential-backoff";
+import { parseArguments } from "./command";
 import { Command, InvalidArgumentError } from "commander";
 
 export interface Check {
@@ -134,14 +135,9 @@ export async function main(
     .description("Check a deployed stack through its public host: readiness, then GET /v1/fund")
     .requiredOption("--base-url <url>", "the public API, e.g. https://api.staging.paimon.fund")
     .option("--deadline-seconds <seconds>", "how long the checks may keep retrying", seconds, 300)
-    .option("--json", "print the results as JSON")
-    .exitOverride()
-    .showHelpAfterError(false);
-  try {
-    command.parse(argv, { from: "user" });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? 0 : 64;
-  }
+    .option("--json", "print the results as JSON");
+  const usage = parseArguments(command, argv);
+  if (usage !== undefined) return usage;
   const options = command.opts<{ baseUrl: string; deadlineSeconds: number; json?: boolean }>();
   try {
     new URL(options.baseUrl);
