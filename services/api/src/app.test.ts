@@ -61,14 +61,15 @@ describe("health", () => {
     await request(app).get("/health/ready").expect(200, { status: "ready" });
   });
 
-  it("when the chain sync is stale, then readiness is 503 naming it", async () => {
+  it("when the chain sync is stale, then readiness stays 200 and reports it as degraded: every replica serves the same data", async () => {
     await checkpoint(new Date(Date.now() - 600_000));
-    const response = await request(app).get("/health/ready").expect(503);
-    expect(response.body).toMatchObject({
-      status: "unavailable",
-      failed: { chain_sync: expect.stringMatching(/^last block processed \d+ s ago$/) as string },
+    const response = await request(app).get("/health/ready").expect(200);
+    expect(response.body).toEqual({
+      status: "ready",
+      degraded: { chain_sync: expect.stringMatching(/^last block processed \d+ s ago$/) as string },
     });
     await checkpoint(new Date());
+    await request(app).get("/health/ready").expect(200, { status: "ready" });
   });
 
   it("when shutdown has begun, then readiness fails first", async () => {
@@ -107,7 +108,13 @@ describe("GET /v1/fund", () => {
       state,
       assessment: assessRisk(state),
     });
+    const committed = new Date(Date.now() - 42_000);
+    await checkpoint(committed);
     const response = await request(app).get("/v1/fund").expect(200);
+    checkAgainstDocument({ method: "get", path: "/v1/fund" }, response);
+    // The data's age, from the checkpoint (seconds may tick between the write and the read).
+    expect(Number(response.headers["paimon-data-age"])).toBeGreaterThanOrEqual(42);
+    expect(Number(response.headers["paimon-data-age"])).toBeLessThan(42 + 30);
     expect(response.body).toEqual({
       nav: "1000000.000000000000000000",
       as_of_block: "4200",
@@ -133,7 +140,17 @@ describe("GET /v1/fund", () => {
         block_number: "4200",
         assessed_at: "2026-11-28T10:00:01.000Z",
       },
+      chain_sync: { block_number: "100", updated_at: committed.toISOString() },
     });
+  });
+
+  it("when the chain follower falls behind, then the fund is still served, with the age of its data growing", async () => {
+    await checkpoint(new Date(Date.now() - 3_600_000));
+    const response = await request(app).get("/v1/fund").expect(200);
+    expect(Number(response.headers["paimon-data-age"])).toBeGreaterThanOrEqual(3_600);
+    const redemptions = await request(app).get("/v1/redemptions").expect(200);
+    expect(Number(redemptions.headers["paimon-data-age"])).toBeGreaterThanOrEqual(3_600);
+    await checkpoint(new Date());
   });
 
   it("then ratios are computed on decimals, never floats", () => {
@@ -251,6 +268,8 @@ describe("bad input gets a clear 4xx with one JSON shape, never a stack trace", 
     ["a repeated parameter", () => request(app).get("/v1/redemptions?limit=1&limit=2"), 400, "invalid_query"],
     ["a forged cursor", () => request(app).get("/v1/redemptions?cursor=bm90LWEtY3Vyc29y"), 400, "invalid_cursor"],
     ["a non-numeric id", () => request(app).get("/v1/redemptions/abc"), 400, "invalid_id"],
+    ["malformed percent-encoding in a path id", () => request(app).get("/v1/redemptions/%ZZ"), 400, "invalid_path"],
+    ["an encoded lone surrogate in a path id", () => request(app).get("/v1/rebalances/%ED%A0%80"), 400, "invalid_path"],
     ["an unknown route", () => request(app).get("/v1/nothing"), 404, "not_found"],
   ];
   it.each(cases)("when given %s, then it answers %i %s", async (_name, send, status, code) => {

@@ -12,6 +12,7 @@ import { requireOperator, requireOrigin } from "./auth/operator";
 import { fundRoutes } from "./fund/fund.routes";
 import { openApiDocument } from "./openapi";
 import { healthRoutes } from "./health";
+import { rateLimitKey } from "./http/client-address";
 import { errorHandler, notFound, requireJsonBody } from "./http/errors";
 import { requestId, requestMetrics } from "./http/observability";
 import { rebalanceRoutes } from "./rebalances/rebalances.routes";
@@ -81,9 +82,8 @@ export function createApp(deps: AppDeps): Express {
       limit: deps.rateLimitPerMinute ?? 600,
       standardHeaders: "draft-7",
       legacyHeaders: false,
-      // Behind CloudFront and the load balancer the client is the first forwarded address.
-      keyGenerator: (request) => request.get("x-forwarded-for")?.split(",")[0]?.trim() ?? request.ip ?? "unknown",
-      validate: { keyGeneratorIpFallback: false },
+      // The viewer's address as CloudFront wrote it, or the TCP peer; never X-Forwarded-For.
+      keyGenerator: rateLimitKey,
       handler: (_request, _response, next) => {
         next(new AppError("rate_limited", "too many requests; slow down", { status: 429 }));
       },

@@ -2,16 +2,23 @@ import type { Database } from "@paimon/core/db";
 import type { RedisClient } from "@paimon/core/redis";
 import { sql, type Kysely } from "kysely";
 import { Router } from "express";
+import { chainSync } from "./fund/fund.repository";
+import { ageSeconds } from "./http/data-age";
 
 export interface HealthDeps {
   readonly db: Kysely<Database>;
   readonly redis: RedisClient;
-  /** A checkpoint older than this makes the API unready (the data it serves is stale). 0 disables the check. */
+  /** A checkpoint older than this is reported degraded (the data served is stale). 0 disables the report. */
   readonly maxChainSyncAgeSeconds: number;
   /** False once shutdown has begun: the load balancer stops sending before the server closes. */
   readonly accepting: () => boolean;
   readonly now?: () => Date;
 }
+
+/** PostgreSQL must answer `select 1` within this (the probe itself times out after 3 s). */
+export const READINESS_DATABASE_BOUND_MS = 2_000;
+/** What is only reported must not slow the answer down either. */
+const DEGRADED_CHECK_BOUND_MS = 1_000;
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -23,47 +30,56 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
     ),
   ]);
 
-/** `/health`: the process serves. `/health/ready`: PostgreSQL, Redis and chain sync are fresh; 503 naming what failed. */
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : "unreachable");
+
+/**
+ * `/health`: the process serves. `/health/ready`: whether *this* instance can serve — it is not
+ * shutting down and its PostgreSQL pool runs `select 1` in time; else 503 naming what failed.
+ * Conditions every replica shares (Redis down, the chain follower behind) do not fail it — they
+ * would take every replica out of the load balancer at once — and are reported under `degraded`.
+ */
 export function healthRoutes(deps: HealthDeps): Router {
   const router = Router();
   router.get("/health", (_request, response) => {
     response.json({ status: "ok" });
   });
   router.get("/health/ready", async (_request, response) => {
-    const checks: Record<string, string> = {};
-    if (!deps.accepting()) checks["shutdown"] = "shutting down";
+    const failed: Record<string, string> = {};
+    const degraded: Record<string, string> = {};
+    if (!deps.accepting()) failed["shutdown"] = "shutting down";
+    // A disconnected client says so at once (its commands would fail fast); a connected one must answer.
+    if (deps.redis.status !== "ready") degraded["redis"] = `connection ${deps.redis.status}`;
     await Promise.all([
-      withTimeout(sql`select 1`.execute(deps.db), 2000).then(
+      withTimeout(sql`select 1`.execute(deps.db), READINESS_DATABASE_BOUND_MS).then(
         () => undefined,
-        (error: unknown) => (checks["postgres"] = error instanceof Error ? error.message : "unreachable"),
+        (error: unknown) => (failed["postgres"] = messageOf(error)),
       ),
-      withTimeout(deps.redis.ping(), 2000).then(
-        () => undefined,
-        (error: unknown) => (checks["redis"] = error instanceof Error ? error.message : "unreachable"),
-      ),
+      deps.redis.status === "ready"
+        ? withTimeout(deps.redis.ping(), DEGRADED_CHECK_BOUND_MS).then(
+            () => undefined,
+            (error: unknown) => (degraded["redis"] = messageOf(error)),
+          )
+        : undefined,
       deps.maxChainSyncAgeSeconds > 0
-        ? withTimeout(
-            deps.db
-              .selectFrom("sync_checkpoints")
-              .select((eb) => eb.fn.max("updated_at").as("latest"))
-              .executeTakeFirst(),
-            2000,
-          ).then(
-            (row) => {
-              const latest = row?.latest ? new Date(row.latest) : undefined;
-              const age = latest ? ((deps.now?.() ?? new Date()).getTime() - latest.getTime()) / 1000 : Infinity;
+        ? withTimeout(chainSync(deps.db), DEGRADED_CHECK_BOUND_MS).then(
+            (checkpoint) => {
+              const age = checkpoint ? ageSeconds(checkpoint.updated_at, deps.now?.() ?? new Date()) : Infinity;
               if (age > deps.maxChainSyncAgeSeconds) {
-                checks["chain_sync"] = latest
+                degraded["chain_sync"] = checkpoint
                   ? `last block processed ${Math.round(age)} s ago`
                   : "no block processed yet";
               }
             },
             () => undefined, // PostgreSQL's own check reports it
           )
-        : Promise.resolve(),
+        : undefined,
     ]);
-    const failed = Object.keys(checks).length > 0;
-    response.status(failed ? 503 : 200).json(failed ? { status: "unavailable", failed: checks } : { status: "ready" });
+    const ready = Object.keys(failed).length === 0;
+    response.status(ready ? 200 : 503).json({
+      status: ready ? "ready" : "unavailable",
+      ...(ready ? {} : { failed }),
+      ...(Object.keys(degraded).length > 0 ? { degraded } : {}),
+    });
   });
   return router;
 }

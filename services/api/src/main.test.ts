@@ -1,23 +1,58 @@
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { spawnService } from "@paimon/core/testing/service-process";
+import { sql } from "kysely";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { SERVER_TIMEOUTS } from "./server";
 import { TEST_JWT_SECRET } from "./testing";
 
 let database: TestDatabase;
+/** Every process a test started: whatever still runs at the end is killed, pass or fail. */
+const spawned = new Set<ChildProcess>();
 beforeAll(async () => {
   database = await createTestDatabase();
+  await database.db
+    .insertInto("fund_snapshots")
+    .values({
+      recorded_at: new Date(),
+      block_number: "4200",
+      nav: "1000000",
+      l1_value: "100000",
+      l2_value: "300000",
+      l3_value: "600000",
+    })
+    .execute();
 });
 afterAll(async () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await database.drop();
 });
 
 const MAIN = path.join(__dirname, "bin.ts");
 
-const start = (env: Record<string, string>) =>
-  spawnService(["--import", "tsx", MAIN], { cwd: path.resolve(__dirname, "..", "..", ".."), env });
+const start = (env: Record<string, string>) => {
+  const service = spawnService(["--import", "tsx", MAIN], { cwd: path.resolve(__dirname, "..", "..", ".."), env });
+  spawned.add(service.child);
+  return service;
+};
+
+/** A raw connection to the API, with everything it receives and when it closed. */
+async function rawConnection(port: number) {
+  const socket = net.connect(port, "127.0.0.1");
+  await once(socket, "connect");
+  let received = "";
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+  // A reset shows as a missing answer, not as an error outside the test.
+  socket.on("error", () => undefined);
+  const opened = performance.now();
+  const closed = once(socket, "close").then(() => performance.now() - opened);
+  return { socket, received: () => received, closed };
+}
 
 /** An environment the API runs with, on this test file's database and a free port. */
 const runnable = () => ({
@@ -86,5 +121,127 @@ describe("the API process", () => {
     await once(socket, "close");
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
     expect((await api.exited).code).toBe(0);
+  });
+
+  it("when a client sends its headers or its body too slowly, then the server answers 408 and closes the connection within its bounds", async () => {
+    const api = start(runnable());
+    const port = await api.port;
+    // The body trickles in a byte at a time, never complete; so do the headers of another request.
+    const body = await rawConnection(port);
+    body.socket.write(
+      "POST /v1/rebalances HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 16000\r\n\r\n{",
+    );
+    const headers = await rawConnection(port);
+    headers.socket.write("GET /v1/fund HTTP/1.1\r\nHost: api\r\n");
+    const trickle = setInterval(() => {
+      if (!body.socket.destroyed) body.socket.write(" ");
+      if (!headers.socket.destroyed) headers.socket.write("X-Slow: 1\r\n");
+    }, 500);
+    try {
+      const [bodyClosedAfter, headersClosedAfter] = await Promise.all([body.closed, headers.closed]);
+      expect(headers.received()).toMatch(/^HTTP\/1\.1 408 /);
+      expect(body.received()).toMatch(/^HTTP\/1\.1 408 /);
+      // Node checks the bounds every checkIntervalMs; the rest is this machine's slack.
+      expect(headersClosedAfter).toBeGreaterThanOrEqual(SERVER_TIMEOUTS.headersMs - 1_000);
+      expect(headersClosedAfter).toBeLessThan(SERVER_TIMEOUTS.headersMs + SERVER_TIMEOUTS.checkIntervalMs + 5_000);
+      expect(bodyClosedAfter).toBeGreaterThanOrEqual(SERVER_TIMEOUTS.requestMs - 1_000);
+      expect(bodyClosedAfter).toBeLessThan(SERVER_TIMEOUTS.requestMs + SERVER_TIMEOUTS.checkIntervalMs + 5_000);
+    } finally {
+      clearInterval(trickle);
+    }
+    // A cut slow request is the client's doing: no error is logged for it.
+    expect(api.lines().filter((line) => line["level"] === "error")).toEqual([]);
+    api.child.kill("SIGTERM");
+    expect((await api.exited).code).toBe(0);
+  }, 90_000);
+
+  it("when SIGTERM comes while many keep-alive requests are in flight, then every one of them gets its whole answer, none is reset", async () => {
+    const application = `paimon-api-sigterm-${String(process.pid)}`;
+    const url = `${database.url}?application_name=${application}`;
+    const connections = 16;
+    const api = start({
+      ...runnable(),
+      DATABASE_URL: url,
+      METRICS_DATABASE_URL: url,
+      DATABASE_POOL_SIZE: String(connections),
+      // The requests wait on a lock for as long as the test takes to shut the process down.
+      DATABASE_STATEMENT_TIMEOUT_MS: "50000",
+      DATABASE_QUERY_TIMEOUT_MS: "55000",
+    });
+    const port = await api.port;
+    // More connections than requests: at SIGTERM some are busy, the others idle.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: connections + 8 });
+    type Outcome = { status: number; body: string } | { error: string };
+    const get = (route: string) =>
+      new Promise<Outcome>((resolve) => {
+        const outgoing = http.get({ host: "127.0.0.1", port, path: route, agent }, (response) => {
+          let text = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (text += chunk));
+          response.on("end", () => {
+            resolve({ status: response.statusCode ?? 0, body: text });
+          });
+          response.on("error", (error) => {
+            resolve({ error: String(error) });
+          });
+        });
+        outgoing.on("error", (error) => {
+          resolve({ error: String(error) });
+        });
+      });
+    try {
+      // Keep-alive connections, opened and idle, as a client's pool holds them.
+      expect(
+        (await Promise.all(Array.from({ length: connections + 8 }, () => get("/health")))).map(
+          (o) => "status" in o && o.status,
+        ),
+      ).toEqual(Array<number>(connections + 8).fill(200));
+      const locker = new pg.Client({ connectionString: database.url });
+      await locker.connect();
+      let inFlight: Promise<Outcome[]>;
+      try {
+        await locker.query("begin");
+        await locker.query("lock table fund_snapshots in access exclusive mode");
+        inFlight = Promise.all(Array.from({ length: connections }, () => get("/v1/fund")));
+        // The server has every request: each waits on the lock in a query of its own.
+        await vi.waitFor(
+          async () => {
+            const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+              where application_name = ${application} and wait_event_type = 'Lock'`.execute(database.db);
+            expect(waiting.rows[0]?.n).toBe(connections);
+          },
+          { timeout: 30_000, interval: 50 },
+        );
+        api.child.kill("SIGTERM");
+        // The server has stopped listening (and closed its idle connections) before the answers go.
+        await vi.waitFor(
+          async () => {
+            const outcome = await new Promise<string | undefined>((resolve) => {
+              const probe = net.connect(port, "127.0.0.1");
+              probe.once("connect", () => {
+                probe.destroy();
+                resolve("connected");
+              });
+              probe.once("error", (error: NodeJS.ErrnoException) => {
+                resolve(error.code);
+              });
+            });
+            expect(outcome).toBe("ECONNREFUSED");
+          },
+          { timeout: 30_000, interval: 50 },
+        );
+        await locker.query("commit");
+      } finally {
+        await locker.end();
+      }
+      const outcomes = await inFlight;
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ status: 200 });
+        if ("body" in outcome) expect(JSON.parse(outcome.body)).toMatchObject({ as_of_block: "4200" });
+      }
+      expect((await api.exited).code).toBe(0);
+    } finally {
+      agent.destroy();
+    }
   });
 });

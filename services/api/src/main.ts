@@ -11,20 +11,26 @@ import { createRedis } from "@paimon/core/redis";
 import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
 import { createApp } from "./app";
-import { loadApiConfig } from "./config";
+import { databaseTimeouts, loadApiConfig } from "./config";
 import { createApiMetrics } from "./metrics";
+import { createHttpServer } from "./server";
 
 export async function runApi(env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const config = loadApiConfig(env);
   const logger = createLogger({ service: "paimon-api", environment: config.ENVIRONMENT, level: config.LOG_LEVEL });
   const { registry, metrics } = createApiMetrics();
+  // Both pools bound every query (statement and client timeouts, see config.ts): a database that
+  // stalls or goes away makes requests fail with 503 in seconds instead of holding them.
+  const timeouts = databaseTimeouts(config);
   const db = createDatabase(config.DATABASE_URL, {
+    ...timeouts,
     maxConnections: config.DATABASE_POOL_SIZE,
     onIdleError: (error) => {
       logger.warn("idle database connection lost", { error });
     },
   });
   const metricsDb = createMetricsDatabase(config.METRICS_DATABASE_URL, {
+    ...timeouts,
     maxConnections: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)),
     onIdleError: (error) => {
       logger.warn("idle metrics database connection lost", { error });
@@ -52,11 +58,8 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
     // Not fatal: readiness reports Redis down and the client keeps reconnecting.
     logger.warn("redis unreachable at start", { error });
   });
-  const server = app.listen(config.PORT);
-  // Longer than the load balancer's idle timeout, so the server never closes a connection the
-  // balancer is about to reuse.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // Keep-alive longer than the load balancer's idle timeout; slow requests cut with 408 (server.ts).
+  const server = createHttpServer(app).listen(config.PORT);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DATA_AGE_HEADER } from "./http/data-age";
 import { REBALANCE_STATUSES, rebalanceListQuery, triggerBody } from "./rebalances/rebalances.routes";
 import { listQuery as redemptionListQuery } from "./redemptions/redemptions.routes";
 import { riskQuery } from "./risk/risk.routes";
@@ -28,6 +29,32 @@ const ok = (description: string) => ({ description, content: { "application/json
 const json = (description: string, schema: JsonSchema) => ({
   description,
   content: { "application/json": { schema } },
+});
+/** A response of chain-indexed data, with how old that data is. */
+const withDataAge = <R extends object>(response: R) => ({
+  ...response,
+  headers: {
+    [DATA_AGE_HEADER]: {
+      description:
+        "Whole seconds since the chain follower last committed a block: how stale the chain-derived data is. " +
+        "Absent while nothing is indexed yet.",
+      schema: { type: "integer", minimum: 0 },
+    },
+  },
+});
+/** What every /v1 operation may also answer. */
+const v1 = <R extends Record<string, unknown>>(responses: R) => ({
+  ...responses,
+  "429": {
+    ...errorResponse("rate limited (per client address): `rate_limited`"),
+    headers: { "Retry-After": { schema: { type: "integer" } } },
+  },
+  "503": {
+    ...errorResponse(
+      "the database is unavailable or did not answer in time: `database_unavailable`, retryable after Retry-After",
+    ),
+    headers: { "Retry-After": { description: "seconds", schema: { type: "integer", minimum: 1 } } },
+  },
 });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const nullable = (schema: JsonSchema) => ({ anyOf: [schema, { type: "null" }] });
@@ -184,6 +211,47 @@ export function openApiDocument(): Record<string, unknown> {
           transactions: { type: "array", items: ref("Transaction"), description: "its legs' transactions, by leg" },
         }),
         RebalanceList: object({ data: { type: "array", items: ref("Rebalance") } }),
+        Fund: {
+          type: "object",
+          required: ["nav", "as_of_block", "as_of", "layers", "risk", "chain_sync"],
+          properties: {
+            nav: decimal,
+            as_of_block: { ...uint, description: "the block of the latest snapshot" },
+            as_of: { ...time, description: "when the latest snapshot was recorded" },
+            layers: {
+              type: "array",
+              items: object({ layer, value: decimal, ratio: { type: "string", pattern: "^\\d+\\.\\d{6}$" } }),
+            },
+            risk: { description: "the latest risk assessment; null when the metrics database did not answer" },
+            chain_sync: {
+              ...nullable(object({ block_number: uint, updated_at: time })),
+              description:
+                "the last block the chain follower committed and when: the data is current up to this block (its " +
+                "age is the Paimon-Data-Age header); null before the first",
+            },
+          },
+          additionalProperties: false,
+        },
+        Readiness: {
+          type: "object",
+          required: ["status"],
+          properties: {
+            status: { enum: ["ready", "unavailable"] },
+            failed: {
+              type: "object",
+              description: "why this instance cannot serve: `shutdown`, `postgres`",
+              additionalProperties: text,
+            },
+            degraded: {
+              type: "object",
+              description:
+                "what every replica shares and does not fail readiness: `redis` unreachable, `chain_sync` older than " +
+                "MAX_CHAIN_SYNC_AGE_SECONDS (clients see the data's age in Paimon-Data-Age)",
+              additionalProperties: text,
+            },
+          },
+          additionalProperties: false,
+        },
       },
       securitySchemes: {
         operator: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "HS256, role `operator`" },
@@ -193,52 +261,72 @@ export function openApiDocument(): Record<string, unknown> {
       "/health": { get: { summary: "Liveness", responses: { "200": ok("the process serves") } } },
       "/health/ready": {
         get: {
-          summary: "Readiness: PostgreSQL, Redis, chain-sync freshness",
-          responses: { "200": ok("ready"), "503": ok("names what failed") },
+          summary:
+            "Readiness of this instance: not shutting down, and its PostgreSQL pool answers `select 1` within 2 s. " +
+            "Redis and chain-sync staleness, shared by every replica, are reported under `degraded` and do not fail it.",
+          responses: {
+            "200": json("ready (perhaps degraded)", ref("Readiness")),
+            "503": json("not ready: `failed` names why", ref("Readiness")),
+          },
         },
       },
       "/v1/fund": {
         get: {
-          summary: "NAV, the three liquidity layers, the risk level and its reasons, the as-of block",
-          responses: { "200": ok("the fund"), "404": errorResponse("nothing indexed yet") },
+          summary:
+            "NAV, the three liquidity layers, the risk level and its reasons, the as-of block, and how far the chain " +
+            "follower has got",
+          responses: v1({
+            "200": withDataAge(json("the fund", ref("Fund"))),
+            "404": errorResponse("nothing indexed yet"),
+          }),
         },
       },
       "/v1/redemptions": {
         get: {
           summary: "Redemptions, newest first, cursor-paginated",
           parameters: queryParameters(redemptionListQuery),
-          responses: {
-            "200": json("a page and its next_cursor", ref("RedemptionPage")),
+          responses: v1({
+            "200": withDataAge(json("a page and its next_cursor", ref("RedemptionPage"))),
             "400": errorResponse("invalid query or cursor"),
-          },
+          }),
         },
       },
       "/v1/redemptions/{id}": {
         get: {
           summary: "One redemption",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: "^\\d{1,78}$" } }],
-          responses: {
-            "200": json("the redemption and its newest settlement transaction", ref("RedemptionDetail")),
-            "400": errorResponse("invalid id"),
-            "404": errorResponse("unknown id"),
-          },
+          responses: v1({
+            "200": withDataAge(json("the redemption and its newest settlement transaction", ref("RedemptionDetail"))),
+            "400": errorResponse(
+              "invalid id (`invalid_id`), or a path that is not percent-encoded UTF-8 (`invalid_path`)",
+            ),
+            "404": withDataAge(errorResponse("unknown id")),
+          }),
         },
       },
       "/v1/risk": {
         get: {
           summary: "Risk assessments over a time range (at most 31 days)",
           parameters: queryParameters(riskQuery),
-          responses: { "200": ok("the assessments"), "400": errorResponse("invalid range") },
+          responses: v1({ "200": ok("the assessments"), "400": errorResponse("invalid range") }),
         },
       },
       "/v1/rebalances": {
         get: {
           summary: "Rebalance executions, newest first",
           parameters: queryParameters(rebalanceListQuery),
-          responses: { "200": json("the executions", ref("RebalanceList")), "400": errorResponse("invalid query") },
+          responses: v1({
+            "200": json("the executions", ref("RebalanceList")),
+            "400": errorResponse("invalid query"),
+          }),
         },
         post: {
           summary: "Trigger a manual rebalance (operator)",
+          description:
+            "Created once per operator and Idempotency-Key. The same key with the same body (after trimming) is " +
+            "answered with the first execution (`created: false`); with a different body it is 422 " +
+            "`idempotency_key_reused`. A key belongs to the operator who sent it: another operator's same key makes " +
+            "another execution.",
           security: [{ operator: [] }],
           parameters: [
             {
@@ -252,46 +340,48 @@ export function openApiDocument(): Record<string, unknown> {
             required: true,
             content: { "application/json": { schema: z.toJSONSchema(triggerBody, { io: "input" }) } },
           },
-          responses: {
-            "202": ok("accepted: the execution's id (the same for a repeated Idempotency-Key)"),
-            "400": errorResponse("invalid body or Idempotency-Key"),
+          responses: v1({
+            "202": ok("accepted: the execution's id (the same for a repeated Idempotency-Key and body)"),
+            "400": errorResponse(
+              "invalid body or Idempotency-Key; a string with NUL or an unpaired surrogate is refused naming its field",
+            ),
             "401": errorResponse("missing, invalid or expired token"),
             "403": errorResponse("not an operator"),
             "415": errorResponse("not application/json"),
-            "429": errorResponse("rate limited"),
-          },
+            "422": errorResponse("`idempotency_key_reused`: this operator used the key with another body"),
+          }),
         },
       },
       "/v1/rebalances/{id}": {
         get: {
           summary: "One rebalance execution, with its legs' transactions",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
-          responses: {
+          responses: v1({
             "200": json("the execution", ref("RebalanceDetail")),
             "400": errorResponse("invalid id"),
             "404": errorResponse("unknown id"),
-          },
+          }),
         },
       },
       "/v1/transactions": {
         get: {
           summary: "The operator's transactions (rebalance legs, settlements, no-ops), newest first, cursor-paginated",
           parameters: queryParameters(transactionListQuery),
-          responses: {
+          responses: v1({
             "200": json("a page and its next_cursor", ref("TransactionPage")),
             "400": errorResponse("invalid query or cursor"),
-          },
+          }),
         },
       },
       "/v1/transactions/{id}": {
         get: {
           summary: "One transaction, with its calldata and attempts",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
-          responses: {
+          responses: v1({
             "200": json("the transaction", ref("TransactionDetail")),
             "400": errorResponse("invalid id"),
             "404": errorResponse("unknown id"),
-          },
+          }),
         },
       },
     },

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createRedis } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { SignJWT } from "jose";
@@ -33,11 +33,11 @@ afterAll(async () => {
 
 async function token(
   claims: Record<string, unknown>,
-  options: { secret?: string; expiresIn?: string | number } = {},
+  options: { secret?: string; expiresIn?: string | number; subject?: string } = {},
 ): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject("ops@paimon.fund")
+    .setSubject(options.subject ?? "ops@paimon.fund")
     .setIssuedAt()
     .setExpirationTime(options.expiresIn ?? "5m")
     .sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
@@ -93,6 +93,90 @@ describe("POST /v1/rebalances (operator API)", () => {
       .where("idempotency_key", "=", "rebalance-0002")
       .executeTakeFirstOrThrow();
     expect(count.n).toBe("1");
+  });
+
+  it("when the same Idempotency-Key comes with a different body, then it is 422 idempotency_key_reused and nothing is created", async () => {
+    const auth = `Bearer ${await token({ role: "operator" })}`;
+    const first = await post({ authorization: auth, "idempotency-key": "rebalance-0004" }, { reason: "L1 low" }).expect(
+      202,
+    );
+    const reused = await post(
+      { authorization: auth, "idempotency-key": "rebalance-0004" },
+      { reason: "L3 high" },
+    ).expect(422);
+    expect(codeOf(reused)).toBe("idempotency_key_reused");
+    expect(reused.body).toMatchObject({ error: { details: { execution_id: (first.body as { id: string }).id } } });
+    openApiChecker()({ method: "post", path: "/v1/rebalances" }, reused);
+    // The same request again — its reason differently padded, as the schema trims it — is the first answer.
+    const replay = await post(
+      { authorization: auth, "idempotency-key": "rebalance-0004" },
+      { reason: "  L1 low " },
+    ).expect(202);
+    expect(replay.body).toEqual({ id: (first.body as { id: string }).id, status: "pending", created: false });
+    const rows = await database.db
+      .selectFrom("rebalance_executions")
+      .select(["reason", "request_hash"])
+      .where("idempotency_key", "=", "rebalance-0004")
+      .execute();
+    expect(rows).toEqual([{ reason: "L1 low", request_hash: expect.stringMatching(/^[0-9a-f]{64}$/) as string }]);
+  });
+
+  it("when another operator sends the same Idempotency-Key, then it is that operator's own execution, not the first one's", async () => {
+    const mine = await post({
+      authorization: `Bearer ${await token({ role: "operator" })}`,
+      "idempotency-key": "rebalance-0005",
+    }).expect(202);
+    const theirs = await post({
+      authorization: `Bearer ${await token({ role: "operator" }, { subject: "other-ops@paimon.fund" })}`,
+      "idempotency-key": "rebalance-0005",
+    }).expect(202);
+    expect(theirs.body).toMatchObject({ created: true });
+    expect((theirs.body as { id: string }).id).not.toBe((mine.body as { id: string }).id);
+    const rows = await database.db
+      .selectFrom("rebalance_executions")
+      .select("requested_by")
+      .where("idempotency_key", "=", "rebalance-0005")
+      .orderBy("requested_by")
+      .execute();
+    expect(rows).toEqual([{ requested_by: "ops@paimon.fund" }, { requested_by: "other-ops@paimon.fund" }]);
+  });
+
+  it("when an operator's key is one a worker will use, then the worker's execution is still created", async () => {
+    // The risk monitor's key for a block: a valid Idempotency-Key, so an operator could send it first.
+    const workerKey = `threshold-56-0x${"ab".repeat(32)}`;
+    await post({ authorization: `Bearer ${await token({ role: "operator" })}`, "idempotency-key": workerKey }).expect(
+      202,
+    );
+    // As the workers raise an intent (services/workers/src/rebalance/intents.ts): no conflict target.
+    const raised = await database.db
+      .insertInto("rebalance_executions")
+      .values({
+        id: randomUUID(),
+        trigger: "threshold",
+        status: "pending",
+        idempotency_key: workerKey,
+        reason: "L1 below band",
+        plan: JSON.stringify([]),
+      })
+      .onConflict((conflict) => conflict.doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    expect(raised).toBeDefined();
+    // The workers' own keys stay unique among themselves.
+    const again = await database.db
+      .insertInto("rebalance_executions")
+      .values({
+        id: randomUUID(),
+        trigger: "threshold",
+        status: "pending",
+        idempotency_key: workerKey,
+        reason: "L1 below band",
+        plan: JSON.stringify([]),
+      })
+      .onConflict((conflict) => conflict.doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    expect(again).toBeUndefined();
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { AppError } from "@paimon/core/errors";
 import type { RequestHandler } from "express";
 import { errors, jwtVerify } from "jose";
+import { VIA_EDGE } from "../http/client-address";
 
 /** The role an operator token must carry to change anything. */
 export const OPERATOR_ROLE = "operator";
@@ -43,10 +44,14 @@ export function requireOperator(secret: string): RequestHandler {
   };
 }
 
-/** Requests from the internet must come through CloudFront, which adds the origin secret header. */
+/**
+ * Requests from the internet must come through CloudFront, which adds the origin secret header.
+ * A request that carries it is marked as come through the edge (`VIA_EDGE`): only then are the
+ * headers CloudFront writes (the viewer's address) believed.
+ */
 export function requireOrigin(secret: string | undefined): RequestHandler {
   const expected = secret ? Buffer.from(secret) : undefined;
-  return (request, _response, next) => {
+  return (request, response, next) => {
     if (!expected) {
       next();
       return;
@@ -56,6 +61,7 @@ export function requireOrigin(secret: string | undefined): RequestHandler {
       next(new AppError("origin_not_allowed", "requests must come through the API's edge", { status: 403 }));
       return;
     }
+    response.locals[VIA_EDGE] = true;
     next();
   };
 }

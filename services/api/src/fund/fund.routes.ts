@@ -5,7 +5,8 @@ import { ratio } from "@paimon/core/fund";
 import type { Logger } from "@paimon/core/logger";
 import { Router } from "express";
 import type { Kysely } from "kysely";
-import { latestSnapshot } from "./fund.repository";
+import { setDataAge } from "../http/data-age";
+import { chainSync, latestSnapshot } from "./fund.repository";
 
 /** The risk monitor's latest assessment as the API shows it. */
 export const presentRisk = (row: RiskAssessmentRow) => ({
@@ -21,20 +22,24 @@ export const presentRisk = (row: RiskAssessmentRow) => ({
 
 /**
  * `GET /v1/fund`: NAV, the three layers with value and ratio, the risk level with its reasons, the
- * as-of block. The risk comes from the metrics database; when that cannot answer, the fund's state
- * is still served, with `risk: null` (and the failure logged).
+ * as-of block, and how far the chain follower has got (`chain_sync`, and the Paimon-Data-Age
+ * header): the snapshot is the latest the chain produced up to that block. The risk comes from the
+ * metrics database; when that cannot answer, the fund's state is still served, with `risk: null`
+ * (and the failure logged).
  */
 export function fundRoutes(db: Kysely<Database>, metricsDb: Kysely<MetricsDatabase>, logger: Logger): Router {
   const router = Router();
   router.get("/v1/fund", async (_request, response) => {
-    const [snapshot, risk] = await Promise.all([
+    const [snapshot, sync, risk] = await Promise.all([
       latestSnapshot(db),
+      chainSync(db),
       latestAssessment(metricsDb).catch((error: unknown) => {
         logger.warn("the metrics database did not answer; serving the fund without its risk", { error });
         return undefined;
       }),
     ]);
     if (!snapshot) throw new AppError("fund_not_indexed", "no fund state has been recorded yet", { status: 404 });
+    setDataAge(response, sync);
     response.json({
       nav: snapshot.nav,
       as_of_block: snapshot.block_number,
@@ -44,6 +49,7 @@ export function fundRoutes(db: Kysely<Database>, metricsDb: Kysely<MetricsDataba
         return { layer, value, ratio: ratio(value, snapshot.nav) ?? "0.000000" };
       }),
       risk: risk ? presentRisk(risk) : null,
+      chain_sync: sync ? { block_number: sync.block_number, updated_at: sync.updated_at.toISOString() } : null,
     });
   });
   return router;

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { AppError } from "@paimon/core/errors";
 import type { Database, RebalanceExecutionRow, RebalanceStatus } from "@paimon/core/db";
 import { outboxValues, queuedJob } from "@paimon/core/queues";
@@ -39,10 +39,22 @@ const present = (row: RebalanceExecutionRow) => ({
 });
 
 /**
+ * The fingerprint of an operator's request: SHA-256 of its validated body (after trimming, in the
+ * schema's field order), so a replay that differs only in whitespace around the reason or in the
+ * order of its JSON is the same request, and any other difference is not.
+ */
+const requestHash = (body: z.infer<typeof triggerBody>) =>
+  createHash("sha256")
+    .update(JSON.stringify({ reason: body.reason }))
+    .digest("hex");
+
+/**
  * `GET /v1/rebalances`, `GET /v1/rebalances/:id` (with its legs' transactions, by leg), and the
- * operator's `POST /v1/rebalances`:
- * a manual rebalance, created once per `Idempotency-Key` and handed to the rebalance worker
- * through the outbox in the same transaction.
+ * operator's `POST /v1/rebalances`: a manual rebalance, created once per operator and
+ * `Idempotency-Key` and handed to the rebalance worker through the outbox in the same
+ * transaction. As the IETF Idempotency-Key draft says: the same key with the same body is
+ * answered with the first execution; with another body it is 422 `idempotency_key_reused`. A key
+ * is the operator's own: another operator's same key is another execution.
  */
 export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler): Router {
   const router = Router();
@@ -64,6 +76,7 @@ export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler):
     const key = parse(idempotencyKey, request.get("idempotency-key"), "invalid_idempotency_key");
     const body = parse(triggerBody, request.body ?? {}, "invalid_body");
     const requestedBy = response.locals["operator"] as string;
+    const hash = requestHash(body);
     const execution = await db.transaction().execute(async (trx) => {
       const id = randomUUID();
       const inserted = await trx
@@ -73,22 +86,34 @@ export function rebalanceRoutes(db: Kysely<Database>, operator: RequestHandler):
           trigger: "manual",
           status: "pending",
           idempotency_key: key,
+          request_hash: hash,
           requested_by: requestedBy,
           reason: body.reason,
           plan: JSON.stringify([]),
         })
-        .onConflict((conflict) => conflict.column("idempotency_key").doNothing())
+        // The operator's key index (partial): a concurrent first request with this key is waited for.
+        .onConflict((conflict) =>
+          conflict.columns(["requested_by", "idempotency_key"]).where("trigger", "=", "manual").doNothing(),
+        )
         .returningAll()
         .executeTakeFirst();
       if (!inserted) {
-        return {
-          row: await trx
-            .selectFrom("rebalance_executions")
-            .selectAll()
-            .where("idempotency_key", "=", key)
-            .executeTakeFirstOrThrow(),
-          created: false,
-        };
+        const first = await trx
+          .selectFrom("rebalance_executions")
+          .selectAll()
+          .where("trigger", "=", "manual")
+          .where("requested_by", "=", requestedBy)
+          .where("idempotency_key", "=", key)
+          .executeTakeFirstOrThrow();
+        // Executions made before request hashes were kept cannot be compared: they answer as before.
+        if (first.request_hash !== null && first.request_hash !== hash) {
+          throw new AppError(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body; use a new key for a new request",
+            { status: 422, details: { execution_id: first.id } },
+          );
+        }
+        return { row: first, created: false };
       }
       await trx
         .insertInto("outbox")

@@ -7,6 +7,8 @@ import { cursorCodec, keysetPage } from "../http/pages";
 import { parse } from "../http/validate";
 import { latestSettlement } from "../transactions/transactions.repository";
 import { presentTransaction } from "../transactions/transactions.routes";
+import { chainSync } from "../fund/fund.repository";
+import { setDataAge } from "../http/data-age";
 import { findRedemption, listRedemptions } from "./redemptions.repository";
 
 export const MAX_PAGE_SIZE = 100;
@@ -49,25 +51,32 @@ const present = (row: RedemptionRow) => ({
 
 /**
  * `GET /v1/redemptions` (filters, cursor pagination) and `GET /v1/redemptions/:id`, with its
- * newest settlement transaction (or null).
+ * newest settlement transaction (or null). Both say how old the indexed chain data is
+ * (Paimon-Data-Age).
  */
 export function redemptionRoutes(db: Kysely<Database>): Router {
   const router = Router();
   router.get("/v1/redemptions", async (request, response) => {
     const query = parse(listQuery, request.query, "invalid_query");
-    const rows = await listRedemptions(db, {
-      status: query.status,
-      channel: query.channel,
-      owner: query.owner,
-      after: query.cursor ? afterCursor(cursors.decode(query.cursor)) : undefined,
-      limit: query.limit + 1,
-    });
+    const after = query.cursor ? afterCursor(cursors.decode(query.cursor)) : undefined;
+    const [rows, sync] = await Promise.all([
+      listRedemptions(db, {
+        status: query.status,
+        channel: query.channel,
+        owner: query.owner,
+        after,
+        limit: query.limit + 1,
+      }),
+      chainSync(db),
+    ]);
+    setDataAge(response, sync);
     const { page, nextCursor } = keysetPage(rows, query.limit, encodeCursor);
     response.json({ data: page.map(present), next_cursor: nextCursor });
   });
   router.get("/v1/redemptions/:id", async (request, response) => {
     const { id } = parse(idParam, request.params, "invalid_id");
-    const row = await findRedemption(db, id);
+    const [row, sync] = await Promise.all([findRedemption(db, id), chainSync(db)]);
+    setDataAge(response, sync);
     if (!row) throw new AppError("redemption_not_found", `no redemption ${id}`, { status: 404 });
     const settlement = await latestSettlement(db, { id: row.id, chainId: row.chain_id });
     response.json({ ...present(row), settlement: settlement ? presentTransaction(settlement) : null });

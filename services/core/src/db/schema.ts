@@ -46,8 +46,13 @@ export interface RebalanceExecutionTable {
   id: string;
   trigger: RebalanceTrigger;
   status: RebalanceStatus;
-  /** An operator request's Idempotency-Key: the same key never creates two executions. */
+  /**
+   * What makes a request once only: an operator's Idempotency-Key (unique per operator, among
+   * manual executions), or a worker's own key (unique among the workers' executions).
+   */
   idempotency_key: string | null;
+  /** SHA-256 (hex) of the operator's validated request body; null for the workers' and older executions. */
+  request_hash: ColumnType<string | null, string | null | undefined, never>;
   requested_by: string | null;
   plan: JSONColumnType<{ from: Layer; to: Layer; amount: string }[]>;
   error: string | null;
