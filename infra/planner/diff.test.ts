@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { diffSnapshots, flatten, type FlaggedChange, type StackDiff } from "./diff";
+import { diffSnapshots, flatten, type Finding, type StackDiff } from "./diff";
 import { renderMarkdown } from "./report";
 import { parseSnapshot, type PlannedResource, type PlanSnapshot } from "./snapshot";
 
@@ -15,8 +15,8 @@ const find = (snapshot: PlanSnapshot, name: string, type: string): PlannedResour
   if (!found) throw new Error(`${name} not in snapshot`);
   return found;
 };
-const flags = (diff: StackDiff): Pick<FlaggedChange, "category" | "direction" | "name" | "kind">[] =>
-  diff.flagged.map(({ category, direction, name, kind }) => ({ category, direction, name, kind }));
+const flags = (diff: StackDiff): Pick<Finding, "category" | "direction" | "name" | "kind">[] =>
+  diff.findings.map(({ category, direction, name, kind }) => ({ category, direction, name, kind }));
 
 const securityGroup = (cidr: string, fromPort = 443, toPort = 443): PlannedResource => ({
   urn: "urn:pulumi:production::paimon::aws:ec2/securityGroup:SecurityGroup::api-lb",
@@ -30,8 +30,8 @@ describe("diffSnapshots", () => {
     const diff = diffSnapshots(committed, clone());
     expect(diff.resources).toEqual([]);
     expect(diff.counts.unchanged).toBe(committed.resources.length);
-    expect(renderMarkdown({ base: "main", stacks: [diff] })).toBe(
-      "No infrastructure changes against `main` (production).\n",
+    expect(renderMarkdown({ base: "main", stacks: [diff] })).toMatch(
+      /^No infrastructure changes against `main` \(production\)\.\n\n### Policy violations in the proposed plan\n/,
     );
   });
 
@@ -46,7 +46,7 @@ describe("diffSnapshots", () => {
       { category: "public-access", direction: "weakened", name: "backups-public-access", kind: "changed" },
     ]);
     expect(renderMarkdown({ base: "main", stacks: [diff] })).toContain(
-      "| ⚠ weakened | Public access | `backups-public-access` aws:s3:BucketPublicAccessBlock | `blockPublicPolicy`: `true` → `false` |",
+      "| production | ⚠ weakened | Public access | `backups-public-access` aws:s3:BucketPublicAccessBlock | `blockPublicPolicy`: true → false |",
     );
   });
 
@@ -68,13 +68,13 @@ describe("diffSnapshots", () => {
       .Statement[0]!;
     statement["Effect"] = "Allow";
     const diff = diffSnapshots(committed, head);
-    expect(diff.flagged).toContainEqual(
+    expect(diff.findings).toContainEqual(
       expect.objectContaining({
         category: "iam",
         direction: "weakened",
-        path: "policy.@json.Statement[Sid=DenyInsecureTransport].Effect",
-        before: "Deny",
-        after: "Allow",
+        severity: "critical",
+        path: "policy.Statement[Sid=DenyInsecureTransport]",
+        reason: expect.stringMatching(/turns from Deny to Allow: grants Allow `s3:\*`.* to everyone/) as string,
       }),
     );
   });
@@ -85,16 +85,13 @@ describe("diffSnapshots", () => {
     const head = clone();
     head.resources.push(securityGroup("0.0.0.0/0", 0, 65535));
     const diff = diffSnapshots(base, head);
-    const exposure = diff.flagged.filter((f) => f.category === "network-exposure");
-    expect(exposure).toContainEqual(
+    expect(diff.findings.filter((f) => f.category === "network-exposure")).toEqual([
       expect.objectContaining({
-        path: "ingress[0].cidrBlocks[0]",
-        before: "10.30.0.0/16",
-        after: "0.0.0.0/0",
         direction: "weakened",
+        severity: "critical",
+        reason: "opens every tcp port to the internet (0.0.0.0/0)",
       }),
-    );
-    expect(exposure.map((f) => f.path)).toEqual(expect.arrayContaining(["ingress[0].fromPort", "ingress[0].toPort"]));
+    ]);
   });
 
   it("when a new security group opens to the internet, then its addition is flagged as weakened", () => {
@@ -123,7 +120,7 @@ describe("diffSnapshots", () => {
     );
     sse.inputs["rules"] = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: false }];
     const diff = diffSnapshots(committed, downgraded);
-    expect(diff.flagged.filter((f) => f.direction === "weakened").map((f) => f.path)).toEqual(
+    expect(diff.findings.filter((f) => f.direction === "weakened").map((f) => f.path)).toEqual(
       expect.arrayContaining([
         "rules[0].applyServerSideEncryptionByDefault.sseAlgorithm",
         "rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId",
@@ -149,7 +146,7 @@ describe("diffSnapshots", () => {
     rules.find((r) => r.id === "expire-postgres")!.expiration.days = 7;
     find(head, "network-flow-logs", "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] = 731;
     const diff = diffSnapshots(committed, head);
-    const found = diff.flagged.map(({ category, direction, path: p, before, after }) => ({
+    const found = diff.findings.map(({ category, direction, path: p, before, after }) => ({
       category,
       direction,
       path: p,
@@ -177,13 +174,13 @@ describe("diffSnapshots", () => {
     const document = (key.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
     document.Statement = document.Statement.filter((s) => s["Effect"] !== "Deny");
     const diff = diffSnapshots(committed, head);
-    expect(new Set(diff.flagged.map((f) => f.category))).toEqual(new Set(["kms-key-policy"]));
+    expect(new Set(diff.findings.map((f) => f.category))).toEqual(new Set(["kms-key-policy"]));
   });
 
   it("when protection is lifted from the signing key, then it is flagged as weakened deletion protection", () => {
     const head = clone();
     delete find(head, "keys-operator-signing", "aws:kms/key:Key").options;
-    expect(diffSnapshots(committed, head).flagged).toContainEqual(
+    expect(diffSnapshots(committed, head).findings).toContainEqual(
       expect.objectContaining({
         category: "deletion-protection",
         direction: "weakened",
@@ -200,7 +197,9 @@ describe("diffSnapshots", () => {
     expect(diff.stateful).toEqual([
       expect.objectContaining({ name: "backups-bucket", reason: "replaced", protected: false }),
     ]);
-    expect(diff.stateful[0]!.detail).toContain("changing `bucket` forces a new Bucket");
+    expect(diff.stateful[0]!.detail).toMatch(
+      /^changing `bucket` \(ForceNew: a change replaces the resource; internal\/service\/s3\/bucket\.go\) forces a new Bucket/,
+    );
   });
 
   it("when a protected stateful resource is deleted or moved, then the report says so", () => {
@@ -218,7 +217,9 @@ describe("diffSnapshots", () => {
       ]),
     );
     const markdown = renderMarkdown({ base: "main", stacks: [diff] });
-    expect(markdown).toContain("### ⚠ Stateful resources replaced or deleted");
+    expect(markdown).toContain(
+      "| Stateful resources replaced or deleted | `backups-bucket` aws:s3:Bucket | **deleted**",
+    );
     expect(markdown).toContain("(protected: `pulumi up` refuses until `protect` is lifted)");
   });
 
@@ -236,9 +237,10 @@ describe("diffSnapshots", () => {
     expect(diff.counts.added).toBe(300);
     const markdown = renderMarkdown({ base: "main", stacks: [diff] });
     expect(markdown.startsWith("## Infrastructure plan: changes against `main`")).toBe(true);
-    expect(markdown).toContain("| production | 300 | 0 | 0 | **300** (300 weakened) | 0 | clean |");
-    expect(markdown).toContain("<details><summary>252 more</summary>");
-    expect(markdown).toContain("- aws:ec2:Subnet ×300: `extra-0`");
+    expect(markdown).toContain("| production | 300 | 0 | 0 | 0 | **300** | 0 | 0 |");
+    expect(markdown).toContain("<details><summary>Added (300), with their security-relevant properties</summary>");
+    expect(markdown).toContain("- `extra-0` aws:ec2:Subnet");
+    expect(markdown.length).toBeLessThan(65_536);
   });
 
   it("when only secrets are involved, then no secret value can appear: they are placeholders on both sides", () => {

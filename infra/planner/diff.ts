@@ -1,14 +1,14 @@
-import {
-  categorize,
-  directionOf,
-  isStateful,
-  replacementTrigger,
-  type Direction,
-  type PropertyPath,
-  type SecurityCategory,
-} from "./security";
+import { classify, isMaskedSecret, type ClassifyContext } from "./classify";
+import { bySeverity, type ChangeKind, type Finding, type ResourceRef, type Severity } from "./findings";
+import { flatten, surface } from "./leaves";
 import type { PolicyViolation } from "./policy";
-import type { Json, PlannedResource, PlanSnapshot } from "./snapshot";
+import { decide, isStateful, type Decision } from "./replacement";
+import { categorize, directionOf, type Direction, type PropertyPath, type SecurityCategory } from "./security";
+import { OUTPUTS_KEY, type Json, type PlannedResource, type PlanSnapshot } from "./snapshot";
+import { securityFacts } from "./summary";
+
+export { flatten } from "./leaves";
+export type { ChangeKind, Finding, ResourceRef, Severity } from "./findings";
 
 export interface PropertyChange {
   readonly path: PropertyPath;
@@ -18,36 +18,37 @@ export interface PropertyChange {
   readonly after?: Json;
 }
 
-export type ChangeKind = "added" | "removed" | "changed";
-
-export interface ResourceRef {
-  readonly urn: string;
-  readonly type: string;
-  readonly name: string;
-  readonly parent?: string;
-}
-
 export interface ResourceChange extends ResourceRef {
   readonly kind: ChangeKind;
   /** For `changed`: every leaf that differs. Empty for additions and removals. */
   readonly changes: readonly PropertyChange[];
+  /** For additions and removals: the security-relevant settings of the resource, in words. */
+  readonly properties?: readonly string[];
 }
 
-export interface FlaggedChange extends ResourceRef {
-  readonly category: SecurityCategory;
-  readonly kind: ChangeKind;
-  readonly direction: Direction;
-  /** The changed property; absent when the whole resource was added or removed. */
-  readonly path?: PropertyPath;
-  readonly before?: Json;
-  readonly after?: Json;
-}
+/** @deprecated the name of a finding before findings had a severity and a reason. */
+export type FlaggedChange = Finding;
 
 export interface StatefulChange extends ResourceRef {
-  readonly reason: "deleted" | "replaced";
+  readonly reason: "deleted" | "replaced" | "may be replaced";
   readonly detail: string;
   /** Whether the base had `protect` set: `pulumi up` refuses to delete it until that is lifted. */
   readonly protected: boolean;
+  readonly severity: Severity;
+  /** For a change in place: what the provider does with each changed property that replaces or may. */
+  readonly decisions?: readonly Decision[];
+}
+
+/** The policy pack's findings on the proposed plan, set against those already on the base. */
+export interface PolicyComparison {
+  /** Not on the base: this change brings them. */
+  readonly introduced: readonly PolicyViolation[];
+  /** Already on the base. */
+  readonly existing: readonly PolicyViolation[];
+  /** On the base, gone now. */
+  readonly resolved: readonly PolicyViolation[];
+  /** False when the base snapshot predates recorded violations: every finding is then shown as introduced. */
+  readonly baseKnown: boolean;
 }
 
 export interface StackDiff {
@@ -58,12 +59,14 @@ export interface StackDiff {
     readonly changed: number;
     readonly unchanged: number;
   };
-  readonly flagged: readonly FlaggedChange[];
+  /** Every finding, most severe first. */
+  readonly findings: readonly Finding[];
   readonly stateful: readonly StatefulChange[];
   readonly resources: readonly ResourceChange[];
   readonly outputs: readonly PropertyChange[];
   /** The current plan's policy violations (not a difference: what the change would ship with). */
   readonly violations?: readonly PolicyViolation[];
+  readonly policy?: PolicyComparison;
 }
 
 export interface DiffReport {
@@ -72,52 +75,18 @@ export interface DiffReport {
   readonly stacks: readonly StackDiff[];
 }
 
-/** Keys that identify an element of a list of objects, so that inserting one shifts nothing. */
-const IDENTITY_KEYS = ["Sid", "id", "name"] as const;
-
-function identityKey(items: readonly Json[]): string | undefined {
-  return IDENTITY_KEYS.find((key) => {
-    const values = items.map((item) =>
-      item && typeof item === "object" && !Array.isArray(item) ? item[key] : undefined,
-    );
-    return values.every((value) => typeof value === "string") && new Set(values).size === values.length;
-  });
-}
-
-/**
- * Every leaf of a JSON value by path. Lists of objects that carry a unique `Sid`, `id` or
- * `name` are addressed by it (`Statement[Sid=DenyInsecureTransport]`), other lists by index;
- * empty lists and objects are leaves of their own so that emptying one is a visible change.
- */
-export function flatten(value: Json, prefix = "", out = new Map<PropertyPath, Json>()): Map<PropertyPath, Json> {
-  if (Array.isArray(value)) {
-    if (value.length === 0 || !value.some((item) => item !== null && typeof item === "object")) {
-      if (value.length === 0) out.set(prefix, []);
-      value.forEach((item, index) => flatten(item, `${prefix}[${index}]`, out));
-      return out;
-    }
-    const key = identityKey(value);
-    value.forEach((item, index) => {
-      const id = key ? `${key}=${JSON.stringify((item as { [k: string]: Json })[key]).slice(1, -1)}` : String(index);
-      flatten(item, `${prefix}[${id}]`, out);
-    });
-    return out;
+function withFingerprints(leaves: Map<PropertyPath, Json>, prints: { readonly [path: string]: string } = {}) {
+  for (const [path, fingerprint] of Object.entries(prints)) {
+    if (leaves.get(path) === "[secret]") leaves.set(path, `[secret:${fingerprint}]`);
   }
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value);
-    if (keys.length === 0) out.set(prefix, {});
-    for (const key of keys) flatten(value[key] as Json, prefix ? `${prefix}.${key}` : key, out);
-    return out;
-  }
-  out.set(prefix, value);
-  return out;
-}
-
-/** The reviewed surface of a resource: its inputs, and its options under `options.`. */
-function surface(resource: PlannedResource): Map<PropertyPath, Json> {
-  const leaves = flatten(resource.inputs);
-  if (resource.options) flatten(resource.options as { [key: string]: Json }, "options", leaves);
   return leaves;
+}
+
+/** A masked secret equals any other masked secret of unknown fingerprint (`[secret]`, older snapshots). */
+function same(a: Json | undefined, b: Json | undefined): boolean {
+  if (a === "[secret]" && isMaskedSecret(b)) return true;
+  if (b === "[secret]" && isMaskedSecret(a)) return true;
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 export function diffLeaves(before: Map<PropertyPath, Json>, after: Map<PropertyPath, Json>): PropertyChange[] {
@@ -128,7 +97,7 @@ export function diffLeaves(before: Map<PropertyPath, Json>, after: Map<PropertyP
     const has = after.has(path);
     const b = before.get(path);
     const a = after.get(path);
-    if (had && has && JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (had && has && same(a, b)) continue;
     changes.push({ path, ...(had ? { before: b as Json } : {}), ...(has ? { after: a as Json } : {}) });
   }
   return changes;
@@ -159,66 +128,192 @@ const REMOVAL_WEAKENS: ReadonlySet<SecurityCategory> = new Set([
   "logging",
 ]);
 
-/** One flag per category for a resource added or removed as a whole. */
-function flagWholeResource(resource: PlannedResource, kind: "added" | "removed"): FlaggedChange[] {
-  const categories = new Map<SecurityCategory, Direction>();
-  for (const [path, value] of surface(resource)) {
-    for (const category of categorize(resource.type, path)) {
-      let direction: Direction;
-      if (kind === "removed") {
-        direction = REMOVAL_WEAKENS.has(category) ? "weakened" : "changed";
-      } else {
-        direction = directionOf(path, undefined, value);
-        if (!FLAGGED_ON_ADDITION.has(category) && direction !== "weakened") continue;
-      }
-      if (categories.get(category) !== "weakened") categories.set(category, direction);
-    }
-  }
-  return [...categories].map(([category, direction]) => ({ ...refOf(resource), category, kind, direction }));
+/** How bad a weakening the generic leaf rules found is, by what it weakens. */
+const WEAKENED_SEVERITY: Readonly<Record<SecurityCategory, Severity>> = {
+  iam: "medium",
+  "kms-key-policy": "high",
+  "network-exposure": "high",
+  "public-access": "critical",
+  encryption: "high",
+  "deletion-protection": "high",
+  "backup-retention": "medium",
+  logging: "medium",
+  tls: "high",
+  waf: "high",
+  "pod-security": "high",
+  secrets: "high",
+  replacement: "high",
+};
+
+const show = (value: Json | undefined) =>
+  value === undefined ? "(none)" : typeof value === "string" ? value : JSON.stringify(value);
+
+function genericFinding(
+  resource: PlannedResource,
+  kind: ChangeKind,
+  category: SecurityCategory,
+  direction: Direction,
+  change: PropertyChange | undefined,
+): Finding {
+  const reason = change
+    ? `\`${change.path}\`: ${show(change.before).slice(0, 80)} → ${show(change.after).slice(0, 80)}`
+    : kind === "removed"
+      ? "removed, and the protection it gave with it"
+      : "added";
+  return {
+    ...refOf(resource),
+    category,
+    kind,
+    direction,
+    severity: direction === "weakened" ? WEAKENED_SEVERITY[category] : "low",
+    reason,
+    ...(change ? { path: change.path } : {}),
+    ...(change?.before !== undefined ? { before: change.before } : {}),
+    ...(change?.after !== undefined ? { after: change.after } : {}),
+  };
+}
+
+/** The security-relevant settings of a resource added or removed, in words. */
+function propertiesOf(resource: PlannedResource, stack: string): string[] {
+  const facts = securityFacts({ format: 1, project: "", stack, resources: [resource], outputs: {} });
+  return facts.map((fact) =>
+    fact.resource === resource.name ? fact.text : `${fact.resource.replace(resource.name, "").trim()} ${fact.text}`,
+  );
+}
+
+/** The stack's own AWS account, from its provider's `allowedAccountIds`. */
+function accountOf(snapshot: PlanSnapshot): string | undefined {
+  const provider = snapshot.resources.find((resource) => resource.type === "pulumi:providers:aws");
+  const allowed = provider?.inputs["allowedAccountIds"];
+  const list =
+    allowed && typeof allowed === "object" && !Array.isArray(allowed)
+      ? allowed["@json"]
+      : Array.isArray(allowed)
+        ? allowed
+        : undefined;
+  return Array.isArray(list) && typeof list[0] === "string" ? list[0] : undefined;
+}
+
+const violationKey = (violation: PolicyViolation) =>
+  `${violation.policy}\u0000${violation.urn ?? ""}\u0000${violation.message}`;
+
+export function comparePolicy(
+  base: readonly PolicyViolation[] | undefined,
+  head: readonly PolicyViolation[],
+): PolicyComparison {
+  const known = new Set((base ?? []).map(violationKey));
+  const now = new Set(head.map(violationKey));
+  return {
+    introduced: head.filter((violation) => !known.has(violationKey(violation))),
+    existing: head.filter((violation) => known.has(violationKey(violation))),
+    resolved: (base ?? []).filter((violation) => !now.has(violationKey(violation))),
+    baseKnown: base !== undefined,
+  };
 }
 
 /** Compares a stack's base snapshot with its current plan. */
 export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff {
   const before = new Map(base.resources.map((resource) => [resource.urn, resource]));
   const after = new Map(head.resources.map((resource) => [resource.urn, resource]));
+  const accountId = accountOf(head) ?? accountOf(base);
+  const context: ClassifyContext = { stack: head.stack, ...(accountId ? { accountId } : {}) };
   const resources: ResourceChange[] = [];
-  const flagged: FlaggedChange[] = [];
+  const findings: Finding[] = [];
   const stateful: StatefulChange[] = [];
   let unchanged = 0;
+
+  const whole = (resource: PlannedResource, kind: "added" | "removed") => {
+    const leaves = [...surface(resource, (kind === "added" ? head : base).secrets?.[resource.urn])].map(
+      ([path, value]) => (kind === "added" ? { path, after: value } : { path, before: value }),
+    );
+    const classified = classify(
+      kind === "removed" ? resource : undefined,
+      kind === "added" ? resource : undefined,
+      leaves,
+      context,
+    );
+    findings.push(...classified.findings);
+    const categories = new Map<SecurityCategory, { direction: Direction; change: PropertyChange }>();
+    for (const change of leaves) {
+      if (classified.claims(change.path)) continue;
+      for (const category of categorize(resource.type, change.path)) {
+        let direction: Direction;
+        if (kind === "removed") {
+          direction = REMOVAL_WEAKENS.has(category) ? "weakened" : "changed";
+        } else {
+          direction = directionOf(change.path, undefined, change.after);
+          if (!FLAGGED_ON_ADDITION.has(category) && direction !== "weakened") continue;
+        }
+        if (categories.get(category)?.direction !== "weakened") categories.set(category, { direction, change });
+      }
+    }
+    for (const [category, { direction, change }] of categories) {
+      // An addition is described by its properties; only what weakens is a finding of its own.
+      if (kind === "added" && direction !== "weakened") continue;
+      findings.push(genericFinding(resource, kind, category, direction, kind === "added" ? change : undefined));
+    }
+    resources.push({ ...refOf(resource), kind, changes: [], properties: propertiesOf(resource, head.stack) });
+  };
 
   for (const resource of head.resources) {
     const old = before.get(resource.urn);
     if (!old) {
-      resources.push({ ...refOf(resource), kind: "added", changes: [] });
-      flagged.push(...flagWholeResource(resource, "added"));
+      whole(resource, "added");
       continue;
     }
-    const changes = diffLeaves(surface(old), surface(resource));
+    const changes = diffLeaves(surface(old, base.secrets?.[old.urn]), surface(resource, head.secrets?.[resource.urn]));
     if (changes.length === 0) {
       unchanged += 1;
       continue;
     }
     resources.push({ ...refOf(resource), kind: "changed", changes });
+    const classified = classify(old, resource, changes, context);
+    findings.push(...classified.findings);
     for (const change of changes) {
+      if (classified.claims(change.path)) continue;
       const direction = directionOf(change.path, change.before, change.after);
       for (const category of categorize(resource.type, change.path)) {
-        flagged.push({ ...refOf(resource), ...change, category, kind: "changed", direction });
+        findings.push(genericFinding(resource, "changed", category, direction, change));
       }
     }
     if (isStateful(resource.type)) {
-      const triggers = [
-        ...new Set(
-          changes.flatMap(
-            (change) => replacementTrigger(resource.type, change.path, resource.options?.replaceOnChanges) ?? [],
-          ),
-        ),
-      ];
-      if (triggers.length > 0) {
+      const decisions = new Map<string, Decision>();
+      for (const change of changes) {
+        const decision = decide(
+          resource.type,
+          change.path,
+          old.inputs,
+          resource.inputs,
+          resource.options?.replaceOnChanges,
+        );
+        if (decision.action !== "update" && !decisions.has(decision.property))
+          decisions.set(decision.property, decision);
+      }
+      const found = [...decisions.values()];
+      const replaces = found.filter((decision) => decision.action === "replace");
+      const mayReplace = found.filter((decision) => decision.action === "may replace");
+      if (found.length > 0) {
+        const kindName = resource.type.split(":").pop() ?? resource.type;
+        const isProtected = old.options?.protect === true;
+        const guarded = old.inputs["deletionProtection"] === true;
+        const explain = (list: readonly Decision[]) =>
+          list.map((d) => `\`${d.property}\` (${d.note}; ${d.source})`).join(", ");
+        const detail =
+          replaces.length > 0
+            ? `changing ${explain(replaces)} forces a new ${kindName}; the old one and its data are deleted${
+                guarded
+                  ? ". AWS refuses to delete it while deletionProtection is on: `pulumi up` fails after creating the new one"
+                  : ""
+              }${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace it too` : ""}`
+            : `changing ${explain(mayReplace)} may replace the ${kindName} and delete its data: check \`pulumi preview\``;
+        const severity: Severity = replaces.length > 0 ? (isProtected ? "high" : "critical") : "medium";
         stateful.push({
           ...refOf(resource),
-          reason: "replaced",
-          detail: `changing ${triggers.map((t) => `\`${t}\``).join(", ")} forces a new ${resource.type.split(":").pop()}; the old one and its data are deleted`,
-          protected: old.options?.protect === true,
+          reason: replaces.length > 0 ? "replaced" : "may be replaced",
+          detail,
+          protected: isProtected,
+          severity,
+          decisions: found,
         });
       }
     }
@@ -227,24 +322,41 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff
   const added = head.resources.filter((resource) => !before.has(resource.urn));
   for (const resource of base.resources) {
     if (after.has(resource.urn)) continue;
-    resources.push({ ...refOf(resource), kind: "removed", changes: [] });
-    flagged.push(...flagWholeResource(resource, "removed"));
+    whole(resource, "removed");
     if (isStateful(resource.type)) {
       const successor = added.find((candidate) => candidate.type === resource.type && candidate.name === resource.name);
+      const isProtected = resource.options?.protect === true;
       stateful.push({
         ...refOf(resource),
         reason: successor ? "replaced" : "deleted",
         detail: successor
           ? `its URN changes to ${successor.urn}: Pulumi deletes and recreates it unless the new resource lists the old URN in \`aliases\``
           : "deleted, and its data with it",
-        protected: resource.options?.protect === true,
+        protected: isProtected,
+        severity: isProtected ? "high" : "critical",
       });
     }
   }
 
+  for (const entry of stateful) {
+    findings.push({
+      urn: entry.urn,
+      type: entry.type,
+      name: entry.name,
+      ...(entry.parent ? { parent: entry.parent } : {}),
+      category: "replacement",
+      kind: entry.reason === "deleted" ? "removed" : "changed",
+      direction: "weakened",
+      severity: entry.severity,
+      reason: `**${entry.reason}**: ${entry.detail}${entry.protected ? " (protected: `pulumi up` refuses until `protect` is lifted)" : ""}`,
+    });
+  }
+
   const order = (a: ResourceRef, b: ResourceRef) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0);
   resources.sort(order);
-  flagged.sort((a, b) => (a.category === b.category ? order(a, b) : a.category < b.category ? -1 : 1));
+  findings.sort(
+    (a, b) => bySeverity(a, b) || (a.category < b.category ? -1 : a.category > b.category ? 1 : order(a, b)),
+  );
   stateful.sort(order);
   return {
     stack: head.stack,
@@ -254,10 +366,16 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff
       changed: resources.filter((r) => r.kind === "changed").length,
       unchanged,
     },
-    flagged,
+    findings,
     stateful,
     resources,
-    outputs: diffLeaves(flatten(base.outputs), flatten(head.outputs)),
+    outputs: diffLeaves(
+      withFingerprints(flatten(base.outputs), base.secrets?.[OUTPUTS_KEY]),
+      withFingerprints(flatten(head.outputs), head.secrets?.[OUTPUTS_KEY]),
+    ),
+    ...(head.violations !== undefined
+      ? { violations: head.violations, policy: comparePolicy(base.violations, head.violations) }
+      : {}),
   };
 }
 

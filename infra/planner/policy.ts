@@ -5,6 +5,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PolicyConfig } from "../policy/rule";
+import type { Severity } from "./findings";
 import type { RecordedResource } from "./record";
 import { isSecretValue } from "./signatures";
 
@@ -12,6 +13,10 @@ import { isSecretValue } from "./signatures";
 export interface PolicyViolation {
   readonly policy: string;
   readonly enforcement: "mandatory" | "advisory";
+  /** How bad it is: the rule's own, or high for a mandatory rule and low for an advisory one. */
+  readonly severity: Severity;
+  /** The Checkov check the rule matches, where one does. */
+  readonly checkov?: string;
   readonly message: string;
   readonly urn?: string;
   readonly name?: string;
@@ -81,13 +86,19 @@ export function evaluatePolicies(
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   const getConfig = <T extends object>() => config as unknown as T;
   for (const policy of policies) {
-    const enforcement = policy.enforcementLevel === "mandatory" ? "mandatory" : "advisory";
+    const enforcement: PolicyViolation["enforcement"] =
+      policy.enforcementLevel === "mandatory" ? "mandatory" : "advisory";
     if (policy.enforcementLevel === "disabled") continue;
+    const severity: Severity =
+      (policy as { readonly severity?: Severity }).severity ?? (enforcement === "mandatory" ? "high" : "low");
+    const checkov =
+      /^(CKV2?_[A-Z0-9]+_\d+)/.exec(policy.name)?.[1] ?? (policy as { readonly checkov?: string }).checkov;
+    const rated = { enforcement, severity, ...(checkov ? { checkov } : {}) };
     if ("validateStack" in policy) {
       const report = (message: string, urn?: string) => {
         violations.push({
           policy: policy.name,
-          enforcement,
+          ...rated,
           message,
           ...(urn ? { urn, name: byUrn.get(urn)?.name ?? "" } : {}),
         });
@@ -114,7 +125,7 @@ export function evaluatePolicies(
         notApplicable,
       };
       const report = (message: string) => {
-        violations.push({ policy: policy.name, enforcement, message, urn: resource.urn, name: resource.name });
+        violations.push({ policy: policy.name, ...rated, message, urn: resource.urn, name: resource.name });
       };
       for (const validate of validators) {
         try {

@@ -7,6 +7,7 @@ import { stackTarget } from "../config";
 import { policies } from "../policy/policies";
 import { evaluatePolicies, type PolicyViolation } from "./policy";
 import { recordStack } from "./record";
+import { findSecretLiterals, literalViolation } from "./secrets";
 import { toSnapshot, type PlanSnapshot } from "./snapshot";
 import type { StackFile } from "./stacks";
 
@@ -43,10 +44,15 @@ async function run(request: RunStackRequest): Promise<RunStackResult> {
     });
     // Held to production's bar unless the stack says it is staging.
     const environment = target.environment === "staging" ? "staging" : "production";
-    const violations = evaluatePolicies(policies, recorded.resources, { environment });
+    // A secret typed into the program is masked before anything is written, and refused.
+    const literals = await findSecretLiterals(recorded);
+    const violations = [
+      ...literals.map(literalViolation),
+      ...evaluatePolicies(policies, recorded.resources, { environment }),
+    ];
     return {
       ok: true,
-      snapshot: toSnapshot(request.project, stack, recorded),
+      snapshot: toSnapshot(request.project, stack, recorded, { redact: literals, violations }),
       violations,
       elapsedMs: performance.now() - started,
     };

@@ -14,6 +14,11 @@ export const SECURITY_CATEGORIES = {
   "deletion-protection": "Deletion protection",
   "backup-retention": "Backup and log retention",
   logging: "Audit logging",
+  tls: "TLS and ciphers",
+  waf: "Web application firewall",
+  "pod-security": "Kubernetes pod security",
+  secrets: "Secrets",
+  replacement: "Stateful resources replaced or deleted",
 } as const;
 export type SecurityCategory = keyof typeof SECURITY_CATEGORIES;
 
@@ -237,76 +242,4 @@ export function directionOf(path: PropertyPath, before: Json | undefined, after:
     if (after > before) return "strengthened";
   }
   return "changed";
-}
-
-/**
- * Stateful resources: replacing or deleting one loses data (or, for the signing key, the fund's
- * operator address). Listed with the properties whose change forces a replacement.
- */
-export const STATEFUL_TYPES: Readonly<Record<string, readonly string[]>> = {
-  "aws:rds/instance:Instance": [
-    "identifier",
-    "engine",
-    "storageEncrypted",
-    "kmsKeyId",
-    "availabilityZone",
-    "dbSubnetGroupName",
-    "characterSetName",
-    "timezone",
-    "username",
-    "dbName",
-  ],
-  "aws:rds/cluster:Cluster": [
-    "clusterIdentifier",
-    "engine",
-    "storageEncrypted",
-    "kmsKeyId",
-    "databaseName",
-    "masterUsername",
-    "availabilityZones",
-  ],
-  "aws:elasticache/replicationGroup:ReplicationGroup": [
-    "replicationGroupId",
-    "atRestEncryptionEnabled",
-    "kmsKeyId",
-    "subnetGroupName",
-    "engine",
-  ],
-  "aws:elasticache/cluster:Cluster": ["clusterId", "engine", "subnetGroupName", "availabilityZone"],
-  "aws:s3/bucket:Bucket": ["bucket", "bucketPrefix", "objectLockEnabled"],
-  "aws:kms/key:Key": ["customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"],
-  "aws:ebs/volume:Volume": ["availabilityZone", "encrypted", "kmsKeyId", "snapshotId"],
-  "aws:efs/fileSystem:FileSystem": ["encrypted", "kmsKeyId", "performanceMode", "creationToken"],
-  "aws:opensearch/domain:Domain": ["domainName", "engineVersion"],
-  "aws:secretsmanager/secret:Secret": ["name", "namePrefix"],
-  "aws:dynamodb/table:Table": ["name", "hashKey", "rangeKey"],
-  "aws:cloudwatch/logGroup:LogGroup": ["name", "namePrefix"],
-  "aws:eks/cluster:Cluster": ["name", "vpcConfig.subnetIds", "encryptionConfig"],
-  "kubernetes:core/v1:PersistentVolumeClaim": [
-    "spec.storageClassName",
-    "spec.accessModes",
-    "metadata.name",
-    "metadata.namespace",
-  ],
-  "kubernetes:apps/v1:StatefulSet": [
-    "spec.volumeClaimTemplates",
-    "spec.selector",
-    "metadata.name",
-    "metadata.namespace",
-  ],
-};
-
-export const isStateful = (type: string): boolean => type in STATEFUL_TYPES;
-
-/** The replacement-forcing property of a stateful type that `path` changes, if any. */
-export function replacementTrigger(
-  type: string,
-  path: PropertyPath,
-  replaceOnChanges: readonly string[] = [],
-): string | undefined {
-  const triggers = [...(STATEFUL_TYPES[type] ?? []), ...replaceOnChanges];
-  return triggers.find(
-    (trigger) =>
-      trigger === "*" || path === trigger || path.startsWith(`${trigger}.`) || path.startsWith(`${trigger}[`),
-  );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePolicies } from "../planner/policy";
 import { policies, wiringRules } from "./policies";
-import { resource, urnOf, type Case } from "./testing";
+import { manifest, resource, urnOf, type Case } from "./testing";
 
 const VPC = "aws:ec2/vpc:Vpc";
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -93,7 +93,140 @@ const with_ = <T extends object>(base: T, change: Partial<Record<keyof T | strin
  * For every rule in the pack but the wiring rules (whose counterexamples are in the tests beside
  * their rule files, rules/*.test.ts): a stack that breaks it and one that does not.
  */
+const hardened = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: 1001,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+const deployment = (pod: Record<string, unknown> = {}, context: Record<string, unknown> = {}) =>
+  manifest({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "api", namespace: "paimon" },
+    spec: {
+      template: {
+        spec: {
+          ...pod,
+          containers: [
+            {
+              name: "api",
+              image: "ghcr.io/paimon-fund/paimon@sha256:" + "ab".repeat(32),
+              securityContext: { ...hardened, ...context },
+              resources: { limits: { cpu: "1", memory: "1Gi" } },
+            },
+          ],
+        },
+      },
+    },
+  });
+const rolePolicy = (name: string, role: string, ...statements: unknown[]) =>
+  resource(
+    "aws:iam/rolePolicy:RolePolicy",
+    name,
+    { policy: doc(...statements) },
+    { dependsOn: { role: [urnOf("aws:iam/role:Role", role)] } },
+  );
+const signingKey = (...statements: unknown[]) =>
+  resource(KEY, "keys-operator-signing", { keyUsage: "SIGN_VERIFY", policy: doc(...statements) });
+const worker = "<role:roles-rebalanceWorker-role.arn>";
+
 const CASES: Readonly<Record<string, Case>> = {
+  "CKV_K8S_16-k8s-no-privileged": {
+    failing: [deployment({}, { privileged: true })],
+    passing: [deployment()],
+  },
+  "CKV_K8S_17-k8s-no-host-namespaces": {
+    failing: [deployment({ hostNetwork: true })],
+    passing: [deployment({ hostNetwork: false })],
+  },
+  "CKV_K8S_23-k8s-restricted-pod-security": {
+    failing: [deployment({}, { runAsUser: 0, runAsNonRoot: false })],
+    passing: [deployment()],
+  },
+  "CKV_K8S_22-k8s-read-only-root-filesystem": {
+    failing: [deployment({}, { readOnlyRootFilesystem: false })],
+    passing: [deployment()],
+  },
+  "CKV_K8S_11-k8s-resource-limits": {
+    failing: [
+      manifest({
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: { name: "migrate", namespace: "paimon" },
+        spec: { template: { spec: { containers: [{ name: "migrate", securityContext: hardened }] } } },
+      }),
+    ],
+    passing: [deployment()],
+  },
+  "CKV_AWS_286-iam-no-privilege-escalation": {
+    failing: [
+      rolePolicy("p", "r", { Effect: "Allow", Action: "iam:PassRole", Resource: "*" }),
+      rolePolicy("q", "r", { Effect: "Allow", Action: "kms:Create*", Resource: "*" }),
+      rolePolicy("s", "r", { Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }),
+    ],
+    passing: [
+      rolePolicy("p", "r", {
+        Effect: "Allow",
+        Action: "iam:PassRole",
+        Resource: "*",
+        Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } },
+      }),
+      rolePolicy("q", "r", { Effect: "Allow", Action: "kms:CreateGrant", Resource: "arn:aws:kms:::key/data" }),
+    ],
+  },
+  "paimon-only-rebalance-worker-signs": {
+    failing: [
+      signingKey(
+        {
+          Sid: "Admin",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::1:root" },
+          Action: ["kms:Create*"],
+          Resource: "*",
+        },
+        {
+          Sid: "Other",
+          Effect: "Allow",
+          Principal: { AWS: "<role:roles-riskWorker-role.arn>" },
+          Action: "kms:Sign",
+          Resource: "*",
+        },
+      ),
+      rolePolicy("risk", "roles-riskWorker-role", { Effect: "Allow", Action: "kms:Sign", Resource: "*" }),
+    ],
+    passing: [
+      signingKey(
+        {
+          Sid: "Admin",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::1:root" },
+          Action: ["kms:DescribeKey"],
+          Resource: "*",
+        },
+        { Sid: "Signer", Effect: "Allow", Principal: { AWS: [worker] }, Action: ["kms:Sign"], Resource: "*" },
+      ),
+      resource("aws:iam/role:Role", "roles-rebalanceWorker-role", { name: "paimon-test-rebalance-worker" }),
+      rolePolicy("worker", "roles-rebalanceWorker-role", {
+        Effect: "Allow",
+        Action: "kms:Sign",
+        Resource: "<key:keys-operator-signing.arn>",
+      }),
+    ],
+  },
+  "paimon-production-disaster-recovery": {
+    failing: [],
+    passing: [
+      resource("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "dr", {}),
+      resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "dr", { rules: [{ status: "Enabled" }] }),
+    ],
+  },
+  "paimon-production-stateful-protected": {
+    failing: [resource(RDS, "db", goodRds)],
+    passing: [resource(RDS, "db", goodRds, { protect: true })],
+  },
   "CKV2_AWS_11-vpc-flow-logs": {
     failing: [vpc],
     passing: [vpc, resource("aws:ec2/flowLog:FlowLog", "flow", { trafficType: "ALL" }, onVpc)],
@@ -562,7 +695,7 @@ describe("the policy pack", () => {
         .map((policy) => policy.name)
         .sort(),
     ).toEqual(Object.keys(CASES).sort());
-    for (const policy of policies) expect(policy.name).toMatch(/^(CKV2?_AWS_\d+|paimon)-[a-z0-9-]+$/);
+    for (const policy of policies) expect(policy.name).toMatch(/^(CKV2?_(AWS|K8S)_\d+|paimon)-[a-z0-9-]+$/);
   });
 
   it.each(Object.entries(CASES))(

@@ -2,6 +2,7 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { computeRules } from "./rules/compute";
 import { dataRules } from "./rules/data";
 import { edgeRules } from "./rules/edge";
+import { hardeningRules } from "./rules/hardening";
 import { identityRules } from "./rules/identity";
 import { reachabilityRules } from "./rules/ingress";
 import { logAccessRules } from "./rules/log-access";
@@ -33,5 +34,6 @@ export const policies: readonly (ResourceValidationPolicy | StackValidationPolic
   ...storageRules,
   ...identityRules,
   ...edgeRules,
+  ...hardeningRules,
   ...wiringRules,
 ];

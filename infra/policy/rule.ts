@@ -31,6 +31,9 @@ export interface ResourceRuleContext {
   readonly config: PolicyConfig;
 }
 
+/** How bad a violation is; the planner reports it with each finding. */
+export type RuleSeverity = "critical" | "high" | "medium" | "low";
+
 interface RuleSpec {
   /** Named after the Checkov check it matches (`CKV_AWS_16-…`), or `paimon-…` where none does. */
   readonly name: string;
@@ -38,6 +41,10 @@ interface RuleSpec {
   readonly enforcement: "mandatory" | "advisory";
   /** Applies to production stacks only. @default false */
   readonly productionOnly?: boolean;
+  /** @default high for a mandatory rule, low for an advisory one */
+  readonly severity?: RuleSeverity;
+  /** The Checkov check it matches when its name does not start with one. */
+  readonly checkov?: string;
 }
 
 export interface ResourceRuleSpec extends RuleSpec {
@@ -57,10 +64,14 @@ export interface StackRuleSpec extends RuleSpec {
 }
 
 /** A rule over single resources, as a `@pulumi/policy` resource validation policy. */
-export function resourceRule(
-  spec: ResourceRuleSpec,
-): ResourceValidationPolicy & { readonly exemptions: Readonly<Record<string, string>> } {
+export function resourceRule(spec: ResourceRuleSpec): ResourceValidationPolicy & {
+  readonly exemptions: Readonly<Record<string, string>>;
+  readonly severity?: RuleSeverity;
+  readonly checkov?: string;
+} {
   return {
+    ...(spec.severity ? { severity: spec.severity } : {}),
+    ...(spec.checkov ? { checkov: spec.checkov } : {}),
     name: spec.name,
     description: spec.description,
     enforcementLevel: spec.enforcement,
@@ -84,8 +95,12 @@ export function resourceRule(
 }
 
 /** A rule over the whole stack (a bucket and its settings, a VPC and its flow log). */
-export function stackRule(spec: StackRuleSpec): StackValidationPolicy {
+export function stackRule(
+  spec: StackRuleSpec,
+): StackValidationPolicy & { readonly severity?: RuleSeverity; readonly checkov?: string } {
   return {
+    ...(spec.severity ? { severity: spec.severity } : {}),
+    ...(spec.checkov ? { checkov: spec.checkov } : {}),
     name: spec.name,
     description: spec.description,
     enforcementLevel: spec.enforcement,

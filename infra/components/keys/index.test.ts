@@ -56,6 +56,17 @@ describe("DataKey and SigningKey", () => {
     expect(granted.some((action) => action === "kms:*" || action === "kms:Sign*")).toBe(false);
   });
 
+  it("then the account administers the signing key by named actions: no wildcard, no kms:CreateGrant", () => {
+    const admin = policyOf(recorded.named("keys-operator-signing", KEY)).Statement.find(
+      (s) => s["Sid"] === "AccountAdministersButCannotSign",
+    );
+    const actions = admin?.["Action"] as string[];
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((action) => action.includes("*"))).toEqual([]);
+    expect(actions).not.toContain("kms:CreateGrant");
+    expect(actions).not.toContain("kms:Sign");
+  });
+
   it("when the worker's role is given, then exactly that role may sign and read the public key", () => {
     const statements = policyOf(recorded.named("signed-operator-signing", KEY)).Statement;
     const signers = statements.filter((s) => (s["Action"] as string[]).includes("kms:Sign"));

@@ -8,25 +8,33 @@ export interface KeyPolicyScope {
 }
 
 /**
- * Administrative actions on a key: everything except using it. The account root is given only
- * these on the signing key, so no IAM policy in the account can grant `kms:Sign` — only the key
- * policy's own signer statement can.
+ * Administrative actions on a key: everything except using it, listed one by one. The account
+ * root is given only these on the signing key, so no IAM policy in the account can grant
+ * `kms:Sign` — only the key policy's own signer statement can. No wildcard: `kms:Create*` would
+ * include `kms:CreateGrant`, and whoever may create a grant may grant themselves `kms:Sign`.
+ * `kms:PutKeyPolicy` stays: KMS refuses a key policy that locks the account out of changing it,
+ * and any change to this policy is a reviewed change the plan diff flags.
  */
 export const KEY_ADMIN_ACTIONS: readonly string[] = [
   "kms:CancelKeyDeletion",
-  "kms:Create*",
-  "kms:Delete*",
-  "kms:Describe*",
-  "kms:Disable*",
-  "kms:Enable*",
-  "kms:Get*",
-  "kms:List*",
-  "kms:Put*",
-  "kms:Revoke*",
+  "kms:CreateAlias",
+  "kms:DeleteAlias",
+  "kms:DescribeKey",
+  "kms:DisableKey",
+  "kms:EnableKey",
+  "kms:GetKeyPolicy",
+  "kms:GetPublicKey",
+  "kms:ListAliases",
+  "kms:ListGrants",
+  "kms:ListKeyPolicies",
+  "kms:ListResourceTags",
+  "kms:PutKeyPolicy",
+  "kms:RevokeGrant",
   "kms:ScheduleKeyDeletion",
   "kms:TagResource",
   "kms:UntagResource",
-  "kms:Update*",
+  "kms:UpdateAlias",
+  "kms:UpdateKeyDescription",
 ];
 
 /** Actions that would end the signing key's life; denied to every principal. */

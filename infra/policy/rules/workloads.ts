@@ -111,6 +111,7 @@ export const workloadRules = [
     name: "paimon-production-images-by-digest",
     description: "Production runs every workload image by digest: what was reviewed is what runs.",
     enforcement: "mandatory",
+    checkov: "CKV_K8S_43",
     productionOnly: true,
     check: (resources) =>
       imagesOf(resources)

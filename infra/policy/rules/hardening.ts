@@ -1,0 +1,237 @@
+import type { PolicyResource } from "@pulumi/policy";
+import { ACTION_RISKS, expandActions, grants } from "../iam-actions";
+import { describe, roleOfPolicy } from "../kubernetes";
+import { podSecurity, podSpecOfManifest } from "../pod-security";
+import { get, resourceRule, stackRule, statementsOf, text, type Statement } from "../rule";
+
+/**
+ * Rules over everything a plan holds beyond single AWS settings: the Kubernetes objects' pod
+ * security, IAM privilege escalation, who may sign with the fund operator's key, and what
+ * production needs to survive (disaster recovery, protected stateful resources).
+ */
+
+const IAM_POLICY_TYPES = [
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/policy:Policy",
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:iam/groupPolicy:GroupPolicy",
+];
+const KEY = "aws:kms/key:Key";
+
+const onEverything = (statement: Statement) => statement.Resource.includes("*") || statement.Resource.length === 0;
+
+/** The privilege-escalation actions an Allow statement grants on every resource. */
+export function escalations(statement: Statement): string[] {
+  if (statement.Effect !== "Allow" || !onEverything(statement)) return [];
+  const granted = statement.NotAction.length > 0 ? ["*"] : statement.Action;
+  const found = [...expandActions(granted)].filter((action) => ACTION_RISKS[action] === "privilege-escalation");
+  // iam:PassRole scoped to a service by condition is how a service is given its role.
+  const passScoped = get(statement.Condition, "StringEquals", "iam:PassedToService") !== undefined;
+  return found.filter((action) => !(passScoped && action === "iam:PassRole")).sort();
+}
+
+/** Workload manifests with their pod spec. */
+const workloads = (resources: readonly PolicyResource[]) =>
+  resources.flatMap((resource) => {
+    const spec = podSpecOfManifest(resource.type, resource.props);
+    return spec ? [{ resource, security: podSecurity(spec) }] : [];
+  });
+
+const podRule = (
+  name: string,
+  description: string,
+  severity: "critical" | "high" | "medium",
+  pick: (security: ReturnType<typeof podSecurity>) => string[],
+) =>
+  stackRule({
+    name,
+    description,
+    enforcement: "mandatory",
+    severity,
+    check: (resources) =>
+      workloads(resources).flatMap(({ resource, security }) =>
+        pick(security).map((problem) => ({ message: `${describe(resource)}: ${problem}`, urn: resource.urn })),
+      ),
+  });
+
+/** Whether a key-policy principal, or an IAM policy's role, is the rebalance worker's. */
+const isRebalanceWorker = (who: unknown): boolean => typeof who === "string" && /rebalance-?worker/i.test(who);
+
+function principals(statement: Statement): string[] {
+  const principal = statement.Principal;
+  if (principal === "*") return ["*"];
+  if (principal && typeof principal === "object") {
+    return Object.entries(principal as Record<string, unknown>).flatMap(([kind, who]) =>
+      (Array.isArray(who) ? who : [who]).map((value) => (kind === "AWS" ? text(value) : `${kind}:${text(value)}`)),
+    );
+  }
+  return [];
+}
+
+export const hardeningRules = [
+  podRule(
+    "CKV_K8S_16-k8s-no-privileged",
+    "No container runs privileged or adds capabilities beyond the baseline set (CKV_K8S_16, CKV_K8S_39).",
+    "critical",
+    (security) =>
+      security.problems
+        .filter(
+          (problem) =>
+            ["Privileged Containers", "Capabilities"].includes(problem.control) && problem.breaks === "baseline",
+        )
+        .map((problem) => problem.text),
+  ),
+  podRule(
+    "CKV_K8S_17-k8s-no-host-namespaces",
+    "No pod shares the node's network, PID or IPC namespace, mounts a host path or binds a host port (CKV_K8S_17/18/19).",
+    "critical",
+    (security) =>
+      security.problems
+        .filter((problem) => ["Host Namespaces", "HostPath Volumes", "Host Ports"].includes(problem.control))
+        .map((problem) => problem.text),
+  ),
+  podRule(
+    "CKV_K8S_23-k8s-restricted-pod-security",
+    "Every pod meets the restricted Pod Security Standard: non-root, no privilege escalation, ALL capabilities dropped, RuntimeDefault seccomp, restricted volume types (CKV_K8S_20/23/28/31/37).",
+    "high",
+    (security) =>
+      security.problems
+        .filter(
+          (problem) =>
+            !["Privileged Containers", "Host Namespaces", "HostPath Volumes", "Host Ports"].includes(problem.control),
+        )
+        .filter((problem) => !(problem.control === "Capabilities" && problem.breaks === "baseline"))
+        .map((problem) => `${problem.text} (${problem.control})`),
+  ),
+  podRule(
+    "CKV_K8S_22-k8s-read-only-root-filesystem",
+    "Every container's root filesystem is read-only.",
+    "high",
+    (security) => security.writableRootFilesystem.map((container) => `${container}'s root filesystem is writable`),
+  ),
+  podRule(
+    "CKV_K8S_11-k8s-resource-limits",
+    "Every container has CPU and memory limits (CKV_K8S_11, CKV_K8S_13).",
+    "medium",
+    (security) => [...security.missingLimits],
+  ),
+  resourceRule({
+    name: "CKV_AWS_286-iam-no-privilege-escalation",
+    description:
+      "No IAM policy grants, on every resource, an action that hands out more privilege: iam:PassRole (unless scoped to a service), sts:AssumeRole, kms:CreateGrant (which `kms:Create*` includes), kms:PutKeyPolicy, iam:*Policy* and friends.",
+    enforcement: "mandatory",
+    severity: "critical",
+    types: IAM_POLICY_TYPES,
+    check: ({ props }) =>
+      statementsOf(props["policy"]).flatMap((statement) => {
+        const found = escalations(statement);
+        return found.length === 0
+          ? []
+          : [`statement ${statement.Sid ?? "?"} allows ${found.join(", ")} on * (privilege escalation)`];
+      }),
+  }),
+  stackRule({
+    name: "paimon-only-rebalance-worker-signs",
+    description:
+      "Only the rebalance worker's role may sign with the fund operator's key: no other principal in its key policy or in an IAM policy may use kms:Sign, and nobody may create grants on it (a grant can give kms:Sign).",
+    enforcement: "mandatory",
+    severity: "critical",
+    check: (resources) => {
+      const keys = resources.filter(
+        (resource) => resource.type === KEY && resource.props["keyUsage"] === "SIGN_VERIFY",
+      );
+      const found: { message: string; urn: string }[] = [];
+      for (const key of keys) {
+        for (const statement of statementsOf(key.props["policy"])) {
+          if (statement.Effect !== "Allow") continue;
+          const actions = statement.NotAction.length > 0 ? ["*"] : statement.Action;
+          const who = principals(statement);
+          if (grants(actions, "kms:Sign")) {
+            const others = who.filter((principal) => !isRebalanceWorker(principal));
+            if (others.length > 0)
+              found.push({
+                message: `key ${key.name}: statement ${statement.Sid ?? "?"} lets ${others.join(", ")} sign`,
+                urn: key.urn,
+              });
+          }
+          if (grants(actions, "kms:CreateGrant"))
+            found.push({
+              message: `key ${key.name}: statement ${statement.Sid ?? "?"} lets ${who.join(", ") || "its principals"} create grants, and a grant can give kms:Sign`,
+              urn: key.urn,
+            });
+        }
+      }
+      for (const policy of resources.filter((resource) => IAM_POLICY_TYPES.includes(resource.type))) {
+        const role = roleOfPolicy(policy);
+        const roleName = role ? text(role.props["name"] ?? role.name) : text(policy.props["role"]);
+        if (isRebalanceWorker(roleName) || isRebalanceWorker(role?.name)) continue;
+        for (const statement of statementsOf(policy.props["policy"])) {
+          if (statement.Effect !== "Allow") continue;
+          const actions = statement.NotAction.length > 0 ? ["*"] : statement.Action;
+          const reaches =
+            onEverything(statement) ||
+            statement.Resource.some((resource) =>
+              keys.some((key) => resource.includes(key.name) || resource === key.props["arn"]),
+            );
+          if (
+            reaches &&
+            (grants(actions, "kms:Sign") || (onEverything(statement) && grants(actions, "kms:CreateGrant")))
+          )
+            found.push({
+              message: `${policy.name}: statement ${statement.Sid ?? "?"} lets ${roleName || "its role"} ${grants(actions, "kms:Sign") ? "sign with" : "create grants on"} the operator key`,
+              urn: policy.urn,
+            });
+        }
+      }
+      return found;
+    },
+  }),
+  stackRule({
+    name: "paimon-production-disaster-recovery",
+    description:
+      "Production replicates its database backups and its backup bucket to another region (§7.2): an `InstanceAutomatedBackupsReplication` and an enabled `BucketReplicationConfig`.",
+    enforcement: "mandatory",
+    severity: "high",
+    productionOnly: true,
+    check: (resources) => {
+      const backups = resources.some(
+        (resource) =>
+          resource.type === "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+      );
+      const buckets = resources.some(
+        (resource) =>
+          resource.type === "aws:s3/bucketReplicationConfig:BucketReplicationConfig" &&
+          ((resource.props["rules"] as { status?: unknown }[] | undefined) ?? []).some(
+            (rule) => rule.status === "Enabled",
+          ),
+      );
+      return [
+        ...(backups ? [] : [{ message: "no cross-region replication of the database's automated backups" }]),
+        ...(buckets ? [] : [{ message: "no enabled cross-region replication of the backup bucket" }]),
+      ];
+    },
+  }),
+  resourceRule({
+    name: "paimon-production-stateful-protected",
+    description:
+      "Every stateful production resource (databases, caches, buckets, keys, search domains, volumes) is `protect`ed, so that no `pulumi up` or `destroy` deletes it without a reviewed change. Advisory until the components set it.",
+    enforcement: "advisory",
+    severity: "medium",
+    productionOnly: true,
+    types: [
+      "aws:rds/instance:Instance",
+      "aws:rds/cluster:Cluster",
+      "aws:elasticache/replicationGroup:ReplicationGroup",
+      "aws:s3/bucket:Bucket",
+      KEY,
+      "aws:opensearch/domain:Domain",
+      "aws:dynamodb/table:Table",
+      "aws:efs/fileSystem:FileSystem",
+      "aws:ebs/volume:Volume",
+      "kubernetes:apps/v1:StatefulSet",
+      "kubernetes:core/v1:PersistentVolumeClaim",
+    ],
+    check: ({ protect }) =>
+      protect ? undefined : "not protected: `pulumi destroy` or a replacing change would delete its data",
+  }),
+];
