@@ -6,10 +6,13 @@ export type RedisClient = Redis | Cluster;
 /**
  * What the client is for, which decides how it fails:
  * - `commands` (readiness, the API's own keys): fails fast while disconnected instead of queueing
- *   forever; readiness then reports Redis down;
- * - `queue-producer` (the outbox relay): fails fast too, so the work stays in the outbox;
+ *   forever, and a command a stalled Redis does not answer fails after COMMAND_TIMEOUT_MS;
+ *   readiness then reports Redis down;
+ * - `queue-producer` (the outbox relay): fails fast and times out the same way, so the work stays
+ *   in the outbox instead of its producer waiting on Redis;
  * - `queue-worker` (BullMQ workers and the scheduler): waits and retries on its own, as BullMQ's
- *   blocking commands require (`maxRetriesPerRequest: null`).
+ *   blocking commands require (`maxRetriesPerRequest: null`, and no command timeout: a blocking
+ *   command legitimately waits longer than any timeout would allow).
  */
 export type RedisRole = "commands" | "queue-producer" | "queue-worker";
 
@@ -22,9 +25,16 @@ export interface RedisClientOptions {
   readonly keyPrefix?: string;
 }
 
-const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  commands: { maxRetriesPerRequest: 2, enableOfflineQueue: false },
-  "queue-producer": { maxRetriesPerRequest: 1, enableOfflineQueue: false },
+/**
+ * How long a `commands` or `queue-producer` command may wait for its answer. A connection that
+ * stays open while Redis (or the path to it) stalls never errors on its own: without this, its
+ * caller would wait forever. Generous for one command or one pipeline of a thousand jobs.
+ */
+export const COMMAND_TIMEOUT_MS = 5_000;
+
+const ROLE_OPTIONS: Readonly<Record<RedisRole, Readonly<RedisOptions>>> = {
+  commands: { maxRetriesPerRequest: 2, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS },
+  "queue-producer": { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS },
   "queue-worker": { maxRetriesPerRequest: null },
 };
 

@@ -15,6 +15,15 @@ export const listenerEnvSchema = baseEnvSchema.extend({
   POLL_INTERVAL_MS: envNumber(z.number().int().min(50).max(60_000)).default(3_000),
   /** Readiness fails when the last processed block is further than this behind the head. */
   MAX_HEAD_LAG_BLOCKS: envNumber(z.number().int().min(1)).default(50),
+  /** Each JSON-RPC request's deadline (connection, headers and body); a node that never answers fails it. */
+  RPC_TIMEOUT_MS: envNumber(z.number().int().min(100).max(120_000)).default(10_000),
+  /** Attempts of one JSON-RPC call (timeouts, resets, 5xx, rate limits) before its step fails. */
+  RPC_ATTEMPTS: envNumber(z.number().int().min(1).max(20)).default(8),
+  /**
+   * The writer's database deadline: connecting, and each statement (PostgreSQL cancels it at this
+   * age; with no answer at all a little later, the connection — and the lock — is given up).
+   */
+  DATABASE_TIMEOUT_MS: envNumber(z.number().int().min(500).max(600_000)).default(30_000),
   /** Health and metrics (8001 in the cluster; 0 picks a free port in tests). */
   HEALTH_PORT: envNumber(z.number().int().min(0).max(65535)).default(8001),
   /** Key prefix of the BullMQ queues in Redis (tests give each run its own). */

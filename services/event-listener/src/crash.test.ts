@@ -7,19 +7,18 @@
  */
 import { randomInt } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import { Channel, Layer, RedemptionStatus } from "@paimon/contracts";
+import { Channel, RedemptionStatus } from "@paimon/contracts";
 import type { Database } from "@paimon/core/db";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { id, type ContractTransactionResponse } from "ethers";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PRIORITY } from "@paimon/core/queues";
 import { CHECKPOINT } from "./store";
 import {
-  asHolder,
   eventsOnChain,
   listenerEnv,
   mineBlocks,
+  produceFundActivity,
   spawnListener,
   startChain,
   stopListener,
@@ -43,46 +42,6 @@ const MAX_DELAY_FROM_FOLLOWING_MS = 500;
 // choices follow from it (the producer's timing against the kills does not).
 // eslint-disable-next-line no-restricted-properties -- a test's replay switch, not configuration
 const SEED = Number(process.env["CRASH_SEED"] ?? randomInt(2 ** 31));
-
-/**
- * Sends transactions one after another until `signal` aborts: holders request redemptions in
- * small batches and deposit, the operator settles and cancels pending ones, revalues L2 and L3
- * and records rebalances. Resolves with the number of transactions mined.
- */
-async function produce(chain: Chain, random: () => number, signal: AbortSignal): Promise<number> {
-  const holders = chain.holders.map((holder) => asHolder(chain, holder));
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const amount = (min: number, max: number) => BigInt(min + Math.floor(random() * (max - min)));
-  const mined = async (sent: Promise<ContractTransactionResponse>) => {
-    const receipt = await (await sent).wait();
-    if (receipt?.status !== 1) throw new Error("the producer's transaction failed");
-  };
-  const pending: bigint[] = [];
-  let nextId = await chain.fund.nextRedemptionId();
-  let sent = 0;
-  while (!signal.aborted) {
-    const roll = random();
-    if (roll < 0.4 || pending.length === 0) {
-      const shares = Array.from({ length: 1 + Math.floor(random() * 3) }, () => amount(1_000, 10_000));
-      await mined(pick(holders).requestRedemptions(shares, random() < 0.5 ? Channel.Instant : Channel.Standard));
-      for (let i = 0; i < shares.length; i++) pending.push(nextId++);
-    } else if (roll < 0.55) {
-      await mined(pick(holders).deposit(amount(1_000_000, 5_000_000)));
-    } else if (roll < 0.75) {
-      const [settled] = pending.splice(Math.floor(random() * pending.length), 1);
-      await mined(chain.fund.settleRedemption(settled!));
-    } else if (roll < 0.85) {
-      const [cancelled] = pending.splice(Math.floor(random() * pending.length), 1);
-      await mined(chain.fund.cancelRedemption(cancelled!));
-    } else if (roll < 0.95) {
-      await mined(chain.fund.reportLayerValues(amount(0, 1_000_000_000), amount(0, 1_000_000_000)));
-    } else {
-      await mined(chain.fund.executeRebalance(id(`crash-${String(sent)}`), Layer.L1, Layer.L2, amount(1, 10_000)));
-    }
-    sent += 1;
-  }
-  return sent;
-}
 
 interface Round {
   readonly from: "spawn" | "following";
@@ -148,7 +107,7 @@ describe("the event listener killed at random moments", () => {
     const env = listenerEnv(chain, database.url, { MAX_BLOCK_RANGE: "2" });
     const queues = testQueues(env.QUEUE_PREFIX);
     const producing = new AbortController();
-    const producer = produce(chain, choices, producing.signal);
+    const producer = produceFundActivity(chain, choices, producing.signal);
     producer.catch(() => undefined);
     const rounds: Round[] = [];
     let last: ListenerProcess | undefined;

@@ -11,14 +11,18 @@
  *   case it waits for the node.
  * - Nothing here sleeps to synchronise: the loop waits for a wake-up (a new head over
  *   WebSocket) or the poll interval, whichever is first.
+ * - Following never waits on Redis: after each step the outbox relay is started in the
+ *   background (one at a time, the latest releasable block remembered for the next), so a Redis
+ *   that is down or stalled leaves the work in the outbox while the chain is still followed into
+ *   PostgreSQL; the relay catches up once Redis answers.
  */
 import type { Database } from "@paimon/core/db";
 import type { Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
 import type { Kysely } from "kysely";
 import type { ChainEvent, EventDecoder } from "./events";
-import type { Relay } from "./relay";
-import { RangeTooWideError, type BlockHeader, type RpcClient } from "./rpc";
+import { RedisUnavailableError, type Relay } from "./relay";
+import { isRpcFailure, RangeTooWideError, type BlockHeader, type RpcClient } from "./rpc";
 import { commitBatch, type Cursor, markFinal, readCursor, rollBack, storedBlock, touchCursor } from "./store";
 
 export type FollowerMetrics = Pick<
@@ -56,10 +60,17 @@ export interface FollowerStatus {
   readonly halted: string | undefined;
   /** When the follower last completed a step (ms since the epoch). */
   readonly lastStepAt: number | undefined;
+  /** Why the last step failed, if no step has completed since: the node, or anything else. */
+  readonly failure: { readonly source: "rpc" | "follower"; readonly message: string } | undefined;
+  /** Why the outbox cannot reach Redis, while it cannot. */
+  readonly redis: string | undefined;
 }
 
 export interface Follower {
-  /** Follows until `signal` aborts or the follower halts; rejects on an error it cannot ride out. */
+  /**
+   * Follows until `signal` aborts or the follower halts; rejects when a step fails (the caller
+   * runs it again: it resumes from the committed cursor). Settles only once its relay has.
+   */
   run(signal: AbortSignal): Promise<void>;
   /** A new head arrived, or the WebSocket reconnected: look now rather than at the next poll. */
   wake(): void;
@@ -84,8 +95,52 @@ export function createFollower(options: FollowerOptions): Follower {
   let range = BigInt(options.maxBlockRange);
   let rangeSuccesses = 0;
   let wakeUp: (() => void) | undefined;
-  let relayFailing = false;
   let woken = false;
+  let failure: FollowerStatus["failure"];
+  /** The relay in flight, the block to release once it is done, and why Redis is failing. */
+  let relaying: Promise<void> | undefined;
+  let nextRelease: bigint | undefined;
+  let redisProblem: string | undefined;
+  let relayFailing = false;
+
+  const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+  /** Relays up to `released` in the background: one relay at a time, never awaited by a step. */
+  const release = (released: bigint) => {
+    if (relaying) {
+      nextRelease = released; // the relay after this one goes that far
+      return;
+    }
+    relaying = options.relay
+      .relay(released)
+      .then(
+        () => {
+          if (relayFailing) logger.info("relaying the outbox to Redis again");
+          redisProblem = undefined;
+          relayFailing = false;
+        },
+        (error: unknown) => {
+          // The work waits in the outbox (its backlog is a metric and an alert); following the
+          // chain goes on. Said once per outage, not once per step.
+          if (!relayFailing) {
+            logger.warn(
+              error instanceof RedisUnavailableError
+                ? "Redis is not taking the outbox's work; it stays in the outbox and the chain is still followed"
+                : "relaying the outbox failed; the work stays in the outbox",
+              { error },
+            );
+          }
+          relayFailing = true;
+          redisProblem = error instanceof RedisUnavailableError ? error.message : undefined;
+        },
+      )
+      .finally(() => {
+        relaying = undefined;
+        const next = nextRelease;
+        nextRelease = undefined;
+        if (next !== undefined && halted === undefined) release(next);
+      });
+  };
 
   const waitForWake = (signal: AbortSignal) =>
     new Promise<void>((resolve) => {
@@ -281,46 +336,51 @@ export function createFollower(options: FollowerOptions): Follower {
     return "idle";
   };
 
+  const follow = async (signal: AbortSignal) => {
+    cursor = await readCursor(db, chainId, options.startBlock);
+    logger.info("following", { from_block: (cursor.number + 1n).toString(), chain_id: chainId });
+    const following = () => halted === undefined;
+    while (!signal.aborted && following()) {
+      const outcome = await step();
+      lastStepAt = Date.now();
+      failure = undefined;
+      // Halted: the chain changed below what was taken for final, so nothing more is released
+      // to the queues — the outbox may hold settlements from blocks that are gone.
+      if (!following()) return;
+      if (outcome !== "wait" && finalized !== undefined) {
+        // Released: what is final on the node, checked against our chain in this step, and
+        // flagged final in what we remember first — so a later change to it halts.
+        const released = finalized < cursor.number ? finalized : cursor.number;
+        await markFinal(db, chainId, released);
+        release(released);
+        metrics.paimon_chain_finalized_lag_blocks.set(
+          Number(finalized > cursor.number ? finalized - cursor.number : 0n),
+        );
+      }
+      if (outcome !== "progressed") {
+        metrics.paimon_outbox_backlog.set(await options.relay.backlog());
+        await waitForWake(signal);
+      }
+    }
+  };
+
   return {
     async run(signal) {
-      cursor = await readCursor(db, chainId, options.startBlock);
-      logger.info("following", { from_block: (cursor.number + 1n).toString(), chain_id: chainId });
-      const following = () => halted === undefined;
-      while (!signal.aborted && following()) {
-        const outcome = await step();
-        lastStepAt = Date.now();
-        // Halted: the chain changed below what was taken for final, so nothing more is released
-        // to the queues — the outbox may hold settlements from blocks that are gone.
-        if (!following()) return;
-        if (outcome !== "wait" && finalized !== undefined) {
-          // Released: what is final on the node, checked against our chain in this step, and
-          // flagged final in what we remember first — so a later change to it halts.
-          const released = finalized < cursor.number ? finalized : cursor.number;
-          await markFinal(db, chainId, released);
-          try {
-            await options.relay.relay(released);
-            if (relayFailing) logger.info("relaying the outbox again");
-            relayFailing = false;
-          } catch (error) {
-            // Redis down: the work waits in the outbox (its backlog is a metric and an alert);
-            // following the chain goes on. Said once per outage, not once per step.
-            if (!relayFailing) logger.warn("relaying the outbox failed; the work stays in the outbox", { error });
-            relayFailing = true;
-          }
-          metrics.paimon_chain_finalized_lag_blocks.set(
-            Number(finalized > cursor.number ? finalized - cursor.number : 0n),
-          );
-        }
-        if (outcome !== "progressed") {
-          metrics.paimon_outbox_backlog.set(await options.relay.backlog());
-          await waitForWake(signal);
-        }
+      try {
+        await follow(signal);
+      } catch (error) {
+        failure = { source: isRpcFailure(error) ? "rpc" : "follower", message: messageOf(error) };
+        throw error;
+      } finally {
+        // Whoever runs the follower next (or closes the queues) finds no relay of this one in flight.
+        nextRelease = undefined;
+        while (relaying) await relaying;
       }
     },
     wake() {
       woken = true;
       wakeUp?.();
     },
-    status: () => ({ head, processed: cursor.number, finalized, halted, lastStepAt }),
+    status: () => ({ head, processed: cursor.number, finalized, halted, lastStepAt, failure, redis: redisProblem }),
   };
 }

@@ -239,7 +239,15 @@ describe("the event listener through a chain reorganisation", () => {
         status: "unready",
         checks: { halted: expect.stringContaining("reorganisation below finality") as string },
       });
-      expect(await getHealth(port, "/health")).toEqual({ status: 200, body: { status: "ok", role: "writer" } });
+      // Alive (a restart would not help), and saying why it is not following.
+      expect(await getHealth(port, "/health")).toEqual({
+        status: 200,
+        body: {
+          status: "ok",
+          role: "writer",
+          reason: expect.stringMatching(/^halted: reorganisation below finality/) as string,
+        },
+      });
 
       // More blocks come; a halted listener takes none of them. Watched over several poll
       // intervals: there is no event that says "did nothing".

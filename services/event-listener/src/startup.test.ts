@@ -1,9 +1,14 @@
 /**
  * How the listener starts and stops as a process: a configuration it cannot run with — a node on
- * another chain, no contract at the fund's address, variables missing or malformed — ends it at
- * once with exit code 1 and one stderr line that names what is wrong; SIGTERM ends a running one
- * cleanly with exit code 0.
+ * another chain or one it cannot reach, no contract at the fund's address, variables missing or
+ * malformed — ends it at once with exit code 1 and one stderr line that names what is wrong (a
+ * node by its variable and host: its URL's path, query and credentials may hold an API key);
+ * SIGTERM ends a running one cleanly with exit code 0.
  */
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { freePort } from "@paimon/contracts/devnet";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -60,6 +65,60 @@ describe("the event listener as a process", () => {
     const { code, reason } = await refused(listenerEnv(chain, database.url, { CHAIN_ID: "56" }));
     expect(code).toBe(1);
     expect(reason).toEqual([expect.stringMatching(/\bchain 31337\b.*\bCHAIN_ID is 56$/)]);
+  });
+
+  it("when the node at BSC_RPC_URL cannot be reached, then it exits 1 naming BSC_RPC_URL and the host, and nothing else of the URL", async () => {
+    const port = await freePort();
+    const url = `http://rpc-user:s3cret-password@127.0.0.1:${String(port)}/v2/s3cret-api-key?token=s3cret-token`;
+    const listener = spawnListener(listenerEnv(chain, database.url, { BSC_RPC_URL: url, RPC_ATTEMPTS: "2" }));
+    try {
+      expect((await ended(listener)).code).toBe(1);
+      const { stdout, stderr } = listener.output();
+      expect(stderr.split("\n").filter((line) => line.startsWith("paimon-event-listener: "))).toEqual([
+        `paimon-event-listener: cannot reach the node: BSC_RPC_URL (127.0.0.1:${String(port)}): eth_chainId: connect ECONNREFUSED 127.0.0.1:${String(port)} (2 attempts)`,
+      ]);
+      expect(`${stdout}${stderr}`).not.toContain("s3cret");
+    } finally {
+      await stopListener(listener);
+    }
+  });
+
+  it("when BSC_RPC_URL carries credentials, then they reach the node as basic authentication and it follows", async () => {
+    const authorizations = new Set<string | undefined>();
+    // A gateway in front of the devnet that notes how each request authenticated.
+    const gateway = http.createServer((request, response) => {
+      authorizations.add(request.headers.authorization);
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        fetch(chain.devnet.httpUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: Buffer.concat(chunks),
+        })
+          .then(async (upstream) => {
+            response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+          })
+          .catch(() => response.destroy());
+      });
+    });
+    gateway.listen(0, "127.0.0.1");
+    await once(gateway, "listening");
+    const port = (gateway.address() as AddressInfo).port;
+    const env = listenerEnv(chain, database.url, {
+      BSC_RPC_URL: `http://rpc-user:p%40ss@127.0.0.1:${String(port)}/key`,
+    });
+    const queues = testQueues(env.QUEUE_PREFIX);
+    const listener = spawnListener(env);
+    try {
+      await waitForLine(listener, "following");
+      expect([...authorizations]).toEqual([`Basic ${Buffer.from("rpc-user:p@ss").toString("base64")}`]);
+    } finally {
+      await stopListener(listener);
+      await queues.clean();
+      gateway.closeAllConnections();
+      await new Promise((resolve) => gateway.close(resolve));
+    }
   });
 
   it("when FUND_ADDRESS has no code, then it exits 1 naming the address", async () => {

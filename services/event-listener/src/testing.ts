@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { PaimonFund__factory, type PaimonFund } from "@paimon/contracts";
+import { Channel, Layer, PaimonFund__factory, type PaimonFund } from "@paimon/contracts";
 import {
   deployFund,
   devnetAccounts,
@@ -23,7 +23,7 @@ import { Redis } from "ioredis";
 import { deleteKeys } from "@paimon/core/redis";
 import { scrapedValue } from "@paimon/core/testing/metrics";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
-import type { HDNodeWallet, JsonRpcProvider } from "ethers";
+import { id, type ContractTransactionResponse, type HDNodeWallet, type JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
 import { QUEUE_NAMES } from "@paimon/core/queues";
 import { CHECKPOINT } from "./store";
@@ -46,6 +46,7 @@ async function poll<T>(probe: () => Promise<T> | T, options: { timeout: number; 
 
 export const REDIS_URL = "redis://127.0.0.1:6379";
 const BIN = path.join(__dirname, "bin.ts");
+const GC_PRESSURE = path.join(__dirname, "gc-pressure.ts");
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 
 export interface Chain {
@@ -86,6 +87,66 @@ export async function startChain(options: DevnetOptions = {}): Promise<Chain> {
 /** The fund as `holder` sees it. */
 export const asHolder = (chain: Chain, holder: HDNodeWallet) => PaimonFund__factory.connect(chain.address, holder);
 
+/**
+ * Sends transactions one after another until `signal` aborts: holders request redemptions in
+ * small batches and deposit, the operator settles and cancels pending ones, revalues L2 and L3
+ * and records rebalances. Resolves with the number of transactions mined. With `paceMs`, waits
+ * that long after each one: a load of a known rate (one block each, on the devnet) rather than
+ * as many as the machine can mine.
+ */
+export async function produceFundActivity(
+  chain: Chain,
+  random: () => number,
+  signal: AbortSignal,
+  options: { readonly paceMs?: number } = {},
+): Promise<number> {
+  const holders = chain.holders.map((holder) => asHolder(chain, holder));
+  const pick = <T>(items: readonly T[]): T => {
+    const item = items[Math.floor(random() * items.length)];
+    if (item === undefined) throw new Error("nothing to pick from");
+    return item;
+  };
+  const amount = (min: number, max: number) => BigInt(min + Math.floor(random() * (max - min)));
+  const mined = async (sent: Promise<ContractTransactionResponse>) => {
+    const receipt = await (await sent).wait();
+    if (receipt?.status !== 1) throw new Error("the producer's transaction failed");
+  };
+  const pending: bigint[] = [];
+  /** A pending redemption, taken out of the list (the caller checked it is not empty). */
+  const takePending = (): bigint => {
+    const [taken] = pending.splice(Math.floor(random() * pending.length), 1);
+    if (taken === undefined) throw new Error("no pending redemption");
+    return taken;
+  };
+  let nextId = await chain.fund.nextRedemptionId();
+  let sent = 0;
+  // Rebalance ids unique across producers on one chain (a test file may run several in turn).
+  const run = Math.floor(random() * 2 ** 32).toString(16);
+  while (!signal.aborted) {
+    const roll = random();
+    if (roll < 0.4 || pending.length === 0) {
+      const shares = Array.from({ length: 1 + Math.floor(random() * 3) }, () => amount(1_000, 10_000));
+      await mined(pick(holders).requestRedemptions(shares, random() < 0.5 ? Channel.Instant : Channel.Standard));
+      for (let i = 0; i < shares.length; i++) pending.push(nextId++);
+    } else if (roll < 0.55) {
+      await mined(pick(holders).deposit(amount(1_000_000, 5_000_000)));
+    } else if (roll < 0.75) {
+      await mined(chain.fund.settleRedemption(takePending()));
+    } else if (roll < 0.85) {
+      await mined(chain.fund.cancelRedemption(takePending()));
+    } else if (roll < 0.95) {
+      await mined(chain.fund.reportLayerValues(amount(0, 1_000_000_000), amount(0, 1_000_000_000)));
+    } else {
+      await mined(
+        chain.fund.executeRebalance(id(`activity-${run}-${String(sent)}`), Layer.L1, Layer.L2, amount(1, 10_000)),
+      );
+    }
+    sent += 1;
+    if (options.paceMs !== undefined) await delay(options.paceMs, undefined, { signal }).catch(() => undefined);
+  }
+  return sent;
+}
+
 export function listenerEnv(chain: Chain, databaseUrl: string, overrides: Record<string, string> = {}) {
   return {
     ENVIRONMENT: "test",
@@ -105,9 +166,24 @@ export function listenerEnv(chain: Chain, databaseUrl: string, overrides: Record
 
 export type ListenerProcess = ServiceProcess;
 
-/** Starts `bin.ts` with exactly `env` (nothing of the test runner's environment leaks in). */
-export const spawnListener = (env: Record<string, string>): ListenerProcess =>
-  spawnService(["--import", "tsx", BIN], { cwd: ROOT, env });
+/**
+ * Starts `bin.ts` with exactly `env` (nothing of the test runner's environment leaks in). With
+ * `gcPressure`, the process collects its garbage every 250 ms (see gc-pressure.ts): nothing it
+ * waits on may depend on an object that nothing holds.
+ */
+export const spawnListener = (
+  env: Record<string, string>,
+  options: { readonly gcPressure?: boolean } = {},
+): ListenerProcess =>
+  spawnService(
+    [
+      ...(options.gcPressure === true
+        ? ["--expose-gc", "--import", "tsx", "--import", GC_PRESSURE]
+        : ["--import", "tsx"]),
+      BIN,
+    ],
+    { cwd: ROOT, env },
+  );
 
 /**
  * Mines `count` empty blocks, one call each. One `mine(provider, n)` with n ≥ 8 makes Hardhat

@@ -80,9 +80,12 @@ describe("two event listeners on one database", () => {
       const portB = await standby.port;
       expect(await getHealth(portB, "/health/ready")).toEqual({
         status: 503,
-        body: { status: "unready", checks: { role: "standby" } },
+        body: { status: "unready", checks: { role: "standby", reason: "another instance is the writer" } },
       });
-      expect(await getHealth(portB, "/health")).toEqual({ status: 200, body: { status: "ok", role: "standby" } });
+      expect(await getHealth(portB, "/health")).toEqual({
+        status: 200,
+        body: { status: "ok", role: "standby", reason: "another instance is the writer" },
+      });
 
       await someEvents();
       const head = await chain.provider.getBlockNumber();
