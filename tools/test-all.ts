@@ -4,7 +4,7 @@
  * `N passed, N failed` over all of them. Every step runs even when an earlier one fails. First,
  * the machine's prerequisites are checked (and installed or started where they can be).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,12 +22,59 @@ function run(command: string, args: readonly string[]): number {
   return result.status ?? 1;
 }
 
-/** A check that passes or fails as a whole. */
-function check(name: string, command: string, args: readonly string[]): Outcome {
-  console.log(`\n▶ ${name}`);
-  const status = run(command, args);
-  console.log(status === 0 ? `✓ ${name}` : `✗ ${name} (exit ${status})`);
-  return status === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+interface Check {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+/** Runs a check that passes or fails as a whole, its output held back until it ends. */
+function runCheck(check: Check): Promise<{ status: number; output: string; seconds: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(check.command, check.args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.once("error", (error) => {
+      output += `${error.message}\n`;
+    });
+    child.once("close", (code) => {
+      resolve({ status: code ?? 1, output, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+/**
+ * The checks that pass or fail as a whole, two at a time (they are CPU-bound and the project's
+ * machines have two cores); each one's output is printed whole, in the order listed.
+ */
+async function checks(list: readonly Check[]): Promise<Outcome[]> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const limited = async <T>(task: () => Promise<T>): Promise<T> => {
+    while (running >= 2) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await task();
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
+  };
+  // Started in order, two at a time; printed in order, each once it has ended.
+  const results = list.map((check) => limited(() => runCheck(check)));
+  const outcomes: Outcome[] = [];
+  for (const [index, check] of list.entries()) {
+    const result = await results[index];
+    if (!result) continue;
+    console.log(`\n▶ ${check.name}`);
+    process.stdout.write(result.output);
+    const took = `${result.seconds.toFixed(0)} s`;
+    console.log(result.status === 0 ? `✓ ${check.name} (${took})` : `✗ ${check.name} (exit ${result.status}, ${took})`);
+    outcomes.push(result.status === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
+  }
+  return outcomes;
 }
 
 /** The vitest suites, counted test by test. */
@@ -76,11 +123,21 @@ async function main(): Promise<void> {
   }
   console.log("✓ prerequisites");
   const outcomes: Outcome[] = [
-    check("format (prettier --check)", "pnpm", ["exec", "prettier", "--check", "."]),
-    check("lint (eslint)", "pnpm", ["exec", "eslint", "--max-warnings=0", "."]),
-    check("typecheck (tsc, every package)", "pnpm", ["run", "typecheck"]),
-    check("plan snapshots fresh (pnpm plan --check)", "pnpm", ["exec", "tsx", "infra/planner/cli.ts", "--check"]),
-    check("generated files fresh (pnpm generate --check)", "pnpm", ["exec", "tsx", "tools/generate.ts", "--check"]),
+    ...(await checks([
+      { name: "lint (eslint)", command: "pnpm", args: ["exec", "eslint", "--max-warnings=0", "."] },
+      { name: "typecheck (tsc, every package)", command: "pnpm", args: ["run", "typecheck"] },
+      { name: "format (prettier --check)", command: "pnpm", args: ["exec", "prettier", "--check", "."] },
+      {
+        name: "plan snapshots fresh (pnpm plan --check)",
+        command: "pnpm",
+        args: ["exec", "tsx", "infra/planner/cli.ts", "--check"],
+      },
+      {
+        name: "generated files fresh (pnpm generate --check)",
+        command: "pnpm",
+        args: ["exec", "tsx", "tools/generate.ts", "--check"],
+      },
+    ])),
     vitest(),
   ];
   const passed = outcomes.reduce((sum, outcome) => sum + outcome.passed, 0);

@@ -796,30 +796,13 @@ export function classify(
   const resource = (after ?? before) as PlannedResource;
   const kind = kindOf(before, after);
   const findings: Finding[] = [];
-  const emit: Emit = (category, direction, severity, reason, detail) => {
-    findings.push({
-      ...refOf(resource),
-      category,
-      kind,
-      direction,
-      severity,
-      reason,
-      ...(detail?.path !== undefined ? { path: detail.path } : {}),
-      ...(detail?.before !== undefined ? { before: detail.before } : {}),
-      ...(detail?.after !== undefined ? { after: detail.after } : {}),
-    });
-  };
-
-  const documents = [...new Set([...policyProperties(before), ...policyProperties(after)])];
-  for (const property of documents) {
-    const was = statementsOf(documentOf(before?.inputs[property]));
-    const is = statementsOf(documentOf(after?.inputs[property]));
-    const category: SecurityCategory = resource.type.startsWith("aws:kms/") ? "kms-key-policy" : "iam";
-    const local: Finding[] = [];
-    policyFindings(property, was, is, context, (c, direction, severity, reason, detail) => {
-      local.push({
+  /** An emitter that records this resource's findings into `into`. */
+  const emitterInto =
+    (into: Finding[]): Emit =>
+    (category, direction, severity, reason, detail) => {
+      into.push({
         ...refOf(resource),
-        category: c === "iam" ? category : c,
+        category,
         kind,
         direction,
         severity,
@@ -828,6 +811,18 @@ export function classify(
         ...(detail?.before !== undefined ? { before: detail.before } : {}),
         ...(detail?.after !== undefined ? { after: detail.after } : {}),
       });
+    };
+  const emit = emitterInto(findings);
+
+  const documents = [...new Set([...policyProperties(before), ...policyProperties(after)])];
+  for (const property of documents) {
+    const was = statementsOf(documentOf(before?.inputs[property]));
+    const is = statementsOf(documentOf(after?.inputs[property]));
+    const category: SecurityCategory = resource.type.startsWith("aws:kms/") ? "kms-key-policy" : "iam";
+    const local: Finding[] = [];
+    const into = emitterInto(local);
+    policyFindings(property, was, is, context, (c, ...rest) => {
+      into(c === "iam" ? category : c, ...rest);
     });
     // An added resource's ordinary grants are its properties, not findings; a removed one's are gone.
     findings.push(

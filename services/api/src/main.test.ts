@@ -1,45 +1,14 @@
-import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
-import path from "node:path";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { spawnService } from "@paimon/core/testing/service-process";
 import { sql } from "kysely";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SERVER_TIMEOUTS } from "./server";
-import { TEST_JWT_SECRET } from "./testing";
+import { TEST_JWT_SECRET, apiProcesses } from "./testing";
 
-let database: TestDatabase;
-/** Every process a test started: whatever still runs at the end is killed, pass or fail. */
-const spawned = new Set<ChildProcess>();
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await database.db
-    .insertInto("fund_snapshots")
-    .values({
-      recorded_at: new Date(),
-      block_number: "4200",
-      nav: "1000000",
-      l1_value: "100000",
-      l2_value: "300000",
-      l3_value: "600000",
-    })
-    .execute();
-});
-afterAll(async () => {
-  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  await database.drop();
-});
-
-const MAIN = path.join(__dirname, "bin.ts");
-
-const start = (env: Record<string, string>) => {
-  const service = spawnService(["--import", "tsx", MAIN], { cwd: path.resolve(__dirname, "..", "..", ".."), env });
-  spawned.add(service.child);
-  return service;
-};
+const processes = apiProcesses();
+const start = (env: Record<string, string>) => processes.start(env);
 
 /** A raw connection to the API, with everything it receives and when it closed. */
 async function rawConnection(port: number) {
@@ -58,8 +27,8 @@ async function rawConnection(port: number) {
 const runnable = () => ({
   ENVIRONMENT: "test",
   PORT: "0",
-  DATABASE_URL: database.url,
-  METRICS_DATABASE_URL: database.url,
+  DATABASE_URL: processes.database.url,
+  METRICS_DATABASE_URL: processes.database.url,
   REDIS_URL: "redis://127.0.0.1:6379",
   JWT_SECRET: TEST_JWT_SECRET,
   MAX_CHAIN_SYNC_AGE_SECONDS: "0",
@@ -157,7 +126,7 @@ describe("the API process", () => {
 
   it("when SIGTERM comes while many keep-alive requests are in flight, then every one of them gets its whole answer, none is reset", async () => {
     const application = `paimon-api-sigterm-${String(process.pid)}`;
-    const url = `${database.url}?application_name=${application}`;
+    const url = `${processes.database.url}?application_name=${application}`;
     const connections = 16;
     const api = start({
       ...runnable(),
@@ -196,7 +165,7 @@ describe("the API process", () => {
           (o) => "status" in o && o.status,
         ),
       ).toEqual(Array<number>(connections + 8).fill(200));
-      const locker = new pg.Client({ connectionString: database.url });
+      const locker = new pg.Client({ connectionString: processes.database.url });
       await locker.connect();
       let inFlight: Promise<Outcome[]>;
       try {
@@ -207,7 +176,7 @@ describe("the API process", () => {
         await vi.waitFor(
           async () => {
             const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-              where application_name = ${application} and wait_event_type = 'Lock'`.execute(database.db);
+              where application_name = ${application} and wait_event_type = 'Lock'`.execute(processes.database.db);
             expect(waiting.rows[0]?.n).toBe(connections);
           },
           { timeout: 30_000, interval: 50 },

@@ -3,47 +3,20 @@
  * them (a failover, `pg_terminate_backend`), and a database that stops answering (a stalled
  * network path, which only timeouts detect).
  */
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { createDatabase } from "@paimon/core/db";
 import { createRedis } from "@paimon/core/redis";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { spawnService } from "@paimon/core/testing/service-process";
 import { createTcpProxy } from "@paimon/core/testing/tcp-proxy";
 import { SignJWT } from "jose";
 import { sql } from "kysely";
 import pg from "pg";
 import request from "supertest";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { databaseTimeouts, loadApiConfig } from "./config";
 import { READINESS_DATABASE_BOUND_MS } from "./health";
-import { createTestApp, openApiChecker, TEST_JWT_SECRET } from "./testing";
+import { apiProcesses, createTestApp, openApiChecker, TEST_JWT_SECRET } from "./testing";
 
-let database: TestDatabase;
-/** Every process a test started: whatever still runs at the end is killed, pass or fail. */
-const spawned = new Set<ChildProcess>();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await database.db
-    .insertInto("fund_snapshots")
-    .values({
-      recorded_at: new Date(),
-      block_number: "4200",
-      nav: "1000000",
-      l1_value: "100000",
-      l2_value: "300000",
-      l3_value: "600000",
-    })
-    .execute();
-});
-afterAll(async () => {
-  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  await database.drop();
-});
-
-const BIN = path.join(__dirname, "bin.ts");
+const processes = apiProcesses();
 
 interface Answer {
   readonly status: number;
@@ -69,31 +42,27 @@ const answer = (url: string): Promise<Answer> =>
 describe("PostgreSQL terminates the API's connections while requests are in flight", () => {
   it("when every backend of the API is terminated while requests wait on them, then the process stays up, every request is answered 200 or 503, and it serves again", async () => {
     const application = `paimon-api-outage-${String(process.pid)}`;
-    const url = `${database.url}?application_name=${application}`;
-    const api = spawnService(["--import", "tsx", BIN], {
-      cwd: path.resolve(__dirname, "..", "..", ".."),
-      env: {
-        ENVIRONMENT: "test",
-        PORT: "0",
-        DATABASE_URL: url,
-        METRICS_DATABASE_URL: url,
-        DATABASE_POOL_SIZE: "6",
-        // The requests below wait on a lock for as long as this test takes to see them waiting:
-        // the server must not cancel them first, or no connection would be in use when terminated.
-        DATABASE_STATEMENT_TIMEOUT_MS: "50000",
-        DATABASE_QUERY_TIMEOUT_MS: "55000",
-        REDIS_URL: "redis://127.0.0.1:6379",
-        JWT_SECRET: TEST_JWT_SECRET,
-        MAX_CHAIN_SYNC_AGE_SECONDS: "0",
-        RATE_LIMIT_PER_MINUTE: "1000000",
-      },
+    const url = `${processes.database.url}?application_name=${application}`;
+    const api = processes.start({
+      ENVIRONMENT: "test",
+      PORT: "0",
+      DATABASE_URL: url,
+      METRICS_DATABASE_URL: url,
+      DATABASE_POOL_SIZE: "6",
+      // The requests below wait on a lock for as long as this test takes to see them waiting:
+      // the server must not cancel them first, or no connection would be in use when terminated.
+      DATABASE_STATEMENT_TIMEOUT_MS: "50000",
+      DATABASE_QUERY_TIMEOUT_MS: "55000",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      JWT_SECRET: TEST_JWT_SECRET,
+      MAX_CHAIN_SYNC_AGE_SECONDS: "0",
+      RATE_LIMIT_PER_MINUTE: "1000000",
     });
-    spawned.add(api.child);
     const base = `http://127.0.0.1:${String(await api.port)}`;
     expect((await answer(`${base}/v1/fund`)).status).toBe(200);
 
     // A lock on the snapshots holds every fund read in flight, on a checked-out connection.
-    const locker = new pg.Client({ connectionString: database.url });
+    const locker = new pg.Client({ connectionString: processes.database.url });
     await locker.connect();
     let answers: Promise<Answer[]>;
     try {
@@ -105,7 +74,7 @@ describe("PostgreSQL terminates the API's connections while requests are in flig
       await vi.waitFor(
         async () => {
           const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-            where application_name = ${application} and wait_event_type = 'Lock'`.execute(database.db);
+            where application_name = ${application} and wait_event_type = 'Lock'`.execute(processes.database.db);
           expect(waiting.rows[0]?.n).toBe(6);
         },
         { timeout: 30_000, interval: 50 },
@@ -113,9 +82,9 @@ describe("PostgreSQL terminates the API's connections while requests are in flig
       // Every connection of the API, busy or idle (the pids first: a filter beside
       // pg_terminate_backend in one WHERE may be evaluated after it).
       const backends = await sql<{ pid: number }>`select pid from pg_stat_activity
-        where application_name = ${application}`.execute(database.db);
+        where application_name = ${application}`.execute(processes.database.db);
       const terminated = await sql<{ ok: boolean }>`select pg_terminate_backend(pid) as ok
-        from unnest(${backends.rows.map((row) => row.pid)}::int[]) as pid`.execute(database.db);
+        from unnest(${backends.rows.map((row) => row.pid)}::int[]) as pid`.execute(processes.database.db);
       expect(terminated.rows.filter((row) => row.ok).length).toBeGreaterThanOrEqual(6);
       await locker.query("commit");
     } finally {
@@ -145,7 +114,7 @@ describe("PostgreSQL terminates the API's connections while requests are in flig
 });
 
 /** The proxied URL of the test database: the same database, through `port`. */
-const through = (port: number) => database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(port)}`);
+const through = (port: number) => processes.database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(port)}`);
 
 describe("PostgreSQL stops answering (a stalled network path: only timeouts can tell)", () => {
   it("when the API's database is silent, then every request is answered 503 database_unavailable within 10 s, readiness fails naming postgres, and it serves again once PostgreSQL answers", async () => {
@@ -154,8 +123,8 @@ describe("PostgreSQL stops answering (a stalled network path: only timeouts can 
     const timeouts = databaseTimeouts(
       loadApiConfig({
         ENVIRONMENT: "test",
-        DATABASE_URL: database.url,
-        METRICS_DATABASE_URL: database.url,
+        DATABASE_URL: processes.database.url,
+        METRICS_DATABASE_URL: processes.database.url,
         REDIS_URL: "redis://127.0.0.1:6379",
         JWT_SECRET: TEST_JWT_SECRET,
       }),
@@ -166,7 +135,12 @@ describe("PostgreSQL stops answering (a stalled network path: only timeouts can 
       keyPrefix: `paimon-test:${randomBytes(6).toString("hex")}:`,
     });
     await redis.connect();
-    const { app } = createTestApp({ db, metricsDb: database.metricsDb, redis, rateLimitPerMinute: 1_000_000 });
+    const { app } = createTestApp({
+      db,
+      metricsDb: processes.database.metricsDb,
+      redis,
+      rateLimitPerMinute: 1_000_000,
+    });
     const auth = `Bearer ${await new SignJWT({ role: "operator" })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("ops@paimon.fund")
@@ -275,7 +249,7 @@ describe("PostgreSQL stops answering (a stalled network path: only timeouts can 
   });
 
   it("when a statement runs longer than the statement timeout, then PostgreSQL cancels it and the connection serves the next query", async () => {
-    const db = createDatabase(database.url, { maxConnections: 1, statementTimeoutMs: 200 });
+    const db = createDatabase(processes.database.url, { maxConnections: 1, statementTimeoutMs: 200 });
     try {
       const slow = sql`select pg_sleep(30)`.execute(db);
       await expect(slow).rejects.toMatchObject({ code: "57014" });

@@ -1,4 +1,9 @@
+import type { ChildProcess } from "node:child_process";
+import path from "node:path";
 import { PassThrough } from "node:stream";
+import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { spawnService } from "@paimon/core/testing/service-process";
+import { afterAll, beforeAll } from "vitest";
 import { createLogger } from "@paimon/core/logger";
 import Ajv2020 from "ajv/dist/2020";
 import type { Registry } from "prom-client";
@@ -65,5 +70,47 @@ export function openApiChecker(): (
       throw new Error(
         `${operation.method} ${operation.path} ${response.status} does not match the document: ${ajv.errorsText(validate.errors, { separator: "; " })}`,
       );
+  };
+}
+
+/**
+ * The API as a real process (`bin.ts` through tsx), for a test file: its own database holding one
+ * fund snapshot, created before the file's tests and dropped after them, and every process it
+ * started killed at the end, pass or fail. Call it at the top of the file; it registers its hooks.
+ */
+export function apiProcesses() {
+  let database: TestDatabase | undefined;
+  const spawned = new Set<ChildProcess>();
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await database.db
+      .insertInto("fund_snapshots")
+      .values({
+        recorded_at: new Date(),
+        block_number: "4200",
+        nav: "1000000",
+        l1_value: "100000",
+        l2_value: "300000",
+        l3_value: "600000",
+      })
+      .execute();
+  });
+  afterAll(async () => {
+    for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await database?.drop();
+  });
+  return {
+    get database(): TestDatabase {
+      if (!database) throw new Error("the API's test database exists only inside the file's tests");
+      return database;
+    },
+    start(env: Record<string, string>) {
+      const service = spawnService(["--import", "tsx", path.join(__dirname, "bin.ts")], {
+        cwd: path.resolve(__dirname, "..", "..", ".."),
+        env,
+      });
+      spawned.add(service.child);
+      return service;
+    },
   };
 }
