@@ -154,5 +154,3 @@ export async function restorePostgres(options: {
     await client.end();
   }
 }
-
-export { readSnapshot };

@@ -7,11 +7,11 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
+import { freePort } from "./ports";
 
 const run = promisify(execFile);
 
@@ -20,20 +20,6 @@ export interface RedisCluster {
   readonly url: string;
   readonly ports: readonly number[];
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** Polls `check` until it holds, or fails naming `what` after `timeoutMs`. */

@@ -7,9 +7,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./ports";
 
 export interface TlsPostgres {
   readonly port: number;
@@ -35,20 +35,6 @@ function postgresBinDirectory(): string {
   const newest = versions[0];
   if (newest === undefined) throw new Error(`no initdb under ${root}/<version>/bin: apt-get install postgresql`);
   return path.join(root, newest, "bin");
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
 }
 
 const openssl = (directory: string, ...args: string[]) =>
