@@ -67,6 +67,19 @@ const keysSchema = z.strictObject({
   dataKeyDeletionWindowDays: int(7, 30),
   /** Waiting period for the signing key; keep it at the 30-day maximum. */
   signingKeyDeletionWindowDays: int(7, 30),
+  /**
+   * A standby stack only: the replica the primary stack keeps of its multi-Region signing key in
+   * this region (`pulumi stack output dr -s <primary>`: `signingKeyReplicaArn`). The stack then
+   * creates no signing key of its own — a new key would be a new operator address — and its
+   * rebalance worker signs with the replica.
+   */
+  signingKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
+      "must be the ARN of a multi-Region key (key/mrk-…): the replica of the primary's signing key",
+    )
+    .optional(),
 });
 
 const backupsSchema = z.strictObject({
@@ -331,6 +344,19 @@ export const stackConfigSchema = z
   .refine((config) => config.dr === undefined || config.dr.region !== config.region, {
     message: "dr.region must differ from the stack's region",
     path: ["dr", "region"],
-  });
+  })
+  .refine((config) => config.keys.signingKeyArn === undefined || config.dr === undefined, {
+    message: "a stack that signs with another stack's replica is a standby, and a standby keeps no dr of its own",
+    path: ["keys", "signingKeyArn"],
+  })
+  .refine(
+    (config) =>
+      config.keys.signingKeyArn === undefined ||
+      config.keys.signingKeyArn.split(":").slice(3, 5).join(":") === `${config.region}:${config.awsAccountId}`,
+    {
+      message: "must name a key in this stack's region and account",
+      path: ["keys", "signingKeyArn"],
+    },
+  );
 
 export type StackConfigValues = z.infer<typeof stackConfigSchema>;

@@ -65,6 +65,26 @@ describe("parseStackConfig", () => {
     expect(message).toContain("aws:region: must be an AWS region");
   });
 
+  it("when a standby names its primary's signing key replica, then it must be a multi-Region key here, with no dr", () => {
+    const config = parseStackConfig(readStackFile("staging").config, "staging");
+    const replica = `arn:aws:kms:${config.region}:${config.awsAccountId}:key/mrk-${"0123456789abcdef".repeat(2)}`;
+    const signWith = (arn: string) => withValue("paimon:keys", (keys) => (keys["signingKeyArn"] = arn));
+    expect(parseStackConfig(signWith(replica), "staging").keys.signingKeyArn).toBe(replica);
+    expect(problemsOf(signWith(replica.replace("mrk-", "")))).toContain(
+      "paimon:keys.signingKeyArn: must be the ARN of a multi-Region key",
+    );
+    expect(problemsOf(signWith(replica.replace(config.region, "eu-west-1")))).toContain(
+      "paimon:keys.signingKeyArn: must name a key in this stack's region and account",
+    );
+    const production = readStackFile("production").config;
+    const keys = JSON.parse(production["paimon:keys"]!) as Record<string, unknown>;
+    const primary = parseStackConfig(production, "production");
+    keys["signingKeyArn"] = `arn:aws:kms:${primary.region}:${primary.awsAccountId}:key/mrk-${"ab".repeat(16)}`;
+    expect(problemsOf({ ...production, "paimon:keys": JSON.stringify(keys) }, "production")).toContain(
+      "paimon:keys.signingKeyArn: a stack that signs with another stack's replica is a standby",
+    );
+  });
+
   it("when the account id is unquoted digits or short, then it is refused", () => {
     expect(problemsOf({ ...staging, "paimon:awsAccountId": "12345" })).toContain(
       "paimon:awsAccountId: must be the 12-digit AWS account id",

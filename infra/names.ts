@@ -41,6 +41,12 @@ export function workloadRoleName(prefix: string, workload: string): string {
 export const backupBucketName = (prefix: string, accountId: string, region: string): string =>
   `${prefix}-backups-${accountId}-${region}`;
 
+/**
+ * The stack that takes over a stack's workloads in its DR region (runbooks/disaster-recovery.md):
+ * the primary's replica of the signing key lets this stack's rebalance worker sign.
+ */
+export const standbyStackName = (stack: string): string => `${stack}-dr`;
+
 /** The names of one stack. */
 export interface StackNames {
   /** `paimon-<stack>`: the prefix of every physical name (cluster, keys' aliases, roles, …). */

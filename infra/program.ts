@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "./components/backup-bucket";
 import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
@@ -17,7 +17,7 @@ import { TimescalePrerequisites } from "./components/timescale";
 import { PlatformRoles } from "./components/workload-roles/platform";
 import { rebalanceWorkerPolicy } from "./components/workload-roles/policies";
 import { loadStackConfig } from "./config";
-import { backupBucketName, stackNames } from "./names";
+import { backupBucketName, stackNames, standbyStackName } from "./names";
 import { synthesizeStack } from "./k8s/main";
 import type { SyncedSecretKey } from "./k8s/secrets-chart";
 import { metricsDatabaseUrl, timescaleHost } from "./k8s/timescaledb-chart";
@@ -68,6 +68,8 @@ export interface StackOutputs {
     readonly keyArn: pulumi.Output<string>;
     readonly backupBucketName: pulumi.Output<string>;
     readonly replicatedDatabaseBackupsArn: pulumi.Output<string>;
+    /** The operator key's replica: the standby stack's `paimon:keys.signingKeyArn`. */
+    readonly signingKeyReplicaArn: pulumi.Output<string>;
   };
 }
 
@@ -219,16 +221,36 @@ export async function program(): Promise<StackOutputs> {
 
   // The signing key names the worker's role as its only signer, and the role's grant names the
   // key: the role exists first, then the key, then the grant.
-  const signingKey = new SigningKey(
-    "keys",
-    {
-      aliasPrefix: prefix,
-      scope,
-      deletionWindowDays: config.keys.signingKeyDeletionWindowDays,
-      signerRoleArns: [roles.rebalanceWorker.roleArn],
-    },
-    opts,
-  );
+  // A standby stack signs with the replica its primary keeps here (the same key, so the same
+  // operator address); every other stack owns its key, multi-Region where it keeps a DR region.
+  const existingKeyArn = config.keys.signingKeyArn;
+  const signingKey: Pick<SigningKey, "keyArn" | "keyId" | "replicaArn"> = existingKeyArn
+    ? { keyArn: pulumi.output(existingKeyArn), keyId: pulumi.output(existingKeyArn.split("/")[1] ?? "") }
+    : new SigningKey(
+        "keys",
+        {
+          aliasPrefix: prefix,
+          scope,
+          deletionWindowDays: config.keys.signingKeyDeletionWindowDays,
+          signerRoleArns: [roles.rebalanceWorker.roleArn],
+          ...(config.dr
+            ? {
+                replica: {
+                  region: config.dr.region,
+                  standbySignerRoleArns: [
+                    stackNames({
+                      ...config,
+                      stack: standbyStackName(config.stack),
+                      region: config.dr.region,
+                      namespace: config.workloads.namespace,
+                    }).roleArn("rebalanceWorker"),
+                  ],
+                },
+              }
+            : {}),
+        },
+        opts,
+      );
   roles.rebalanceWorker.grant(signingKey.keyArn.apply(rebalanceWorkerPolicy));
 
   const { adminRoleArn, ...domainSettings } = config.logs;
@@ -416,6 +438,7 @@ export async function program(): Promise<StackOutputs> {
             keyArn: dr.keyArn,
             backupBucketName: dr.bucketName,
             replicatedDatabaseBackupsArn: dr.replicatedBackupsArn,
+            signingKeyReplicaArn: signingKey.replicaArn ?? pulumi.output(""),
           },
         }
       : {}),

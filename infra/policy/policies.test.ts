@@ -131,6 +131,8 @@ const rolePolicy = (name: string, role: string, ...statements: unknown[]) =>
   );
 const signingKey = (...statements: unknown[]) =>
   resource(KEY, "keys-operator-signing", { keyUsage: "SIGN_VERIFY", policy: doc(...statements) });
+const replicaKey = (...statements: unknown[]) =>
+  resource("aws:kms/replicaKey:ReplicaKey", "keys-operator-signing-replica", { policy: doc(...statements) });
 const worker = "<role:roles-rebalanceWorker-role.arn>";
 
 const CASES: Readonly<Record<string, Case>> = {
@@ -196,6 +198,15 @@ const CASES: Readonly<Record<string, Case>> = {
         },
       ),
       rolePolicy("risk", "roles-riskWorker-role", { Effect: "Allow", Action: "kms:Sign", Resource: "*" }),
+      // The standby replica: the account as principal without a pin lets every role of it sign.
+      replicaKey({ Sid: "Standby", Effect: "Allow", Principal: { AWS: "arn:aws:iam::1:root" }, Action: "kms:Sign" }),
+      replicaKey({
+        Sid: "Standby",
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::1:root" },
+        Action: "kms:Sign",
+        Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::1:role/paimon-production-dr-risk-worker"] } },
+      }),
     ],
     passing: [
       signingKey(
@@ -213,6 +224,14 @@ const CASES: Readonly<Record<string, Case>> = {
         Effect: "Allow",
         Action: "kms:Sign",
         Resource: "<key:keys-operator-signing.arn>",
+      }),
+      replicaKey({
+        Sid: "StandbyRebalanceWorkerSigns",
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::1:root" },
+        Action: ["kms:Sign", "kms:GetPublicKey"],
+        Resource: "*",
+        Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::1:role/paimon-production-dr-rebalance-worker"] } },
       }),
     ],
   },
@@ -708,6 +727,37 @@ describe("the policy pack", () => {
       expect(evaluatePolicies([named(name)], testCase.passing, config)).toEqual([]);
     },
   );
+
+  it("when the standby replica lets the account sign unpinned, or pins another role, then each is a signer finding", () => {
+    const rule = [named("paimon-only-rebalance-worker-signs")];
+    const config = { environment: "production" } as const;
+    const root = { AWS: "arn:aws:iam::1:root" };
+    const unpinned = replicaKey({ Sid: "Standby", Effect: "Allow", Principal: root, Action: "kms:Sign" });
+    const other = replicaKey({
+      Sid: "Standby",
+      Effect: "Allow",
+      Principal: root,
+      Action: "kms:Sign",
+      Condition: { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::1:role/paimon-production-dr-risk-worker" } },
+    });
+    expect(evaluatePolicies(rule, [unpinned], config).map((v) => v.message)).toEqual([
+      expect.stringContaining("lets arn:aws:iam::1:root sign"),
+    ]);
+    expect(evaluatePolicies(rule, [other], config).map((v) => v.message)).toEqual([
+      expect.stringContaining("lets arn:aws:iam::1:role/paimon-production-dr-risk-worker sign"),
+    ]);
+  });
+
+  it("when a production stack is the standby (its database restored from replicated backups), then it needs no DR of its own", () => {
+    const rule = [named("paimon-production-disaster-recovery")];
+    const config = { environment: "production" } as const;
+    const standby = resource(RDS, "db", {
+      ...goodRds,
+      restoreToPointInTime: { sourceDbInstanceAutomatedBackupsArn: "arn:aws:rds:ap-northeast-1:1:auto-backup:ab-x" },
+    });
+    expect(evaluatePolicies(rule, [standby], config)).toEqual([]);
+    expect(evaluatePolicies(rule, [resource(RDS, "db", goodRds)], config)).toHaveLength(2);
+  });
 
   it("when a stack is staging, then production-only rules stay quiet", () => {
     const single = [

@@ -4,6 +4,7 @@ import { DataKey, SIGNING_KEY_SPEC, SigningKey } from "./index";
 
 const scope = { accountId: "123456789012", partition: "aws", region: "ap-southeast-1" };
 const workerRole = "arn:aws:iam::123456789012:role/paimon-test-rebalance-worker";
+const standbyRole = "arn:aws:iam::123456789012:role/paimon-test-dr-rebalance-worker";
 
 let recorded: Recorded;
 beforeAll(async () => {
@@ -11,6 +12,12 @@ beforeAll(async () => {
     new DataKey("keys", { aliasPrefix: "paimon-test", scope });
     new SigningKey("keys", { aliasPrefix: "paimon-test", scope });
     new SigningKey("signed", { aliasPrefix: "paimon-signed", scope, signerRoleArns: [workerRole] });
+    new SigningKey("replicated", {
+      aliasPrefix: "paimon-replicated",
+      scope,
+      signerRoleArns: [workerRole],
+      replica: { region: "ap-northeast-1", standbySignerRoleArns: [standbyRole] },
+    });
   });
 });
 
@@ -80,6 +87,45 @@ describe("DataKey and SigningKey", () => {
         .ofType("aws:kms/alias:Alias")
         .map((a) => a.inputs["name"])
         .sort(),
-    ).toEqual(["alias/paimon-signed-operator-signing", "alias/paimon-test-data", "alias/paimon-test-operator-signing"]);
+    ).toEqual([
+      "alias/paimon-replicated-operator-signing",
+      "alias/paimon-replicated-operator-signing", // the replica's, in the standby region
+      "alias/paimon-signed-operator-signing",
+      "alias/paimon-test-data",
+      "alias/paimon-test-operator-signing",
+    ]);
+  });
+
+  it("when a standby region is kept, then the key is multi-Region and the account may replicate it there only", () => {
+    const key = recorded.named("replicated-operator-signing", KEY);
+    expect(key.inputs["multiRegion"]).toBe(true);
+    expect(recorded.named("signed-operator-signing", KEY).inputs["multiRegion"]).toBeUndefined();
+    const replicate = policyOf(key).Statement.filter((s) => s["Action"] === "kms:ReplicateKey");
+    expect(replicate).toEqual([
+      expect.objectContaining({
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Condition: { StringEquals: { "kms:ReplicaRegion": "ap-northeast-1" } },
+      }),
+    ]);
+  });
+
+  it("then the replica is protected, in the standby region, and only the standby worker's pinned role may sign", () => {
+    const replica = recorded.named("replicated-operator-signing-replica", "aws:kms/replicaKey:ReplicaKey");
+    expect(replica.inputs).toMatchObject({ region: "ap-northeast-1", deletionWindowInDays: 30 });
+    expect(replica.options?.protect).toBe(true);
+    const statements = policyOf(replica).Statement;
+    const signers = statements.filter((s) => ([s["Action"]].flat() as string[]).includes("kms:Sign"));
+    expect(signers).toEqual([
+      expect.objectContaining({
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Condition: { ArnEquals: { "aws:PrincipalArn": [standbyRole] } },
+      }),
+    ]);
+    expect(statements.find((s) => s["Effect"] === "Deny")).toMatchObject({
+      Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey"],
+    });
+    expect(statements.some((s) => s["Action"] === "kms:ReplicateKey")).toBe(false);
+    const alias = recorded.ofType("aws:kms/alias:Alias").find((a) => a.name === "replicated-operator-signing-replica");
+    expect(alias?.inputs).toMatchObject({ region: "ap-northeast-1", name: "alias/paimon-replicated-operator-signing" });
   });
 });

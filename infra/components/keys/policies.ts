@@ -37,6 +37,26 @@ export const KEY_ADMIN_ACTIONS: readonly string[] = [
   "kms:UpdateKeyDescription",
 ];
 
+/** What the one signer may do with the operator key: sign, and read the public key (its address). */
+export const SIGNER_ACTIONS: readonly string[] = ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"];
+
+/**
+ * How a multi-Region signing key's policy names its other Region.
+ *
+ * - `replicaRegion` (the primary's policy): the account may replicate the key to that Region
+ *   only. A key holds one replica per Region, so once the standby's replica exists nobody can
+ *   make another copy of the key material elsewhere, with a policy of their own.
+ * - `standbySignerRoleArns` (the replica's policy): the standby stack's rebalance worker role,
+ *   which does not exist while the primary runs. A key policy cannot name a principal that does
+ *   not exist (KMS refuses the policy), so the account is the principal and the condition pins
+ *   the role's ARN: the role signs once the standby stack creates it and grants it `kms:Sign` in
+ *   IAM, and no other role of the account can, whatever its IAM policy says.
+ */
+export interface SigningKeyReplication {
+  readonly replicaRegion?: string | undefined;
+  readonly standbySignerRoleArns?: readonly string[];
+}
+
 /** Actions that would end the signing key's life; denied to every principal. */
 export const SIGNING_KEY_DESTRUCTIVE_ACTIONS: readonly string[] = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
 
@@ -78,7 +98,11 @@ export function dataKeyPolicy(scope: KeyPolicyScope): aws.iam.PolicyDocument {
  * listed roles (the rebalance worker's) may sign; and nobody may schedule its deletion or disable
  * it — doing either first takes a reviewed change to this policy, which the plan diff flags.
  */
-export function signingKeyPolicy(scope: KeyPolicyScope, signerRoleArns: readonly string[]): aws.iam.PolicyDocument {
+export function signingKeyPolicy(
+  scope: KeyPolicyScope,
+  signerRoleArns: readonly string[],
+  replication: SigningKeyReplication = {},
+): aws.iam.PolicyDocument {
   const statements: aws.iam.PolicyStatement[] = [
     {
       Sid: "AccountAdministersButCannotSign",
@@ -100,8 +124,29 @@ export function signingKeyPolicy(scope: KeyPolicyScope, signerRoleArns: readonly
       Sid: "RebalanceWorkerSigns",
       Effect: "Allow",
       Principal: { AWS: [...signerRoleArns].sort() },
-      Action: ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"],
+      Action: [...SIGNER_ACTIONS],
       Resource: "*",
+    });
+  }
+  if (replication.replicaRegion !== undefined) {
+    statements.push({
+      Sid: "AccountReplicatesOnlyToTheStandbyRegion",
+      Effect: "Allow",
+      Principal: { AWS: root(scope) },
+      Action: "kms:ReplicateKey",
+      Resource: "*",
+      Condition: { StringEquals: { "kms:ReplicaRegion": replication.replicaRegion } },
+    });
+  }
+  const standby = [...(replication.standbySignerRoleArns ?? [])].sort();
+  if (standby.length > 0) {
+    statements.push({
+      Sid: "StandbyRebalanceWorkerSigns",
+      Effect: "Allow",
+      Principal: { AWS: root(scope) },
+      Action: [...SIGNER_ACTIONS],
+      Resource: "*",
+      Condition: { ArnEquals: { "aws:PrincipalArn": standby } },
     });
   }
   return { Version: "2012-10-17", Statement: statements };

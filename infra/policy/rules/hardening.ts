@@ -17,6 +17,7 @@ const IAM_POLICY_TYPES = [
   "aws:iam/groupPolicy:GroupPolicy",
 ];
 const KEY = "aws:kms/key:Key";
+const REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey";
 
 const onEverything = (statement: Statement) => statement.Resource.includes("*") || statement.Resource.length === 0;
 
@@ -66,6 +67,20 @@ function principals(statement: Statement): string[] {
     );
   }
   return [];
+}
+
+/**
+ * Who a key-policy statement lets act: its principals — except where it names the account and
+ * pins `aws:PrincipalArn` by a condition (how a key names a role that does not exist yet, such as
+ * the standby stack's), which lets only the pinned ARNs act.
+ */
+function actingPrincipals(statement: Statement): string[] {
+  const who = principals(statement);
+  const pinned = ["ArnEquals", "ArnLike", "StringEquals", "StringLike"].flatMap((operator) => {
+    const value = get(statement.Condition, operator, "aws:PrincipalArn");
+    return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(text);
+  });
+  return pinned.length > 0 && who.every((principal) => /:root$/.test(principal)) ? pinned : who;
 }
 
 export const hardeningRules = [
@@ -133,19 +148,21 @@ export const hardeningRules = [
   stackRule({
     name: "paimon-only-rebalance-worker-signs",
     description:
-      "Only the rebalance worker's role may sign with the fund operator's key: no other principal in its key policy or in an IAM policy may use kms:Sign, and nobody may create grants on it (a grant can give kms:Sign).",
+      "Only the rebalance worker's role may sign with the fund operator's key or its standby replica: no other principal in their key policies (a principal pinned by an aws:PrincipalArn condition counts as itself) or in an IAM policy may use kms:Sign, and nobody may create grants on them (a grant can give kms:Sign).",
     enforcement: "mandatory",
     severity: "critical",
     check: (resources) => {
+      // A replica shares its primary's key material: whoever may use a replica signs as the operator.
       const keys = resources.filter(
-        (resource) => resource.type === KEY && resource.props["keyUsage"] === "SIGN_VERIFY",
+        (resource) =>
+          (resource.type === KEY && resource.props["keyUsage"] === "SIGN_VERIFY") || resource.type === REPLICA_KEY,
       );
       const found: { message: string; urn: string }[] = [];
       for (const key of keys) {
         for (const statement of statementsOf(key.props["policy"])) {
           if (statement.Effect !== "Allow") continue;
           const actions = statement.NotAction.length > 0 ? ["*"] : statement.Action;
-          const who = principals(statement);
+          const who = actingPrincipals(statement);
           if (grants(actions, "kms:Sign")) {
             const others = who.filter((principal) => !isRebalanceWorker(principal));
             if (others.length > 0)
@@ -189,11 +206,20 @@ export const hardeningRules = [
   stackRule({
     name: "paimon-production-disaster-recovery",
     description:
-      "Production replicates its database backups and its backup bucket to another region (§7.2): an `InstanceAutomatedBackupsReplication` and an enabled `BucketReplicationConfig`.",
+      "Production replicates its database backups and its backup bucket to another region (§7.2): an `InstanceAutomatedBackupsReplication` and an enabled `BucketReplicationConfig` — unless the stack is itself the standby, its database restored from replicated backups.",
     enforcement: "mandatory",
     severity: "high",
     productionOnly: true,
     check: (resources) => {
+      // A standby brought up in the DR region (its database restored from the replicated backups)
+      // is the disaster recovery: it may not wait for a standby of its own. Giving it one, back in
+      // the recovered region, is the runbook's last step.
+      const standby = resources.some(
+        (resource) =>
+          resource.type === "aws:rds/instance:Instance" &&
+          get(resource.props["restoreToPointInTime"], "sourceDbInstanceAutomatedBackupsArn") !== undefined,
+      );
+      if (standby) return [];
       const backups = resources.some(
         (resource) =>
           resource.type === "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
