@@ -10,6 +10,7 @@
  * handles are then made anew, since one whose setup failed would keep failing.
  */
 import type { Database } from "@paimon/core/db";
+import { AppError } from "@paimon/core/errors";
 import { Queue } from "bullmq";
 import type { RedisClient } from "@paimon/core/redis";
 import { sql, type Kysely } from "kysely";
@@ -28,7 +29,12 @@ export interface Relay {
 const BATCH = 1_000;
 
 /** Redis did not take the work: it stays in the outbox. */
-export class RedisUnavailableError extends Error {}
+export class RedisUnavailableError extends AppError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("redis_unavailable", message, { status: 503, retryable: true, ...options });
+    this.name = "RedisUnavailableError";
+  }
+}
 
 const redisFailure = (error: unknown) =>
   error instanceof RedisUnavailableError

@@ -8,6 +8,7 @@
  * URL are sent as basic authentication. Logs are returned raw and decoded by the caller with the
  * contract's ethers `Interface`.
  */
+import { AppError } from "@paimon/core/errors";
 import { backOff } from "exponential-backoff";
 import type { Histogram } from "prom-client";
 
@@ -30,15 +31,31 @@ export interface BlockHeader {
 }
 
 /** The node refused the range: too many blocks or results. The caller narrows and asks again. */
-export class RangeTooWideError extends Error {}
+export class RangeTooWideError extends AppError {
+  constructor(message: string) {
+    super("rpc_range_too_wide", message, { status: 502, retryable: true });
+    this.name = "RangeTooWideError";
+  }
+}
 /** The node (or its gateway) said to slow down: HTTP 429 or a JSON-RPC limit error. */
-export class RateLimitedError extends Error {}
-export class RpcError extends Error {
+export class RateLimitedError extends AppError {
+  constructor(message: string) {
+    super("rpc_rate_limited", message, { status: 503, retryable: true });
+    this.name = "RateLimitedError";
+  }
+}
+/** The node answered with an error of its own (`rpcCode`, the JSON-RPC error code): asking again will not help. */
+export class RpcError extends AppError {
   constructor(
     message: string,
-    readonly code?: number,
+    readonly rpcCode?: number,
   ) {
-    super(message);
+    super("rpc_error", message, {
+      status: 502,
+      retryable: false,
+      ...(rpcCode === undefined ? {} : { details: { rpcCode } }),
+    });
+    this.name = "RpcError";
   }
 }
 
@@ -51,7 +68,12 @@ const RATE_MESSAGES = /rate limit|too many requests|exceeded .*capacity|request 
  * request's deadline, or it answered with a 5xx. Names the endpoint by its variable and host
  * only — a node URL's path, query or credentials may hold an API key.
  */
-export class RpcUnavailableError extends Error {}
+export class RpcUnavailableError extends AppError {
+  constructor(message: string) {
+    super("rpc_unavailable", message, { status: 503, retryable: true });
+    this.name = "RpcUnavailableError";
+  }
+}
 
 /** Whether `error` came from the node (or the way to it), rather than from the database or a bug. */
 export const isRpcFailure = (error: unknown): boolean =>
