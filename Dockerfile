@@ -53,12 +53,33 @@ USER node
 # meta.json (every bundled file and package); AWS's RDS CA bundle goes where the services look for
 # it. No node_modules, no devDependencies, no pnpm.
 FROM ${NODE_IMAGE} AS runtime
+# The backup CronJobs run `ops backup` here: pg_dump and pg_restore of the servers' major version
+# (RDS PostgreSQL 16, TimescaleDB's pg16 image; a pg_dump older than its server refuses to dump
+# it), from the PostgreSQL project's apt repository. Its signing key is fetched, checked to be
+# exactly one key with this fingerprint, and only then trusted, for that repository alone; the
+# client is pinned to one build — bump it with the database's minor version.
+ARG PGDG_KEY_FINGERPRINT=B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8
+ARG POSTGRESQL_CLIENT_VERSION=16.16-1.pgdg120+1
 ENV NODE_ENV=production
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates=20250419~deb12u2 gpg=2.2.40-1.1+deb12u2 \
+    && GNUPGHOME="$(mktemp -d)" && export GNUPGHOME \
+    && node -e 'fetch("https://www.postgresql.org/media/keys/ACCC4CF8.asc").then(async (r) => { if (!r.ok) throw new Error("HTTP " + r.status); process.stdout.write(await r.text()); })' > /tmp/pgdg.asc \
+    && gpg --show-keys --with-colons /tmp/pgdg.asc > /tmp/pgdg.keys \
+    && test "$(grep -c '^pub:' /tmp/pgdg.keys)" = 1 \
+    && test "$(grep -m1 '^fpr:' /tmp/pgdg.keys | cut -d: -f10)" = "${PGDG_KEY_FINGERPRINT}" \
+    && gpg --dearmor --output /usr/share/keyrings/pgdg.gpg /tmp/pgdg.asc \
+    && echo "deb [signed-by=/usr/share/keyrings/pgdg.gpg] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends "postgresql-client-16=${POSTGRESQL_CLIENT_VERSION}" \
+    && apt-get purge -y --auto-remove gpg \
+    && rm -rf /var/lib/apt/lists/* /tmp/pgdg.asc /tmp/pgdg.keys "${GNUPGHOME}"
 RUN groupadd --system --gid 1001 paimon \
     && useradd --system --uid 1001 --gid paimon --home-dir /app --shell /usr/sbin/nologin paimon
 WORKDIR /app
 COPY --from=build --chown=root:root /workspace/services/runtime/dist/ ./dist/
-# RDS_CA_BUNDLE_PATH; the backup jobs copy it from here for pg_dump.
+# RDS_CA_BUNDLE_PATH: the services' database connections, and pg_dump's in the backup jobs, verify RDS against it.
 COPY --from=build --chown=root:root /workspace/services/core/rds-global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 1001:1001

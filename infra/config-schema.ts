@@ -333,6 +333,13 @@ export const stackConfigSchema = z
     paging: pagingSchema.optional(),
     /** Present only where a DR region is kept (production). */
     dr: drSchema.optional(),
+    /**
+     * `protect` on every stateful resource — the databases, the cache, the buckets, the keys, the
+     * search domain, the secrets, the DR copies, TimescaleDB: Pulumi refuses to delete or replace
+     * one until a reviewed change lifts it. Production sets it (the policy pack requires it there).
+     */
+    // A top-level value reaches the program as text (`true`), as Pulumi hands scalars over.
+    protectStatefulResources: z.stringbool({ truthy: ["true"], falsy: ["false"] }),
     tags: z.record(
       z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "tag keys are lower-case kebab-case"),
       z.string().min(1).max(256),

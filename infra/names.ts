@@ -47,6 +47,9 @@ export const backupBucketName = (prefix: string, accountId: string, region: stri
  */
 export const standbyStackName = (stack: string): string => `${stack}-dr`;
 
+/** The data key's alias: how anything made before the key, or from configuration alone, names it. */
+export const dataKeyAlias = (prefix: string): string => `alias/${prefix}-data`;
+
 /** The names of one stack. */
 export interface StackNames {
   /** `paimon-<stack>`: the prefix of every physical name (cluster, keys' aliases, roles, …). */
@@ -55,6 +58,8 @@ export interface StackNames {
   readonly backupBucket: string;
   /** `paimon/<stack>`: the Secrets Manager prefix of the stack's secrets. */
   readonly secretPrefix: string;
+  /** The data key by its alias's ARN (the key's own id exists only once it is made). */
+  readonly dataKeyAliasArn: string;
   readonly redisReplicationGroupId: string;
   /** Snapshots the hourly Redis backup takes (and may delete) start with this. */
   readonly redisSnapshotPrefix: string;
@@ -92,6 +97,7 @@ export function stackNames(identity: StackIdentity): StackNames {
     clusterName: prefix,
     backupBucket: backupBucketName(prefix, identity.awsAccountId, identity.region),
     secretPrefix: `paimon/${identity.stack}`,
+    dataKeyAliasArn: `arn:${partition}:kms:${identity.region}:${identity.awsAccountId}:${dataKeyAlias(prefix)}`,
     redisReplicationGroupId: `${prefix}-redis`,
     redisSnapshotPrefix: `${prefix}-`,
     logDomain: `${prefix}-logs`,

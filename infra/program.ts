@@ -81,6 +81,8 @@ export async function program(): Promise<StackOutputs> {
   const config = loadStackConfig();
   const names = stackNames({ ...config, namespace: config.workloads.namespace });
   const { prefix } = names;
+  // Every stateful resource's `protect` (the database's follows its deletion protection).
+  const protect = config.protectStatefulResources;
 
   // An explicit provider pins the region and refuses to touch any account but the configured
   // one, whatever credentials the operator's shell happens to hold.
@@ -117,7 +119,14 @@ export async function program(): Promise<StackOutputs> {
 
   const dataKey = new DataKey(
     "keys",
-    { aliasPrefix: prefix, scope, deletionWindowDays: config.keys.dataKeyDeletionWindowDays },
+    {
+      aliasPrefix: prefix,
+      scope,
+      deletionWindowDays: config.keys.dataKeyDeletionWindowDays,
+      protect,
+      // The Redis backup's ElastiCache exports land in the backup bucket, encrypted with this key.
+      elastiCacheExportBucket: names.backupBucket,
+    },
     opts,
   );
 
@@ -145,6 +154,8 @@ export async function program(): Promise<StackOutputs> {
       retentionDays: config.backups.retentionDays,
       noncurrentVersionRetentionDays: config.backups.noncurrentVersionRetentionDays,
       forceDestroy: config.backups.forceDestroy,
+      protect,
+      elastiCacheExportRegion: config.region,
     },
     opts,
   );
@@ -182,6 +193,7 @@ export async function program(): Promise<StackOutputs> {
       ...config.cache,
       replicationGroupId: names.redisReplicationGroupId,
       logRetentionDays: config.logs.logRetentionDays,
+      protect,
     },
     opts,
   );
@@ -268,6 +280,7 @@ export async function program(): Promise<StackOutputs> {
       // log shipper's role and the operators' to OpenSearch roles.
       masterUserArn: roles.logDomainSecurity.roleArn,
       clientRoleArns: [roles.logDomainSecurity.roleArn, roles.logShipper.roleArn, adminRoleArn],
+      protect,
     },
     opts,
   );
@@ -298,6 +311,7 @@ export async function program(): Promise<StackOutputs> {
       ...scope,
       kmsKeyArn: dataKey.keyArn,
       recoveryWindowDays: config.secrets.recoveryWindowDays,
+      protect,
       // Typed by the keys the cluster syncs: a secret missing here, or one nothing reads, does not compile.
       secrets: {
         "database-url": { value: database.databaseUrl },
@@ -349,6 +363,7 @@ export async function program(): Promise<StackOutputs> {
       timescaleHost: timescaleHost(names.namespace),
       servicesImage: config.workloads.image,
       redisCluster: config.cache.clusterMode,
+      protect,
     },
     // The workload charts need the platform's secrets synced and its volume classes in place.
     { dependsOn: [secrets, timescale] },
@@ -380,6 +395,7 @@ export async function program(): Promise<StackOutputs> {
           noncurrentVersionRetentionDays: config.backups.noncurrentVersionRetentionDays,
           databaseInstanceArn: database.instanceArn,
           databaseBackupRetentionDays: config.dr.backupRetentionDays,
+          protect,
         },
         opts,
       )

@@ -1,6 +1,6 @@
 import { monitoringOutputs, type GeneratedFile } from "../monitoring/src/outputs";
 import { chartFiles, synthesizeStack } from "../infra/k8s/main";
-import { readStackConfigs } from "../infra/planner/stacks";
+import { readStackConfigs } from "../infra/planner/stack-configs";
 import { openApiDocument } from "../services/api/src/openapi";
 import { contractOutputs } from "../services/contracts/src/outputs";
 

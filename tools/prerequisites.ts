@@ -1,9 +1,10 @@
 /**
  * What `pnpm test` needs of the machine, checked in its first seconds: Node and pnpm at the
- * versions package.json pins, the Debian tools the suites run (promtool, amtool, shellcheck), and
- * this machine's PostgreSQL and Redis. What is missing is installed or started where this process
- * may (root, with apt and the servers' own commands, as on the project's machines); otherwise the
- * run stops at once, naming each missing piece and the exact command that provides it.
+ * versions package.json pins, the Debian tools the suites run (promtool and Prometheus, amtool,
+ * shellcheck), and this machine's PostgreSQL and Redis. What is missing is installed or started
+ * where this process may (root, with apt and the servers' own commands, as on the project's
+ * machines); otherwise the run stops at once, naming each missing piece and the exact command
+ * that provides it.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -15,6 +16,8 @@ const ROOT = path.resolve(__dirname, "..");
 /** Debian packages the suites call, by the command each provides. */
 const TOOLS = {
   promtool: "prometheus",
+  // The operations checks' tests run Prometheus itself, scraping `pnpm dev`.
+  prometheus: "prometheus",
   amtool: "prometheus-alertmanager",
   shellcheck: "shellcheck",
   // The operations tests run a Redis of their own, whose RDB file they read.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StackConfig } from "../config";
-import { listStacks, readStackConfigs } from "../planner/stacks";
+import { readStackConfigs } from "../planner/stack-configs";
+import { listStacks } from "../planner/stacks";
 import { API } from "./api-chart";
 import { PUSHGATEWAY_URL } from "./backups-chart";
 import { synthesizeStack } from "./main";

@@ -6,6 +6,8 @@ import { BackupsChart } from "./backups-chart";
 import { LoggingChart } from "./logging-chart";
 import { MigrationsChart } from "./migrations-chart";
 import { MonitoringChart } from "./monitoring-chart";
+import { OperationsChart } from "./operations-chart";
+import { OpsRbacChart } from "./ops-rbac";
 import { PlatformChart } from "./platform-chart";
 import { SecretsChart } from "./secrets-chart";
 import { ServicesChart } from "./services-chart";
@@ -33,6 +35,8 @@ export function synthesizeStack(config: StackConfig): SynthesizedChart[] {
     new ServicesChart(app, "services", { values }),
     new TimescaleChart(app, "timescaledb", { values }),
     new BackupsChart(app, "backups", { values }),
+    new OpsRbacChart(app, "ops-rbac", { values }),
+    new OperationsChart(app, "operations", { values }),
     new LoggingChart(app, "logging", { values }),
     new MonitoringChart(app, "monitoring"),
   ];

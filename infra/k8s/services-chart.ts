@@ -1,6 +1,7 @@
 import { Chart, type ChartProps } from "cdk8s";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
+import { EVENT_LISTENER, WORKERS, workerName } from "@paimon/core/workloads";
 import { PUSHGATEWAY_URL } from "./backups-chart";
 import {
   containerSecurityContext,
@@ -19,10 +20,8 @@ import {
 import { waitForMigrations } from "./migrations-chart";
 import { PORTS, type WorkloadValues } from "./values";
 
-export const EVENT_LISTENER = "paimon-event-listener";
-/** The workers of §2.3, one image, `--worker=<name>` each. */
-export const WORKERS = ["rebalance", "risk", "scheduler"] as const;
-export const workerName = (worker: (typeof WORKERS)[number]) => `paimon-${worker}-worker`;
+// The names are shared with the operator's commands, which scale these Deployments for a restore.
+export { EVENT_LISTENER, WORKERS, workerName };
 
 export interface ServicesChartProps extends ChartProps {
   readonly values: WorkloadValues;

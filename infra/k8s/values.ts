@@ -52,15 +52,16 @@ export interface WorkloadValues {
   /** `paimon/<stack>`: the Secrets Manager prefix ExternalSecrets read. */
   readonly secretPrefix: string;
   readonly backupBucket: string;
+  /** The data key by its alias's ARN: the backups' SSE-KMS key and the secrets export's envelope key. */
+  readonly backupKmsKeyId: string;
   readonly redisReplicationGroupId: string;
+  /** The Redis backup's snapshots are named with it; its role may delete no others. */
   readonly redisSnapshotPrefix: string;
   /** ElastiCache runs in cluster mode: the services must discover its shards (`REDIS_CLUSTER`). */
   readonly redisCluster: boolean;
   /** The OpenSearch domain the logs go to. */
   readonly logDomain: string;
   readonly timescaleVolumeGiB: number;
-  /** Retention of Redis snapshots the hourly job keeps, in days. */
-  readonly redisBackupRetentionDays: number;
   /** IRSA role ARNs by workload. */
   readonly roleArns: Readonly<Record<string, string>>;
   /** The operators' role, mapped to OpenSearch's administrator roles. */
@@ -94,12 +95,12 @@ export function workloadValues(config: StackConfig): WorkloadValues {
     chain: workloads.chain,
     secretPrefix: names.secretPrefix,
     backupBucket: names.backupBucket,
+    backupKmsKeyId: names.dataKeyAliasArn,
     redisReplicationGroupId: names.redisReplicationGroupId,
     redisSnapshotPrefix: names.redisSnapshotPrefix,
     redisCluster: config.cache.clusterMode,
     logDomain: names.logDomain,
     timescaleVolumeGiB: config.timescale.volumeSizeGiB,
-    redisBackupRetentionDays: config.backups.retentionDays.redis,
     roleArns,
     logAdminRoleArn: config.logs.adminRoleArn,
     databaseCidrs: planSubnets(config.network.cidrBlock, config.network.availabilityZoneCount).database,

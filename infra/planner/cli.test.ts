@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type * as Sarif from "sarif";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { captureIo, createTempRoot, type TempRoot } from "../testing/temp-root";
 import { runPlan } from "./cli";
@@ -89,8 +90,12 @@ describe("pnpm plan", () => {
     );
     const io = captureIo(temp.root);
     expect(await runPlan({ ...defaults, stack: "production" }, io)).toBe(1);
-    // The advisories are production's placeholder digests of paimon's own images and its unprotected stateful resources.
-    expect(io.stdout()).toMatch(/Policy pack: 2 mandatory, \d+ advisory violations/);
+    // The database's protect follows its deletion protection: off, the primary and its replica are unprotected too.
+    // The advisories are production's placeholder digests of paimon's own images.
+    expect(io.stdout()).toMatch(/Policy pack: 4 mandatory, \d+ advisory violations/);
+    expect(io.stdout()).toMatch(
+      /✗ mandatory\s+paimon-production-stateful-protected\s+database-primary\s+not protected/,
+    );
     expect(io.stdout()).toMatch(
       /✗ mandatory\s+CKV_AWS_293-rds-deletion-protection\s+database-primary\s+deletionProtection is off/,
     );
@@ -137,15 +142,14 @@ describe("pnpm plan", () => {
     const markdown = captureIo(temp.root);
     expect(await runPlan({ ...defaults, diff: "HEAD" }, markdown)).toBe(0);
     const text = markdown.stdout();
-    expect(text).toContain("| staging | 0 | 3 | 0 | 0 | **1** | 1 | 0 | clean |");
+    expect(text).toContain("| staging | 0 | 2 | 0 | 0 | **1** | 1 | 0 | clean |");
     expect(text).toMatch(/\| production \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| \d+ advisory \(0 new\) \|/);
     expect(text.indexOf("### Findings")).toBeLessThan(text.indexOf("### Changes"));
     expect(text).toContain("`rules[id=expire-redis].expiration.days`: `7` → `3`");
     expect(text).toContain("`forceDestroy`: `false` → `true`");
-    // The hourly Redis backup job expires snapshots after the same retention.
-    expect(text).toContain(
-      "`spec.jobTemplate.spec.template.spec.containers[name=backup].env[name=RETENTION_DAYS].value`: `7` → `3`",
-    );
+    // The Redis backup exports each snapshot into the bucket and deletes it: the bucket's
+    // lifecycle is the only retention, and the backup job does not change.
+    expect(text).not.toContain("RETENTION_DAYS");
 
     const json = captureIo(temp.root);
     await runPlan({ format: "json", diff: "HEAD" }, json);
@@ -168,11 +172,35 @@ describe("pnpm plan", () => {
     const findings = rest.filter((line) => line.startsWith("| production") || line.startsWith("| staging"));
     expect(findings.length).toBeGreaterThanOrEqual(2);
     for (const line of findings) {
-      expect(line).toMatch(
-        /^\| production \| advisory \| (low \| `paimon-image-digest-not-placeholder`|medium \| `paimon-production-stateful-protected`) \|/,
-      );
+      expect(line).toMatch(/^\| production \| advisory \| low \| `paimon-image-digest-not-placeholder` \|/);
     }
-    expect(rest).toContain("<details><summary>Already on the base (10)</summary>");
+    expect(rest).toContain("<details><summary>Already on the base (2)</summary>");
+  });
+
+  it("when --diff is asked for SARIF, then it prints one SARIF 2.1.0 log whose results point into the repository", async () => {
+    await runPlan({ ...defaults, quiet: true, stack: "staging" }, captureIo(temp.root));
+    temp.commit("baseline");
+    temp.edit("Pulumi.staging.yaml", "    forceDestroy: false", "    forceDestroy: true");
+    const io = captureIo(temp.root);
+    expect(await runPlan({ format: "sarif", diff: "HEAD", stack: "staging" }, io)).toBe(0);
+    const log = JSON.parse(io.stdout()) as Sarif.Log;
+    expect(log.version).toBe("2.1.0");
+    const results = log.runs[0]?.results ?? [];
+    expect(results).toContainEqual(
+      expect.objectContaining({
+        ruleId: "plan-diff/deletion-protection/weakened",
+        level: "error",
+        baselineState: "new",
+        locations: [
+          expect.objectContaining({
+            physicalLocation: {
+              artifactLocation: { uri: "infra/components/backup-bucket/index.ts", uriBaseId: "%SRCROOT%" },
+              region: { startLine: expect.any(Number) as number },
+            },
+          }),
+        ],
+      }),
+    );
   });
 
   it("when --check and --diff are combined, then it refuses", async () => {

@@ -6,11 +6,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { diffSnapshots, type DiffReport } from "./diff";
+import type { DiffReport } from "./diff";
 import { PlanError } from "./errors";
 import { PLANS_DIR, resolveRef, snapshotAt } from "./git";
 import { planStacks, type StackPlan } from "./plan";
-import { renderJson, renderMarkdown } from "./report";
 import { serializeSnapshot } from "./snapshot";
 import { REPO_ROOT, listStacks } from "./stacks";
 import { summarize } from "./summary";
@@ -19,7 +18,7 @@ export interface CliOptions {
   readonly stack?: string;
   readonly check?: boolean;
   readonly diff?: string;
-  readonly format: "markdown" | "json";
+  readonly format: "markdown" | "json" | "sarif";
   readonly quiet?: boolean;
 }
 
@@ -81,15 +80,32 @@ export async function runPlan(options: CliOptions, io: CliIo): Promise<number> {
   };
 
   if (options.diff !== undefined) {
+    // Loaded only for a diff: a plain or --check run stays lean (the classifier, the price table,
+    // the picture and SARIF are most of the planner's own modules).
+    const [{ changeGraph }, { diffSnapshots }, { renderJson, renderMarkdown }, { renderSarif, sourceLocator }] =
+      await Promise.all([import("./diagram.js"), import("./diff.js"), import("./report.js"), import("./sarif.js")]);
     const base = options.diff;
+    const compared = plans.map((plan) => ({ plan, before: snapshotAt(base, plan.stack, io.root) }));
     const report: DiffReport = {
       base,
-      stacks: plans.map((plan) => ({
-        ...diffSnapshots(snapshotAt(base, plan.stack, io.root), plan.snapshot),
-        violations: plan.violations,
-      })),
+      stacks: compared.map(({ plan, before }) => {
+        const diff = { ...diffSnapshots(before, plan.snapshot), violations: plan.violations };
+        return { ...diff, graph: changeGraph(before, plan.snapshot, diff) };
+      }),
     };
-    io.out(options.format === "json" ? renderJson(report) : renderMarkdown(report));
+    // Results point into the program's sources, which live in this repository whatever the stacks' root.
+    const locate = () =>
+      sourceLocator(
+        REPO_ROOT,
+        compared.flatMap(({ plan, before }) => [...before.resources, ...plan.snapshot.resources]),
+      );
+    io.out(
+      options.format === "json"
+        ? renderJson(report)
+        : options.format === "sarif"
+          ? renderSarif(report, locate())
+          : renderMarkdown(report),
+    );
     return mandatory.length > 0 ? refuse() : 0;
   }
 
@@ -135,7 +151,9 @@ export function buildCommand(io: CliIo, done: (code: number) => void): Command {
     .option("--check", "write nothing; fail naming each stack whose committed snapshot is stale")
     .option("--diff <git-ref>", "report what changed since the snapshots committed at <git-ref>")
     .addOption(
-      new Option("--format <format>", "format of the --diff report").choices(["markdown", "json"]).default("markdown"),
+      new Option("--format <format>", "format of the --diff report (sarif: for GitHub code scanning)")
+        .choices(["markdown", "json", "sarif"])
+        .default("markdown"),
     )
     .option("-q, --quiet", "print no per-stack summary")
     .argument("[extra...]")

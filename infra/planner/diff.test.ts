@@ -195,7 +195,8 @@ describe("diffSnapshots", () => {
     find(head, "backups-bucket", "aws:s3/bucket:Bucket").inputs["bucket"] = "paimon-production-backups-v2";
     const diff = diffSnapshots(committed, head);
     expect(diff.stateful).toEqual([
-      expect.objectContaining({ name: "backups-bucket", reason: "replaced", protected: false }),
+      // Production protects every stateful resource: the replacement would stop at `pulumi up`.
+      expect.objectContaining({ name: "backups-bucket", reason: "replaced", protected: true }),
     ]);
     expect(diff.stateful[0]!.detail).toMatch(
       /^changing `bucket` \(ForceNew: a change replaces the resource; internal\/service\/s3\/bucket\.go\) forces a new Bucket/,
@@ -213,7 +214,7 @@ describe("diffSnapshots", () => {
     expect(found).toEqual(
       expect.arrayContaining([
         { name: "keys-operator-signing", reason: "replaced", protected: true },
-        { name: "backups-bucket", reason: "deleted", protected: false },
+        { name: "backups-bucket", reason: "deleted", protected: true },
       ]),
     );
     const markdown = renderMarkdown({ base: "main", stacks: [diff] });

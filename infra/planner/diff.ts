@@ -1,7 +1,10 @@
 import { classify, isMaskedSecret, type ClassifyContext } from "./classify";
+import { costChange, type StackCostChange } from "./cost";
+import type { ChangeGraph } from "./diagram";
 import { bySeverity, type ChangeKind, type Finding, type ResourceRef, type Severity } from "./findings";
 import { flatten, surface } from "./leaves";
 import type { PolicyViolation } from "./policy";
+import { loadPriceTable, type PriceTable } from "./prices/table";
 import { decide, isStateful, type Decision } from "./replacement";
 import { categorize, directionOf, type Direction, type PropertyPath, type SecurityCategory } from "./security";
 import { OUTPUTS_KEY, type Json, type PlannedResource, type PlanSnapshot } from "./snapshot";
@@ -67,6 +70,10 @@ export interface StackDiff {
   /** The current plan's policy violations (not a difference: what the change would ship with). */
   readonly violations?: readonly PolicyViolation[];
   readonly policy?: PolicyComparison;
+  /** The stack's monthly cost before and after, per resource type, at the price table's prices. */
+  readonly cost?: StackCostChange;
+  /** The changed part of the platform and its neighbours, for the report's picture. */
+  readonly graph?: ChangeGraph;
 }
 
 export interface DiffReport {
@@ -212,7 +219,11 @@ export function comparePolicy(
 }
 
 /** Compares a stack's base snapshot with its current plan. */
-export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff {
+export function diffSnapshots(
+  base: PlanSnapshot,
+  head: PlanSnapshot,
+  prices: PriceTable = loadPriceTable(),
+): StackDiff {
   const before = new Map(base.resources.map((resource) => [resource.urn, resource]));
   const after = new Map(head.resources.map((resource) => [resource.urn, resource]));
   const accountId = accountOf(head) ?? accountOf(base);
@@ -376,6 +387,7 @@ export function diffSnapshots(base: PlanSnapshot, head: PlanSnapshot): StackDiff
     ...(head.violations !== undefined
       ? { violations: head.violations, policy: comparePolicy(base.violations, head.violations) }
       : {}),
+    cost: costChange(base, head, prices),
   };
 }
 

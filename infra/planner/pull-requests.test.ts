@@ -346,7 +346,8 @@ describe("pull requests an auditor must catch", () => {
     redis.inputs["engineVersion"] = "6.2";
     redis.inputs["atRestEncryptionEnabled"] = false;
     const [entry] = diffSnapshots(committed, head).stateful;
-    expect(entry).toMatchObject({ reason: "replaced", severity: "critical" });
+    // Protected in production: `pulumi up` would refuse, so high rather than critical.
+    expect(entry).toMatchObject({ reason: "replaced", severity: "high", protected: true });
     expect(entry?.decisions?.map((d) => [d.property, d.action])).toEqual([
       ["atRestEncryptionEnabled", "replace"],
       ["engineVersion", "replace"],

@@ -1,4 +1,6 @@
 import { isMaskedSecret } from "./classify";
+import { renderCost, totalCost } from "./cost";
+import { renderMermaid } from "./diagram";
 import { hasChanges, type DiffReport, type PropertyChange, type ResourceChange, type StackDiff } from "./diff";
 import { SEVERITIES, type Finding, type Severity } from "./findings";
 import { formatValue, shortType } from "./format";
@@ -205,9 +207,11 @@ export function renderMarkdown(report: DiffReport, budget = MARKDOWN_BUDGET): st
   }
   const findings = report.stacks.flatMap((diff) => diff.findings.map((finding) => ({ stack: diff.stack, finding })));
   const count = (severity: Severity, diff: StackDiff) => diff.findings.filter((f) => f.severity === severity).length;
+  const cost = renderCost(report.stacks);
   const summary = [
     `## Infrastructure plan: changes against ${code(report.base)}`,
     "",
+    ...(cost ? [cost.headline, ""] : []),
     "| Stack | Added | Changed | Removed | Critical | High | Medium | Low | Policy |",
     "|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ...report.stacks.map((diff) => {
@@ -253,7 +257,16 @@ export function renderMarkdown(report: DiffReport, budget = MARKDOWN_BUDGET): st
     );
   }
 
+  // One whole Mermaid block per stack: the budget drops a picture whole, never half a graph.
+  const pictures = report.stacks.flatMap((diff) =>
+    diff.graph && diff.graph.nodes.length > 0 ? [`**${diff.stack}**\n\n${renderMermaid(diff.graph)}\n`] : [],
+  );
+  if (pictures.length > 0)
+    sections.push(folded("Picture of the change: what it touches, ⚠ where it weakens", pictures, 55, "pictures"));
+
   sections.push(...policySections());
+  for (const part of cost?.sections ?? [])
+    sections.push(folded(part.summary, [...part.rows], part.priority, part.unit, [...part.header]));
 
   const decisions = report.stacks.flatMap((diff) =>
     diff.stateful.flatMap((entry) =>
@@ -326,5 +339,5 @@ export function renderMarkdown(report: DiffReport, budget = MARKDOWN_BUDGET): st
 
 /** The same report as data, for bots and dashboards: nothing trimmed. */
 export function renderJson(report: DiffReport): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return `${JSON.stringify({ ...report, cost: totalCost(report.stacks) }, null, 2)}\n`;
 }

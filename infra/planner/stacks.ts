@@ -1,8 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, isSeq, parseDocument, type Node } from "yaml";
-import { parseStackConfig, type StackConfig } from "../config";
 import { PlanError } from "./errors";
+
+// Reads the stack files as plain data and never imports ../config, which loads the Pulumi SDK
+// (over a second): `pnpm plan`'s own process reads these files, only its stacks' processes run
+// Pulumi. stack-configs.ts validates them.
 
 /** The repository root: where Pulumi.yaml and the stack files live. */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -108,12 +111,4 @@ export function readStackFile(stack: string, root = REPO_ROOT, project = readPro
     if (found.secret) secretKeys.push(key);
   }
   return { stack, file, config, secretKeys: secretKeys.sort() };
-}
-
-/** Every stack's validated configuration, read from its file as the CLI would hand it over. */
-export function readStackConfigs(root = REPO_ROOT): StackConfig[] {
-  return listStacks(root).map((stack) => {
-    const file = readStackFile(stack, root);
-    return parseStackConfig(file.config, stack, file.secretKeys);
-  });
 }

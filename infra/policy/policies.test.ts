@@ -163,6 +163,14 @@ const CASES: Readonly<Record<string, Case>> = {
     ],
     passing: [deployment()],
   },
+  "paimon-helm-release-pods-checked": {
+    failing: [
+      resource("kubernetes:helm.sh/v3:Release", "r", { chart: "unknown-operator", version: "1.0.0", values: {} }),
+    ],
+    passing: [
+      resource("kubernetes:helm.sh/v3:Release", "r", { chart: "ingress-nginx", version: "4.11.3", values: {} }),
+    ],
+  },
   "CKV_AWS_286-iam-no-privilege-escalation": {
     failing: [
       rolePolicy("p", "r", { Effect: "Allow", Action: "iam:PassRole", Resource: "*" }),
@@ -243,8 +251,26 @@ const CASES: Readonly<Record<string, Case>> = {
     ],
   },
   "paimon-production-stateful-protected": {
-    failing: [resource(RDS, "db", goodRds)],
-    passing: [resource(RDS, "db", goodRds, { protect: true })],
+    failing: [
+      resource(RDS, "db", goodRds),
+      resource("aws:secretsmanager/secret:Secret", "secrets-database-url", { name: "paimon/production/database-url" }),
+      resource("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "dr-backups", {}),
+    ],
+    passing: [
+      resource(RDS, "db", goodRds, { protect: true }),
+      resource(
+        "aws:secretsmanager/secret:Secret",
+        "secrets-database-url",
+        { name: "paimon/production/database-url" },
+        { protect: true },
+      ),
+      resource(
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+        "dr-backups",
+        {},
+        { protect: true },
+      ),
+    ],
   },
   "CKV2_AWS_11-vpc-flow-logs": {
     failing: [vpc],
@@ -771,8 +797,16 @@ describe("the policy pack", () => {
         "CKV_AWS_157-rds-multi-az",
         "CKV_AWS_293-rds-deletion-protection",
         "CKV_AWS_133-rds-backup-retention",
+        "paimon-production-stateful-protected",
       ]),
     );
+  });
+
+  it("when a production stateful resource is not protected, then the violation is mandatory: the plan is refused", () => {
+    const found = evaluatePolicies([named("paimon-production-stateful-protected")], [resource(REDIS, "r", goodRedis)], {
+      environment: "production",
+    });
+    expect(found).toEqual([expect.objectContaining({ enforcement: "mandatory", severity: "high", name: "r" })]);
   });
 
   it("then the signing key's exemption from rotation is by name and says why", () => {

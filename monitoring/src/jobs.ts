@@ -3,7 +3,8 @@ import type { MetricOwner } from "@paimon/core/metrics";
 /**
  * The Prometheus `job` each program's series carry. prometheus-operator names a ServiceMonitor's
  * job after the Service it scrapes (each program's Service is named after it); the backup jobs
- * push under `/metrics/job/paimon-backup/kind/<kind>`, and the Pushgateway's ServiceMonitor keeps
+ * push under `/metrics/job/paimon-backup/kind/<kind>` and the operations checks under
+ * `/metrics/job/paimon-ops-check/check/<checklist>`, and the Pushgateway's ServiceMonitor keeps
  * pushed labels (`honorLabels`, infra's kube-prometheus-stack values). Alerts and dashboards
  * select programs through this table; the consistency test checks it against the programs'
  * registries and the jobs derived from charts-generated/.
@@ -15,6 +16,7 @@ export const PROGRAM_JOBS = {
   "scheduler-worker": "paimon-scheduler-worker",
   "rebalance-worker": "paimon-rebalance-worker",
   "backup-jobs": "paimon-backup",
+  "ops-checks": "paimon-ops-check",
 } as const satisfies Record<MetricOwner, string>;
 
 /**
@@ -29,6 +31,7 @@ export const TARGETS = {
   "scheduler-worker": { job: PROGRAM_JOBS["scheduler-worker"], instance: "10.0.1.22:8002" },
   "rebalance-worker": { job: PROGRAM_JOBS["rebalance-worker"], instance: "10.0.1.23:8002" },
   "backup-jobs": { job: PROGRAM_JOBS["backup-jobs"] },
+  "ops-checks": { job: PROGRAM_JOBS["ops-checks"] },
 } as const satisfies Record<MetricOwner, Readonly<Record<string, string>>>;
 
 /** A `job=~…` value that selects every worker and nothing else. */

@@ -1,13 +1,16 @@
 /**
  * What each program really exports: the API, the event listener and every worker built with the
  * very factory its main.ts calls, their registries read back; the backup jobs as their CronJob
- * scripts push. The consistency test compares the catalog, alerts and dashboards with this.
+ * commands push (the ops CLI's registries); the operations checks from the registry their push is made of. The consistency
+ * test compares the catalog, alerts and dashboards with this.
  */
 import { createServiceMetrics, type MetricOwner } from "@paimon/core/metrics";
 import { createApiMetrics } from "@paimon/api/metrics";
 import { createListenerMetrics } from "@paimon/event-listener/metrics";
 import { WORKER_NAMES } from "@paimon/workers/config";
 import { createWorkerMetrics } from "@paimon/workers/metrics";
+import { checkStatusRegistry } from "@paimon/scripts/checks/push";
+import { backupSuccessRegistry, drillSuccessRegistry } from "@paimon/scripts/push-metrics";
 import { cronJobPushes, type KubeObject } from "./cluster";
 
 type Registry = ReturnType<typeof createServiceMetrics>["registry"];
@@ -64,12 +67,30 @@ export async function programExports(objects: readonly KubeObject[]): Promise<Pr
   const workers = await Promise.all(
     WORKER_NAMES.map((worker) => fromRegistry(`${worker}-worker`, createWorkerMetrics(worker).registry, defaults)),
   );
+  // The backup CronJobs run the ops CLI: what they push is the CLI's own registries (a backup's
+  // and a drill's), and what a shell CronJob's script pushes, should one still push by hand.
   const pushes = cronJobPushes(objects);
+  const pushed = await Promise.all(
+    [backupSuccessRegistry("postgres", new Date(0), 0), drillSuccessRegistry(new Date(0))].map((registry) =>
+      fromRegistry("backup-jobs", registry, defaults),
+    ),
+  );
   const backups: ProgramExports = {
     program: "backup-jobs",
     collected: "pushed",
-    jobs: [...new Set(pushes.map((push) => push.labels["job"] ?? ""))],
-    metrics: [...new Set(pushes.flatMap((push) => push.metrics))].map((name) => ({ name, type: "untyped" })),
+    jobs: [...new Set([...pushed.flatMap((part) => part.jobs), ...pushes.map((push) => push.labels["job"] ?? "")])],
+    metrics: [
+      ...pushed.flatMap((part) => part.metrics),
+      ...[...new Set(pushes.flatMap((push) => push.metrics))].map((name) => ({ name, type: "untyped" })),
+    ],
   };
-  return [...services, ...workers, backups];
+  const checks: ProgramExports = {
+    ...(await fromRegistry(
+      "ops-checks",
+      checkStatusRegistry("daily", [{ id: "services.health", status: "pass" }]),
+      defaults,
+    )),
+    collected: "pushed",
+  };
+  return [...services, ...workers, backups, checks];
 }

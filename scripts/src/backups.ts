@@ -33,10 +33,24 @@ export async function sha256Of(file: string): Promise<string> {
 
 /** What one kind's backup produced, before it is stored. */
 export interface Produced {
+  /** Local files, uploaded under the backup's prefix by their base names. */
   readonly files: readonly string[];
+  /**
+   * Artefacts already under the backup's prefix in the store, by name (an export AWS wrote there
+   * itself): read back and hashed into the manifest, never uploaded. @default []
+   */
+  readonly stored?: readonly string[];
   readonly tables: Record<string, number>;
   readonly position: Manifest["position"];
   readonly source: Manifest["source"];
+  /** A secrets export's names and versions. */
+  readonly secrets?: Manifest["secrets"];
+}
+
+/** Where a backup being made goes: its id and its key prefix in the store (`<kind>/<id>/`). */
+export interface BackupTarget {
+  readonly id: string;
+  readonly prefix: string;
 }
 
 export interface BackupResult {
@@ -83,14 +97,14 @@ async function verifyStored(store: BackupStore, manifest: Manifest, directory: s
 }
 
 /**
- * One backup: `produce` writes its artefacts into a scratch directory; they are hashed and stored,
- * then the manifest; then both are read back and checked. `onSuccess` (the metrics) runs only
- * after that check.
+ * One backup: `produce` writes its artefacts into a scratch directory (or has them written under
+ * the backup's prefix, an ElastiCache export); they are hashed and stored, then the manifest; then
+ * both are read back and checked. `onSuccess` (the metrics) runs only after that check.
  */
 export async function makeBackup(options: {
   readonly kind: BackupKind;
   readonly store: BackupStore;
-  readonly produce: (directory: string) => Promise<Produced>;
+  readonly produce: (directory: string, backup: BackupTarget) => Promise<Produced>;
   readonly onSuccess?: (result: BackupResult) => Promise<void>;
   readonly now?: () => Date;
 }): Promise<BackupResult> {
@@ -99,12 +113,18 @@ export async function makeBackup(options: {
   const id = backupId(options.kind, started);
   const prefix = prefixOf(options.kind, id);
   return withScratch(async (directory) => {
-    const produced = await options.produce(directory);
+    const produced = await options.produce(directory, { id, prefix });
     const artefacts: Manifest["artefacts"] = [];
     for (const file of produced.files) {
       const name = path.basename(file);
       artefacts.push({ name, size: (await stat(file)).size, sha256: await sha256Of(file) });
       await options.store.putFile(`${prefix}${name}`, file);
+    }
+    for (const name of produced.stored ?? []) {
+      const file = path.join(directory, `stored-${name}`);
+      await options.store.download(`${prefix}${name}`, file);
+      artefacts.push({ name, size: (await stat(file)).size, sha256: await sha256Of(file) });
+      await rm(file);
     }
     const manifest = manifestSchema.parse({
       format: 1,
@@ -116,6 +136,7 @@ export async function makeBackup(options: {
       tables: produced.tables,
       position: produced.position,
       source: produced.source,
+      ...(produced.secrets ? { secrets: produced.secrets } : {}),
     } satisfies Manifest);
     const text = serializeManifest(manifest);
     await options.store.putText(`${prefix}${MANIFEST_NAME}`, text);

@@ -2,28 +2,43 @@
  * The operator's commands (`pnpm ops …`, or `node dist/main.js ops …` in the image), the same code
  * the cluster's backup CronJobs run.
  *
- *   pnpm ops backup postgres|redis     make a backup, verify it where it is stored, then record it
+ *   pnpm ops backup postgres|timescaledb|redis|secrets
+ *                                      make a backup, verify it where it is stored, then record it
+ *                                      (what each kind reads: kinds.ts)
  *   pnpm ops backups list              every backup, complete or partial, newest first
  *   pnpm ops backups prune [--dry-run] drop what the backup table's retention lets go
- *   pnpm ops restore <backup-id>       verify every checksum, refuse under live writers, restore,
- *                                      compare row counts with the manifest
+ *   pnpm ops restore <backup-id>       verify every checksum, stop the writers (the cluster's
+ *                                      Deployments scaled to 0, or pnpm dev's processes), refuse
+ *                                      if any still holds a lock, restore, compare row counts with
+ *                                      the manifest, start the writers again (also on failure)
+ *   pnpm ops dr-drill [--rds-source <instance>]
+ *                                      backup → scratch restore → every table compared → the API
+ *                                      and the listener on it → RPO and RTO against the targets,
+ *                                      recorded in the store (drills/) and the Pushgateway
+ *   pnpm ops check daily|weekly|monthly [--since <date>] [--out <dir>]
+ *                                      the §9 checklist: a pass / warn / unknown / fail line per
+ *                                      item with its evidence, pushed to the Pushgateway; monthly
+ *                                      also writes the operations report into --out (checks/config.ts
+ *                                      lists what each item reads: PROMETHEUS_URL, API_URL, …)
  *
  * Configuration is the environment, read once and checked naming the variable: BACKUP_TARGET
  * (`file:///dir` or `s3://bucket[/prefix]`), DATABASE_URL, REDIS_URL, and optionally
  * PUSHGATEWAY_URL, BACKUP_KMS_KEY_ID (SSE-KMS), AWS_REGION, AWS_S3_ENDPOINT (an S3-compatible
- * server) and PGSSLROOTCERT (the CA a verifying database URL needs). `--json` prints one JSON
- * document for automation.
+ * server) and PGSSLROOTCERT (the CA a verifying database URL needs); each backup kind's own
+ * (METRICS_DATABASE_URL, REDIS_BACKUP_MODE and ELASTICACHE_*, SECRETS_PREFIX: kinds.ts); for
+ * the writers, KUBECONFIG and KUBERNETES_NAMESPACE (in a pod, its service account and
+ * namespace). `--json` prints one JSON document for automation.
  *
  * Exit codes: 0 done; 1 failed (a tool, the store or the database); 2 refused — a partial,
  * damaged or truncated backup, live writers, a restore whose row counts differ — with nothing
- * changed where refused before the restore began; 64 bad usage or configuration.
+ * changed where refused before the restore began; 3 a DR drill that ran and did not pass (a
+ * table differs, a target missed, the restored services never ready); 4 a checklist with no
+ * failed item but a warning or an item that could not be checked (a failed item is 1); 64 bad
+ * usage or configuration.
  */
-import { Argument, Command, CommanderError } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, urlSchema } from "@paimon/core/config";
 import { AppError } from "@paimon/core/errors";
-import { Redis } from "ioredis";
-import { createServiceMetrics } from "@paimon/core/metrics";
-import { Pushgateway } from "prom-client";
 import { z } from "zod";
 import {
   BackupError,
@@ -33,12 +48,18 @@ import {
   pruneBackups,
   withScratch,
   type BackupResult,
-  type Produced,
 } from "./backups";
-import { isBackupKind, type BackupKind } from "./manifest";
-import { dumpPostgres, liveWriters, restorePostgres } from "./postgres";
-import { saveRedis } from "./redis";
+import { kindsEnvShape, openBackupStore, producer, restoreKind } from "./kinds";
+import { BACKUP_KINDS, isBackupKind, parseBackupId } from "./manifest";
+import { differingCounts, restoreBackup } from "./restore";
+import { runCheck } from "./checks/command";
+import { CHECKLISTS, type Checklist } from "./checks/types";
+import { DRILL_TIMEOUTS } from "./drill";
+import { drillCommand, drillReport } from "./drill-command";
+import type { ServicesEntry } from "./drill-services";
+import { backupSuccessRegistry, pushToGateway } from "./push-metrics";
 import { openStore, type BackupStore } from "./store";
+import { WRITERS_CHOICES, defaultWriters, openWriters, type WritersChoice } from "./writers-config";
 
 const optionalUrl = (protocols: readonly string[]) => urlSchema(protocols).optional();
 
@@ -51,6 +72,12 @@ export const opsEnvSchema = z.object({
   AWS_REGION: z.string().min(1).optional(),
   AWS_S3_ENDPOINT: optionalUrl(["http:", "https:"]),
   PGSSLROOTCERT: z.string().min(1).optional(),
+  // Where the writers a restore stops run (writers-config.ts).
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+  KUBECONFIG: z.string().min(1).optional(),
+  KUBERNETES_NAMESPACE: z.string().min(1).optional(),
+  HOME: z.string().min(1).optional(),
+  ...kindsEnvShape,
 });
 export type OpsConfig = z.infer<typeof opsEnvSchema>;
 
@@ -59,6 +86,8 @@ export interface OpsIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** How to run the services' entrypoint (`dr-drill` starts the API and the listener with it). */
+  readonly services?: ServicesEntry;
 }
 
 class Refusal extends Error {}
@@ -74,53 +103,8 @@ const required = (config: OpsConfig, name: "DATABASE_URL" | "REDIS_URL"): string
 
 /** Pushes the backup's success and size to the Pushgateway, under the job the backup alerts read. */
 async function recordSuccess(url: string, result: BackupResult): Promise<void> {
-  const { registry, metrics } = createServiceMetrics(
-    "paimon-backup",
-    ["paimon_backup_last_success_timestamp_seconds", "paimon_backup_size_bytes"],
-    { defaultMetrics: false },
-  );
-  const kind = { kind: result.manifest.kind };
-  metrics.paimon_backup_last_success_timestamp_seconds.set(kind, Date.parse(result.manifest.completed_at) / 1000);
-  metrics.paimon_backup_size_bytes.set(kind, result.bytes);
-  await new Pushgateway(url, { timeout: 10_000 }, registry).pushAdd({ jobName: "paimon-backup", groupings: kind });
-}
-
-function producer(kind: BackupKind, config: OpsConfig): (directory: string) => Promise<Produced> {
-  switch (kind) {
-    case "postgres":
-      return async (directory) => {
-        const { file, snapshot } = await dumpPostgres({
-          url: required(config, "DATABASE_URL"),
-          directory,
-          sslRootCert: config.PGSSLROOTCERT,
-        });
-        return {
-          files: [file],
-          tables: snapshot.tables,
-          position: { wal_lsn: snapshot.walLsn, listener_block: snapshot.listenerBlock },
-          source: { server_version: snapshot.serverVersion, database: snapshot.database },
-        };
-      };
-    case "redis":
-      return async (directory) => {
-        const redis = new Redis(required(config, "REDIS_URL"), { lazyConnect: true, maxRetriesPerRequest: 2 });
-        await redis.connect();
-        try {
-          const saved = await saveRedis({ redis, directory });
-          return {
-            files: [saved.file],
-            tables: saved.keyspace,
-            position: { wal_lsn: null, listener_block: null },
-            source: { server_version: saved.version, database: null },
-          };
-        } finally {
-          redis.disconnect();
-        }
-      };
-    case "secrets":
-    case "timescaledb":
-      throw new Refusal(`a ${kind} backup is not made by this command yet`);
-  }
+  const { kind } = result.manifest;
+  await pushToGateway(url, backupSuccessRegistry(kind, new Date(result.manifest.completed_at), result.bytes), { kind });
 }
 
 export function buildOps(io: OpsIo, done: (code: number) => void): Command {
@@ -147,14 +131,15 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
   program
     .command("backup")
     .description("make a backup of one kind, verify it where it is stored, then record its success")
-    .addArgument(new Argument("<kind>", "what to back up").choices(["postgres", "redis"]))
+    .addArgument(new Argument("<kind>", "what to back up").choices(Object.keys(BACKUP_KINDS)))
     .action(async (kind: string, _options: unknown, command: Command) => {
       if (!isBackupKind(kind)) throw new Refusal(`unknown backup kind ${JSON.stringify(kind)}`);
-      const { config: current, store: target } = context();
+      const { config: current } = context();
+      const target = await openBackupStore(current);
       const result = await makeBackup({
         kind,
         store: target,
-        produce: producer(kind, current),
+        produce: producer(kind, current, target),
         ...(current.PUSHGATEWAY_URL
           ? { onSuccess: (done: BackupResult) => recordSuccess(current.PUSHGATEWAY_URL ?? "", done) }
           : {}),
@@ -197,37 +182,149 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
       done(0);
     });
 
+  /** A TimescaleDB or secrets backup: verified whole first, then restored by its kind (kinds.ts). */
+  const restoreOtherKind = (id: string, options: { databaseUrl?: string; secret?: string[] }, command: Command) =>
+    withScratch(async (directory) => {
+      const { config: current, store: source } = context();
+      const verified = await fetchVerified(source, id, directory);
+      const restored = await restoreKind(current, verified, {
+        databaseUrl: options.databaseUrl,
+        secrets: options.secret,
+      });
+      if (restored.kind === "timescaledb") {
+        const differing = differingCounts(verified.manifest.tables, restored.tables);
+        if (differing.length > 0) throw new Refusal(`${id} restored, but row counts differ: ${differing.join("; ")}`);
+      }
+      io.out(
+        json(command)
+          ? `${JSON.stringify({ id, restored: true, ...restored })}\n`
+          : restored.kind === "timescaledb"
+            ? `restored ${id}: ${Object.keys(restored.tables).length} tables, row counts as in the manifest\n`
+            : `restored ${id}: ${restored.secrets.map((secret) => `${secret.name} (new version ${secret.version_id})`).join(", ")}\n`,
+      );
+    });
+
   program
     .command("restore")
-    .description("verify a backup's every checksum, then restore it (PostgreSQL) and compare row counts")
+    .description(
+      "verify a backup's every checksum, then restore it: PostgreSQL (the writers stopped and started again), TimescaleDB (into a fresh database), or secrets; row counts compared with the manifest",
+    )
     .argument("<backup-id>", "as `backups list` shows it")
-    .option("--database-url <url>", "restore into this database instead of DATABASE_URL (a drill's scratch database)")
-    .action(async (id: string, options: { databaseUrl?: string }, command: Command) => {
-      const { config: current, store: source } = context();
-      await withScratch(async (directory) => {
-        const { manifest, files } = await fetchVerified(source, id, directory);
-        if (manifest.kind !== "postgres")
-          throw new Refusal(`${id} is a ${manifest.kind} backup; this command restores PostgreSQL backups`);
+    .option(
+      "--database-url <url>",
+      "restore into this database instead of DATABASE_URL (METRICS_DATABASE_URL for a TimescaleDB backup)",
+    )
+    .option("--secret <name...>", "a secrets backup: restore only these secrets (each must exist under SECRETS_PREFIX)")
+    .addOption(
+      new Option(
+        "--writers <where>",
+        "who writes to the target and is stopped for the restore: the cluster's Deployments, pnpm dev's processes, or none (default: none for --database-url; in a pod or with KUBECONFIG the cluster; else pnpm dev)",
+      ).choices(WRITERS_CHOICES),
+    )
+    .action(
+      async (
+        id: string,
+        options: { databaseUrl?: string; secret?: string[]; writers?: WritersChoice },
+        command: Command,
+      ) => {
+        const kind = parseBackupId(id)?.kind;
+        if (kind === "timescaledb" || kind === "secrets") {
+          await restoreOtherKind(id, options, command);
+          done(0);
+          return;
+        }
+        const { config: current, store: source } = context();
+        const services = current.DATABASE_URL;
         const url = options.databaseUrl ?? required(current, "DATABASE_URL");
-        const writers = await liveWriters(url, current.PGSSLROOTCERT);
-        if (writers.length > 0)
-          throw new Refusal(
-            `writers are connected to the target (${writers.join(", ")}): stop the event listener and the workers first; nothing was changed`,
-          );
-        const file = files[0];
-        if (file === undefined) throw new Refusal(`${id} has no dump`);
-        const counts = await restorePostgres({ url, file, sslRootCert: current.PGSSLROOTCERT });
-        const differing = Object.entries(manifest.tables)
-          .filter(([table, rows]) => counts[table] !== rows)
-          .map(([table, rows]) => `${table}: ${String(counts[table] ?? "absent")} rows, the backup had ${rows}`);
-        if (differing.length > 0) throw new Refusal(`${id} restored, but row counts differ: ${differing.join("; ")}`);
+        const writers = openWriters({
+          choice: options.writers ?? defaultWriters(current, url === services ? "services" : "other"),
+          env: current,
+          targetUrl: url,
+          log: (line) => {
+            io.err(`ops: ${line}\n`);
+          },
+        });
+        const {
+          manifest,
+          counts,
+          writers: stopped,
+        } = await restoreBackup({
+          store: source,
+          id,
+          url,
+          sslRootCert: current.PGSSLROOTCERT,
+          writers,
+        });
         io.out(
           json(command)
-            ? `${JSON.stringify({ id, restored: true, tables: counts, position: manifest.position })}\n`
-            : `restored ${id}: ${Object.keys(counts).length} tables, row counts as in the manifest; the listener resumes from block ${manifest.position.listener_block ?? "(none)"}\n`,
+            ? `${JSON.stringify({ id, restored: true, tables: counts, position: manifest.position, writers: stopped })}\n`
+            : `restored ${id}: ${Object.keys(counts).length} tables, row counts as in the manifest; the listener resumes from block ${manifest.position.listener_block ?? "(none)"}; ${stopped.length > 0 ? `writers stopped and started again: ${stopped.join(", ")}` : `no writers ran in ${writers.where}`}\n`,
         );
+        done(0);
+      },
+    );
+
+  const seconds = (name: string) => (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) === 0)
+      throw new InvalidArgumentError(`${name} must be a whole number of seconds above 0`);
+    return Number(value) * 1000;
+  };
+  program
+    .command("dr-drill")
+    .description(
+      "back up, restore into a scratch database, compare every table's rows and checksum, start the API and the listener on it, measure RPO and RTO against their targets (< 1 h, < 4 h), record the drill; exit 3 if it did not pass",
+    )
+    .option(
+      "--rds-source <instance>",
+      "on AWS: restore this RDS instance to the backup's point in time into a scratch instance",
+    )
+    .option("--api-timeout <seconds>", "how long the restored API may take to serve", seconds("--api-timeout"))
+    .option(
+      "--catch-up-timeout <seconds>",
+      "how long the listener may take to reach the chain's head",
+      seconds("--catch-up-timeout"),
+    )
+    .action(async (options: { rdsSource?: string; apiTimeout?: number; catchUpTimeout?: number }, command: Command) => {
+      const { store: target } = context();
+      const { record, recorded } = await drillCommand({
+        env: io.env,
+        store: target,
+        services: io.services,
+        rdsSource: options.rdsSource,
+        timeouts: {
+          apiReadyMs: options.apiTimeout ?? DRILL_TIMEOUTS.apiReadyMs,
+          catchUpMs: options.catchUpTimeout ?? DRILL_TIMEOUTS.catchUpMs,
+        },
+        log: (line) => {
+          io.err(`ops: ${line}\n`);
+        },
       });
-      done(0);
+      io.out(json(command) ? `${JSON.stringify({ ...record, recorded })}\n` : drillReport(record, recorded));
+      done(record.passed ? 0 : 3);
+    });
+  program
+    .command("check")
+    .description(
+      "run the daily, weekly or monthly checklist: a line per item with its status and evidence; monthly also writes the operations report",
+    )
+    .addArgument(new Argument("<checklist>", "which checklist").choices(CHECKLISTS))
+    .option(
+      "--since <date>",
+      "look back to this ISO date or time (default: a day, a week, 30 days)",
+      (value: string) => {
+        const at = new Date(value);
+        if (Number.isNaN(at.getTime())) throw new InvalidArgumentError("--since must be an ISO date or date-time");
+        return at;
+      },
+    )
+    .option("--out <dir>", "where monthly writes the report and its SVG charts")
+    .action(async (checklist: Checklist, options: { since?: Date; out?: string }, command: Command) => {
+      if (checklist === "monthly" && options.out === undefined) {
+        io.err("ops: check monthly writes the operations report: --out <dir> is required\n");
+        done(64);
+        return;
+      }
+      done(await runCheck(checklist, { since: options.since, out: options.out, json: json(command) }, io));
     });
   return program;
 }

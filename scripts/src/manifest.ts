@@ -36,7 +36,14 @@ export const manifestSchema = z.strictObject({
     wal_lsn: z.string().nullable(),
     listener_block: z.string().nullable(),
   }),
-  source: z.strictObject({ server_version: z.string().nullable(), database: z.string().nullable() }),
+  source: z.strictObject({
+    server_version: z.string().nullable(),
+    database: z.string().nullable(),
+    /** Extensions whose version a restore must match, `name` → version (TimescaleDB's). */
+    extensions: z.record(z.string(), z.string()).optional(),
+  }),
+  /** A secrets export's contents: each secret's name and version — never a value. */
+  secrets: z.array(z.strictObject({ name: z.string().min(1), version_id: z.string().min(1) })).optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

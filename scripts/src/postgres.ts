@@ -8,8 +8,9 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import { LISTENER_CHECKPOINT, pgConnection } from "@paimon/core/db";
+import { LISTENER_CHECKPOINT, pgConnection, serverVerification } from "@paimon/core/db";
 import pg from "pg";
+import { assertDumpClientFits } from "./pg-tools";
 
 const run = promisify(execFile);
 
@@ -66,18 +67,28 @@ async function readSnapshot(client: pg.ClientBase): Promise<PostgresSnapshot> {
   };
 }
 
-/** Environment for libpq (pg_dump, pg_restore): the CA a verifying URL needs, where one is configured. */
-const libpqEnv = (sslRootCert: string | undefined): NodeJS.ProcessEnv => ({
-  // eslint-disable-next-line no-restricted-properties -- the client tools need PATH and HOME
-  ...process.env,
-  ...(sslRootCert ? { PGSSLROOTCERT: sslRootCert } : {}),
-});
+/**
+ * Environment for libpq (pg_dump, pg_restore). A verifying URL is checked against the very CA file
+ * this process's own connections use (`serverVerification`: the URL's `sslrootcert`, else
+ * PGSSLROOTCERT, else the image's RDS bundle) — libpq's own default, `~/.postgresql/root.crt`, is
+ * in no image of ours.
+ */
+const libpqEnv = (url: string, sslRootCert: string | undefined): NodeJS.ProcessEnv => {
+  const verification = serverVerification(url, sslRootCert);
+  return {
+    // eslint-disable-next-line no-restricted-properties -- the client tools need PATH and HOME
+    ...process.env,
+    ...(verification ? { PGSSLROOTCERT: verification.rootCertPath } : {}),
+  };
+};
 
 export interface DumpOptions {
   readonly url: string;
   /** Where the dump is written. */
   readonly directory: string;
   readonly sslRootCert?: string | undefined;
+  /** Reads more in the dump's own snapshot before pg_dump runs (a DR drill's checksums). */
+  readonly inSnapshot?: (client: pg.ClientBase) => Promise<void>;
 }
 
 /** `pg_dump -Fc` of one exported snapshot, with what that snapshot holds. */
@@ -85,15 +96,17 @@ export async function dumpPostgres(options: DumpOptions): Promise<{ file: string
   const client = new pg.Client(pgConnection(options.url, { sslRootCert: options.sslRootCert }));
   await client.connect();
   try {
+    await assertDumpClientFits(client);
     await client.query("begin isolation level repeatable read read only");
     const exported = await client.query<{ id: string }>("select pg_export_snapshot() as id");
     const snapshot = await readSnapshot(client);
+    await options.inSnapshot?.(client);
     const file = path.join(options.directory, "dump.pgc");
     // The exported snapshot lives as long as this transaction: pg_dump reads exactly it.
     await run(
       "pg_dump",
       ["--format=custom", "--no-owner", `--snapshot=${exported.rows[0]?.id ?? ""}`, `--file=${file}`, options.url],
-      { env: libpqEnv(options.sslRootCert), maxBuffer: 16 * 1024 * 1024 },
+      { env: libpqEnv(options.url, options.sslRootCert), maxBuffer: 16 * 1024 * 1024 },
     );
     await client.query("commit");
     return { file, snapshot };
@@ -132,19 +145,20 @@ export async function restorePostgres(options: {
   readonly url: string;
   readonly file: string;
   readonly sslRootCert?: string | undefined;
+  /** Drop the dump's objects first (a restore over a live database). @default true */
+  readonly clean?: boolean;
 }): Promise<Record<string, number>> {
   await run(
     "pg_restore",
     [
-      "--clean",
-      "--if-exists",
+      ...(options.clean === false ? [] : ["--clean", "--if-exists"]),
       "--no-owner",
       "--single-transaction",
       "--exit-on-error",
       `--dbname=${options.url}`,
       options.file,
     ],
-    { env: libpqEnv(options.sslRootCert), maxBuffer: 16 * 1024 * 1024 },
+    { env: libpqEnv(options.url, options.sslRootCert), maxBuffer: 16 * 1024 * 1024 },
   );
   const client = new pg.Client(pgConnection(options.url, { sslRootCert: options.sslRootCert }));
   await client.connect();

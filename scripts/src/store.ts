@@ -207,15 +207,22 @@ export interface StoreEnvironment {
   readonly kmsKeyId?: string | undefined;
 }
 
+/** The bucket and key prefix of an `s3://<bucket>[/<prefix>]` target; undefined for any other. */
+export function s3Location(target: string): { readonly bucket: string; readonly prefix: string } | undefined {
+  const url = new URL(target);
+  if (url.protocol !== "s3:") return undefined;
+  const prefix = url.pathname.replace(/^\/+/, "");
+  return { bucket: url.hostname, prefix: prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/` };
+}
+
 /** The store a target URL names: `file://<dir>` or `s3://<bucket>[/<prefix>]`. */
 export function openStore(target: string, environment: StoreEnvironment = {}): BackupStore {
   const url = new URL(target);
   if (url.protocol === "file:") return fileStore(fileURLToPath(url));
-  if (url.protocol === "s3:") {
-    const prefix = url.pathname.replace(/^\/+/, "");
+  const s3 = s3Location(target);
+  if (s3) {
     return s3Store({
-      bucket: url.hostname,
-      prefix: prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`,
+      ...s3,
       kmsKeyId: environment.kmsKeyId,
       client: new S3Client({
         ...(environment.region ? { region: environment.region } : {}),

@@ -1,13 +1,14 @@
 /**
  * Servers the operations tests run for real: moto's S3 (the real AWS SDK talks to it through
  * `AWS_S3_ENDPOINT`) and a Redis of their own, whose RDB file the backup can read. Each is ready
- * when it says so in its own log, and stops with the test.
+ * when it says so in its own log, and stops with the test. And the CLI itself, run in-process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "@paimon/core/testing/ports";
+import { runOps, type OpsIo } from "./cli";
 
 export interface LocalServer {
   readonly url: string;
@@ -85,3 +86,27 @@ export const startRedis = () =>
     /Ready to accept connections/,
     (port) => `redis://127.0.0.1:${port}`,
   );
+
+/** One run of the CLI in-process: its exit code and what it printed. */
+export interface OpsRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs `ops <argv>` with exactly `env`, as the tests drive it. */
+export async function runOpsForTest(
+  argv: readonly string[],
+  env: Readonly<Record<string, string>>,
+  io: Partial<Pick<OpsIo, "services">> = {},
+): Promise<OpsRun> {
+  let out = "";
+  let err = "";
+  const code = await runOps(argv, {
+    env,
+    out: (text) => (out += text),
+    err: (text) => (err += text),
+    ...io,
+  });
+  return { code, out, err };
+}

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordComponents, policyOf, type Recorded } from "../../testing/record";
+import { dataKeyPolicy } from "../keys/policies";
 import { BackupBucket } from "./index";
 
 const keyArn = "arn:aws:kms:ap-southeast-1:123456789012:key/data";
@@ -12,6 +13,12 @@ beforeAll(async () => {
       kmsKeyArn: keyArn,
       retentionDays: { postgres: 30, redis: 7, secrets: 90 },
       noncurrentVersionRetentionDays: 14,
+    });
+    new BackupBucket("exports", {
+      bucketName: "paimon-test-exports",
+      kmsKeyArn: keyArn,
+      retentionDays: { redis: 7 },
+      elastiCacheExportRegion: "ap-southeast-1",
     });
   });
 });
@@ -91,6 +98,71 @@ describe("BackupBucket", () => {
     expect(recorded.named("backups-bucket", "aws:s3/bucket:Bucket").inputs).toMatchObject({
       bucket: "paimon-test-backups",
       forceDestroy: false,
+    });
+  });
+});
+
+describe("BackupBucket with ElastiCache's snapshot export", () => {
+  const statements = () => policyOf(recorded.named("exports-policy", "aws:s3/bucketPolicy:BucketPolicy")).Statement;
+
+  it("then the region's ElastiCache snapshot principal may write and read under redis/ only, and see the bucket", () => {
+    const principal = { Service: "ap-southeast-1.elasticache-snapshot.amazonaws.com" };
+    const allows = statements().filter((s) => s["Effect"] === "Allow");
+    expect(allows).toEqual([
+      {
+        Sid: "ElastiCacheExportsRedisSnapshots",
+        Effect: "Allow",
+        Principal: principal,
+        Action: ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts"],
+        Resource: "<bucket:exports-bucket.arn>/redis/*",
+      },
+      {
+        Sid: "ElastiCacheSeesTheBucket",
+        Effect: "Allow",
+        Principal: principal,
+        Action: ["s3:ListBucket", "s3:GetBucketAcl", "s3:ListBucketMultipartUploads"],
+        Resource: "<bucket:exports-bucket.arn>",
+      },
+    ]);
+  });
+
+  it("then TLS is still required of it, and only the encryption-header denials spare AWS service principals", () => {
+    const denies = Object.fromEntries(
+      statements()
+        .filter((s) => s["Effect"] === "Deny")
+        .map((s) => [String(s["Sid"]), s["Condition"]] as const),
+    );
+    expect(denies).toEqual({
+      DenyInsecureTransport: { Bool: { "aws:SecureTransport": "false" } },
+      DenyTlsOlderThan12: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+      DenyOtherEncryption: {
+        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" },
+        Bool: { "aws:PrincipalIsAWSService": "false" },
+      },
+      DenyOtherKmsKeys: {
+        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
+        Bool: { "aws:PrincipalIsAWSService": "false" },
+      },
+    });
+  });
+
+  it("then the data key lets S3 encrypt ElastiCache's writes into that bucket, and nothing else of ElastiCache's", () => {
+    const scope = { accountId: "123456789012", partition: "aws", region: "ap-southeast-1" };
+    expect(dataKeyPolicy(scope).Statement).not.toContainEqual(
+      expect.objectContaining({ Sid: "ElastiCacheExportsEncryptThroughS3" }),
+    );
+    expect(dataKeyPolicy(scope, { elastiCacheExportBucket: "paimon-test-exports" }).Statement).toContainEqual({
+      Sid: "ElastiCacheExportsEncryptThroughS3",
+      Effect: "Allow",
+      Principal: { Service: "ap-southeast-1.elasticache-snapshot.amazonaws.com" },
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: "*",
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": "s3.ap-southeast-1.amazonaws.com",
+          "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::paimon-test-exports",
+        },
+      },
     });
   });
 });

@@ -19,6 +19,17 @@ export interface BackupBucketArgs {
   readonly forceDestroy?: boolean;
   /** Region of the bucket when not the provider's (the DR copy). @default the provider's region */
   readonly region?: string;
+  /**
+   * The region whose ElastiCache exports Redis snapshots into `redis/` (the bucket's own: an export
+   * goes to a bucket in the snapshot's region only). See `elastiCacheExportStatements`.
+   * @default no export
+   */
+  readonly elastiCacheExportRegion?: string;
+  /**
+   * `protect` the bucket: Pulumi refuses to delete or replace it until a reviewed change lifts it.
+   * @default false
+   */
+  readonly protect?: boolean;
 }
 
 /**
@@ -51,7 +62,7 @@ export class BackupBucket extends pulumi.ComponentResource {
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
       { bucket: args.bucketName, forceDestroy: args.forceDestroy ?? false, ...region },
-      child,
+      { ...child, protect: args.protect ?? false },
     );
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
@@ -108,7 +119,11 @@ export class BackupBucket extends pulumi.ComponentResource {
         ...region,
         policy: pulumi
           .all([bucket.arn, args.kmsKeyArn])
-          .apply(([bucketArn, keyArn]) => JSON.stringify(backupBucketPolicy(bucketArn, keyArn))),
+          .apply(([bucketArn, keyArn]) =>
+            JSON.stringify(
+              backupBucketPolicy(bucketArn, keyArn, { elastiCacheExportRegion: args.elastiCacheExportRegion }),
+            ),
+          ),
       },
       // S3 rejects a policy change while the public access block is being written.
       { ...child, dependsOn: [publicAccessBlock] },

@@ -1,11 +1,53 @@
 import type * as aws from "@pulumi/aws";
 
+/** ElastiCache's service principal in a region: who writes a snapshot export into a bucket. */
+export const elastiCacheSnapshotPrincipal = (region: string): string => `${region}.elasticache-snapshot.amazonaws.com`;
+
+/**
+ * What ElastiCache needs of the bucket to export a snapshot into it (CopySnapshot with a
+ * TargetBucket), as AWS documents for buckets whose ACLs are disabled: its regional service
+ * principal may write and read objects, list multipart parts, and see the bucket, its ACL and its
+ * multipart uploads. Objects only under `redis/`, where the Redis backup asks for its exports.
+ * CopySnapshot refuses a bucket its caller does not own, so no other account's ElastiCache can
+ * use this grant.
+ */
+export function elastiCacheExportStatements(bucketArn: string, region: string): aws.iam.PolicyStatement[] {
+  const principal = { Service: elastiCacheSnapshotPrincipal(region) };
+  return [
+    {
+      Sid: "ElastiCacheExportsRedisSnapshots",
+      Effect: "Allow",
+      Principal: principal,
+      Action: ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts"],
+      Resource: `${bucketArn}/redis/*`,
+    },
+    {
+      Sid: "ElastiCacheSeesTheBucket",
+      Effect: "Allow",
+      Principal: principal,
+      Action: ["s3:ListBucket", "s3:GetBucketAcl", "s3:ListBucketMultipartUploads"],
+      Resource: bucketArn,
+    },
+  ];
+}
+
 /**
  * The backup bucket's policy: TLS only, TLS 1.2 or newer, and no object written under any key
- * but the bucket's own KMS key (default encryption covers uploads that name none).
+ * but the bucket's own KMS key — with the headers that say so: an upload naming neither is
+ * refused too (`…IfExists` holds when the header is absent). With `elastiCacheExportRegion`,
+ * ElastiCache's snapshot export may write under `redis/`; it sends no encryption headers (the
+ * bucket's default encryption, SSE-KMS with the same key, applies to its objects), so the
+ * encryption denials do not apply to AWS service principals — of which this policy admits that
+ * one alone.
  */
-export function backupBucketPolicy(bucketArn: string, kmsKeyArn: string): aws.iam.PolicyDocument {
+export function backupBucketPolicy(
+  bucketArn: string,
+  kmsKeyArn: string,
+  options: { readonly elastiCacheExportRegion?: string | undefined } = {},
+): aws.iam.PolicyDocument {
   const everything = [bucketArn, `${bucketArn}/*`];
+  const exportRegion = options.elastiCacheExportRegion;
+  const exceptServices = exportRegion === undefined ? {} : { Bool: { "aws:PrincipalIsAWSService": "false" } };
   return {
     Version: "2012-10-17",
     Statement: [
@@ -31,7 +73,10 @@ export function backupBucketPolicy(bucketArn: string, kmsKeyArn: string): aws.ia
         Principal: "*",
         Action: "s3:PutObject",
         Resource: `${bucketArn}/*`,
-        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+        Condition: {
+          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" },
+          ...exceptServices,
+        },
       },
       {
         Sid: "DenyOtherKmsKeys",
@@ -39,8 +84,12 @@ export function backupBucketPolicy(bucketArn: string, kmsKeyArn: string): aws.ia
         Principal: "*",
         Action: "s3:PutObject",
         Resource: `${bucketArn}/*`,
-        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn } },
+        Condition: {
+          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn },
+          ...exceptServices,
+        },
       },
+      ...(exportRegion === undefined ? [] : elastiCacheExportStatements(bucketArn, exportRegion)),
     ],
   };
 }

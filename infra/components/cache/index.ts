@@ -28,6 +28,11 @@ export interface CacheArgs {
   readonly snapshotRetentionDays: number;
   /** Days the slow-log group keeps records. @default 30 */
   readonly logRetentionDays?: number;
+  /**
+   * `protect` the replication group: Pulumi refuses to delete or replace it until a reviewed change lifts it.
+   * @default false
+   */
+  readonly protect?: boolean;
 }
 
 /**
@@ -132,7 +137,7 @@ export class Cache extends pulumi.ComponentResource {
           { destination: slowLog.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
         ],
       },
-      child,
+      { ...child, protect: args.protect ?? false },
     );
     this.replicationGroupId = group.replicationGroupId;
     this.replicationGroupArn = group.arn;

@@ -203,7 +203,7 @@ export class Database extends pulumi.ComponentResource {
             ...insights,
             ...monitoring,
           },
-          child,
+          { ...child, protect: args.deletionProtection },
         ),
     );
 

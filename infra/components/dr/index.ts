@@ -25,6 +25,11 @@ export interface DisasterRecoveryArgs {
   readonly databaseInstanceArn: pulumi.Input<string>;
   /** Days the replicated automated backups are kept. */
   readonly databaseBackupRetentionDays: number;
+  /**
+   * `protect` the DR copies (the standby key, the replica bucket, the replicated database backups):
+   * Pulumi refuses to delete or replace one until a reviewed change lifts it. @default false
+   */
+  readonly protect?: boolean;
 }
 
 /**
@@ -55,7 +60,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         deletionWindowInDays: 30,
         policy: JSON.stringify(dataKeyPolicy(scope)),
       },
-      child,
+      { ...child, protect: args.protect ?? false },
     );
     new aws.kms.Alias(
       `${name}-data`,
@@ -73,6 +78,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         retentionDays: args.retentionDays,
         noncurrentVersionRetentionDays: args.noncurrentVersionRetentionDays,
         forceDestroy: false,
+        protect: args.protect ?? false,
       },
       child,
     );
@@ -132,7 +138,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         kmsKeyId: key.arn,
         retentionPeriod: args.databaseBackupRetentionDays,
       },
-      child,
+      { ...child, protect: args.protect ?? false },
     );
     this.replicatedBackupsArn = backups.id;
     this.registerOutputs({

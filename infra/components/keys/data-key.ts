@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { dataKeyAlias } from "../../names";
 import { dataKeyPolicy, type KeyPolicyScope } from "./policies";
 
 export interface DataKeyArgs {
@@ -12,6 +13,17 @@ export interface DataKeyArgs {
    * AWS allows 7–30. @default 30
    */
   readonly deletionWindowDays?: number;
+  /**
+   * The backup bucket ElastiCache exports Redis snapshots into (its default encryption is this
+   * key): S3 may use the key for ElastiCache's writes there. See `dataKeyPolicy`.
+   * @default no export
+   */
+  readonly elastiCacheExportBucket?: string;
+  /**
+   * `protect` the key: Pulumi refuses to delete or replace it until a reviewed change lifts it.
+   * @default false
+   */
+  readonly protect?: boolean;
 }
 
 /**
@@ -36,11 +48,11 @@ export class DataKey extends pulumi.ComponentResource {
         enableKeyRotation: true,
         rotationPeriodInDays: 365,
         deletionWindowInDays: window,
-        policy: JSON.stringify(dataKeyPolicy(args.scope)),
+        policy: JSON.stringify(dataKeyPolicy(args.scope, { elastiCacheExportBucket: args.elastiCacheExportBucket })),
       },
-      child,
+      { ...child, protect: args.protect ?? false },
     );
-    new aws.kms.Alias(`${name}-data`, { name: `alias/${args.aliasPrefix}-data`, targetKeyId: key.keyId }, child);
+    new aws.kms.Alias(`${name}-data`, { name: dataKeyAlias(args.aliasPrefix), targetKeyId: key.keyId }, child);
     this.keyArn = key.arn;
     this.keyId = key.keyId;
     this.registerOutputs({ keyArn: this.keyArn });

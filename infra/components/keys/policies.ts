@@ -65,8 +65,17 @@ const root = (scope: KeyPolicyScope) => `arn:${scope.partition}:iam::${scope.acc
 /**
  * The data-encryption key: the account administers and uses it through IAM (the default key
  * policy), and CloudWatch Logs may use it for this account's log groups in this region only.
+ * With `elastiCacheExportBucket`, ElastiCache's snapshot export may have S3 encrypt and read back
+ * what it writes into that bucket, whose default encryption is this key: its service principal
+ * is no IAM principal of the account, so only the key policy can let S3 use the key for it —
+ * through S3 in this region, and for that bucket alone (its ARN is the encryption context S3 Bucket
+ * Keys use).
  */
-export function dataKeyPolicy(scope: KeyPolicyScope): aws.iam.PolicyDocument {
+export function dataKeyPolicy(
+  scope: KeyPolicyScope,
+  options: { readonly elastiCacheExportBucket?: string | undefined } = {},
+): aws.iam.PolicyDocument {
+  const exportBucket = options.elastiCacheExportBucket;
   return {
     Version: "2012-10-17",
     Statement: [
@@ -89,6 +98,23 @@ export function dataKeyPolicy(scope: KeyPolicyScope): aws.iam.PolicyDocument {
           },
         },
       },
+      ...(exportBucket === undefined
+        ? []
+        : [
+            {
+              Sid: "ElastiCacheExportsEncryptThroughS3",
+              Effect: "Allow" as const,
+              Principal: { Service: `${scope.region}.elasticache-snapshot.amazonaws.com` },
+              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+              Resource: "*",
+              Condition: {
+                StringEquals: {
+                  "kms:ViaService": `s3.${scope.region}.amazonaws.com`,
+                  "kms:EncryptionContext:aws:s3:arn": `arn:${scope.partition}:s3:::${exportBucket}`,
+                },
+              },
+            },
+          ]),
     ],
   };
 }

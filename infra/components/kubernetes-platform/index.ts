@@ -15,6 +15,11 @@ export interface KubernetesPlatformArgs extends AddonInputs {
   readonly provider: k8s.Provider;
   /** The stack's synthesized charts (infra/k8s), in deployment order. */
   readonly charts: readonly SynthesizedChart[];
+  /**
+   * `protect` the StatefulSets (TimescaleDB): Pulumi refuses to delete or replace one until a
+   * reviewed change lifts it. @default false
+   */
+  readonly protect?: boolean;
 }
 
 /**
@@ -95,7 +100,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
         const resource = new k8s.apiextensions.CustomResource(
           `${chart.id}-${kind.toLowerCase()}-${metadata.namespace ? `${metadata.namespace}-` : ""}${metadata.name}`,
           object as k8s.apiextensions.CustomResourceArgs,
-          { ...child, dependsOn },
+          { ...child, dependsOn, protect: kind === "StatefulSet" && (args.protect ?? false) },
         );
         if (kind === "Namespace") namespaces.set(metadata.name, resource);
       }

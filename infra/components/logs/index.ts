@@ -40,6 +40,11 @@ export interface LogDomainArgs {
   /** Roles allowed through the domain's access policy (the master, the log shipper, the operators). */
   readonly clientRoleArns: readonly pulumi.Input<string>[];
   readonly logRetentionDays: number;
+  /**
+   * `protect` the domain: Pulumi refuses to delete or replace it until a reviewed change lifts it.
+   * @default false
+   */
+  readonly protect?: boolean;
 }
 
 /** The domain's ARN, known before the domain exists so that roles can name it. */
@@ -170,7 +175,7 @@ export class LogDomain extends pulumi.ComponentResource {
         })),
         softwareUpdateOptions: { autoSoftwareUpdateEnabled: true },
       },
-      { ...child, dependsOn: [logPolicy] },
+      { ...child, dependsOn: [logPolicy], protect: args.protect ?? false },
     );
     this.domainArn = domain.arn;
     this.endpoint = domain.endpoint;

@@ -32,6 +32,11 @@ export interface PlatformSecretsArgs {
   readonly recoveryWindowDays: number;
   /** The secrets, by name (kebab-case: the keys of the synced Kubernetes secret). */
   readonly secrets: Readonly<Record<string, SecretSource>>;
+  /**
+   * `protect` each secret: Pulumi refuses to delete or replace it until a reviewed change lifts it.
+   * @default false
+   */
+  readonly protect?: boolean;
 }
 
 /** The ARN pattern of every secret under `prefix`: what a reader of the whole stack's secrets is granted. */
@@ -92,7 +97,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
           kmsKeyId: args.kmsKeyArn,
           recoveryWindowInDays: args.recoveryWindowDays,
         },
-        child,
+        { ...child, protect: args.protect ?? false },
       );
       if ("value" in source) values[key] = pulumi.output(source.value);
       if ("generate" in source) {

@@ -85,8 +85,10 @@ export class PlatformRoles extends pulumi.ComponentResource {
       ),
       redisBackup: role(
         "redisBackup",
-        "Hourly ElastiCache snapshots, expired after the retention",
-        pulumi.output(args.cacheArn).apply((cache) => redisSnapshotPolicy(cache, args.cacheSnapshotArnPrefix)),
+        "Hourly ElastiCache snapshot, exported to the backup bucket",
+        pulumi
+          .all([args.cacheArn, args.backupBucketArn, args.dataKeyArn])
+          .apply(([cache, bucket, key]) => redisSnapshotPolicy(cache, args.cacheSnapshotArnPrefix, bucket, key)),
       ),
       secretsBackup: role(
         "secretsBackup",

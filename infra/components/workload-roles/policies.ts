@@ -10,21 +10,36 @@ const document = (...statements: aws.iam.PolicyStatement[]): aws.iam.PolicyDocum
   Statement: statements,
 });
 
-/** Writing encrypted objects under the data key: what every backup job needs of KMS. */
-const encryptWithDataKey = (dataKeyArn: string): aws.iam.PolicyStatement => ({
-  Sid: "EncryptWithDataKey",
+/**
+ * The data key as a backup job uses it: SSE-KMS uploads (GenerateDataKey; Decrypt for multipart
+ * parts and for the read-back that verifies them), the secrets export's envelope (GenerateDataKey,
+ * and Decrypt to prove it opens), and DescribeKey, which turns the key's alias — all the charts
+ * can name — into the ARN the bucket policy pins.
+ */
+const useDataKey = (dataKeyArn: string): aws.iam.PolicyStatement => ({
+  Sid: "UseDataKey",
   Effect: "Allow",
-  Action: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+  Action: ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
   Resource: dataKeyArn,
 });
 
-/** Put-only access to one prefix of the backup bucket: a backup job can add, never read or delete. */
-function writeBackups(bucketArn: string, prefix: string): aws.iam.PolicyStatement[] {
+/**
+ * One prefix of the backup bucket: add objects, and read them back — a backup is recorded only
+ * once its stored copy reads back as written. No delete: a backup job cannot remove a backup
+ * (the lifecycle rules expire them).
+ */
+function ownPrefix(bucketArn: string, prefix: string): aws.iam.PolicyStatement[] {
   return [
     {
       Sid: "WriteOwnPrefix",
       Effect: "Allow",
       Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: `${bucketArn}/${prefix}/*`,
+    },
+    {
+      Sid: "ReadBackOwnPrefix",
+      Effect: "Allow",
+      Action: "s3:GetObject",
       Resource: `${bucketArn}/${prefix}/*`,
     },
     {
@@ -47,45 +62,84 @@ export function rebalanceWorkerPolicy(signingKeyArn: string): aws.iam.PolicyDocu
   });
 }
 
-/** The daily pg_dump job (on top of RDS point-in-time recovery). */
+/** The daily pg_dump job (on top of RDS point-in-time recovery): `ops backup postgres`. */
 export function postgresBackupPolicy(bucketArn: string, dataKeyArn: string): aws.iam.PolicyDocument {
-  return document(...writeBackups(bucketArn, "postgres"), encryptWithDataKey(dataKeyArn));
+  return document(...ownPrefix(bucketArn, "postgres"), useDataKey(dataKeyArn));
 }
 
-/** The daily TimescaleDB dump job. */
+/** The daily TimescaleDB dump job: `ops backup timescaledb`. */
 export function timescaleBackupPolicy(bucketArn: string, dataKeyArn: string): aws.iam.PolicyDocument {
-  return document(...writeBackups(bucketArn, "timescaledb"), encryptWithDataKey(dataKeyArn));
+  return document(...ownPrefix(bucketArn, "timescaledb"), useDataKey(dataKeyArn));
 }
 
 /**
- * The hourly Redis backup. ElastiCache refuses BGSAVE, so the job takes snapshots through the
- * API and deletes those older than the retention: create on the one replication group, and
- * describe / delete / tag only snapshots named after this stack.
+ * The hourly Redis backup, `ops backup redis` with REDIS_BACKUP_MODE=elasticache. ElastiCache
+ * refuses BGSAVE, so the job snapshots the one replication group (CreateSnapshot names the group
+ * and the new snapshot), waits on and deletes only snapshots named after this stack, and exports
+ * its snapshot into the bucket's `redis/` prefix with CopySnapshot — whose target is named by the
+ * export's key (`redis/<backup>/dump`), hence the second snapshot ARN. ElastiCache lets a caller
+ * export only to a bucket it can see it has access to: it asks for s3:GetBucketLocation and
+ * s3:ListBucket on the bucket and s3:ListAllMyBuckets, an account-level action with no resource of
+ * its own (AWS documents `*` as the only resource that works), and the object access it uses on
+ * the target (DeleteObject included — the bucket is versioned, so a delete leaves the version,
+ * kept by the noncurrent-version rule). The export itself is written by ElastiCache's service
+ * principal, which the bucket policy admits to `redis/` only.
+ * @param snapshotArnPrefix `arn:…:snapshot:<stack prefix>`: the snapshots the job takes and deletes
  */
-export function redisSnapshotPolicy(replicationGroupArn: string, snapshotArnPrefix: string): aws.iam.PolicyDocument {
+export function redisSnapshotPolicy(
+  replicationGroupArn: string,
+  snapshotArnPrefix: string,
+  bucketArn: string,
+  dataKeyArn: string,
+): aws.iam.PolicyDocument {
+  const snapshotArns = snapshotArnPrefix.slice(0, snapshotArnPrefix.lastIndexOf(":") + 1);
   return document(
     {
       Sid: "SnapshotTheReplicationGroup",
       Effect: "Allow",
-      Action: ["elasticache:CreateSnapshot", "elasticache:AddTagsToResource"],
+      Action: "elasticache:CreateSnapshot",
       Resource: [replicationGroupArn, `${snapshotArnPrefix}*`],
     },
     {
-      Sid: "ExpireOwnSnapshots",
+      Sid: "WaitOnAndDeleteOwnSnapshots",
       Effect: "Allow",
       Action: ["elasticache:DescribeSnapshots", "elasticache:DeleteSnapshot"],
       Resource: `${snapshotArnPrefix}*`,
     },
     {
-      Sid: "SeeTheReplicationGroup",
+      Sid: "ExportOwnSnapshotsToTheBucket",
       Effect: "Allow",
-      Action: "elasticache:DescribeReplicationGroups",
-      Resource: replicationGroupArn,
+      Action: "elasticache:CopySnapshot",
+      Resource: [`${snapshotArnPrefix}*`, `${snapshotArns}redis/*`],
     },
+    ...ownPrefix(bucketArn, "redis"),
+    {
+      Sid: "ShowElastiCacheTheBucket",
+      Effect: "Allow",
+      Action: ["s3:GetBucketLocation", "s3:ListBucket"],
+      Resource: bucketArn,
+    },
+    {
+      Sid: "ExportObjectAccess",
+      Effect: "Allow",
+      Action: "s3:DeleteObject",
+      Resource: `${bucketArn}/redis/*`,
+    },
+    {
+      Sid: "FindTheBucket",
+      Effect: "Allow",
+      Action: "s3:ListAllMyBuckets",
+      Resource: "*",
+    },
+    useDataKey(dataKeyArn),
   );
 }
 
-/** The daily encrypted export of the stack's secrets (§7.1: Secrets, daily, 90 days). */
+/**
+ * The daily encrypted export of the stack's secrets (the backup table: daily, 90 days), `ops
+ * backup secrets`: it lists the stack's secrets, reads each one's value, seals them with the data
+ * key and stores them under `secrets/`. It never writes a secret (a restore is an operator's).
+ */
 export function secretsBackupPolicy(
   secretArnPattern: string,
   bucketArn: string,
@@ -95,7 +149,7 @@ export function secretsBackupPolicy(
     {
       Sid: "ReadStackSecrets",
       Effect: "Allow",
-      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
+      Action: "secretsmanager:GetSecretValue",
       Resource: secretArnPattern,
     },
     {
@@ -105,8 +159,8 @@ export function secretsBackupPolicy(
       // ListSecrets supports no resource-level permission; it returns names, never values.
       Resource: "*",
     },
-    ...writeBackups(bucketArn, "secrets"),
-    encryptWithDataKey(dataKeyArn),
+    ...ownPrefix(bucketArn, "secrets"),
+    useDataKey(dataKeyArn),
   );
 }
 

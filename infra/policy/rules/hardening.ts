@@ -1,5 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { ACTION_RISKS, expandActions, grants } from "../iam-actions";
+import { CHART_VALUE_KEYS, HELM_RELEASE, describeRelease, helmPods, riskyValues } from "../helm-values";
 import { describe, roleOfPolicy } from "../kubernetes";
 import { podSecurity, podSpecOfManifest } from "../pod-security";
 import { get, resourceRule, stackRule, statementsOf, text, type Statement } from "../rule";
@@ -31,11 +32,13 @@ export function escalations(statement: Statement): string[] {
   return found.filter((action) => !(passScoped && action === "iam:PassRole")).sort();
 }
 
-/** Workload manifests with their pod spec. */
+/** Workload manifests with their pod spec, and the pods Helm releases' values shape. */
 const workloads = (resources: readonly PolicyResource[]) =>
   resources.flatMap((resource) => {
+    if (resource.type === HELM_RELEASE)
+      return (helmPods(resource) ?? []).map(({ where, security }) => ({ where, urn: resource.urn, security }));
     const spec = podSpecOfManifest(resource.type, resource.props);
-    return spec ? [{ resource, security: podSecurity(spec) }] : [];
+    return spec ? [{ where: describe(resource), urn: resource.urn, security: podSecurity(spec) }] : [];
   });
 
 const podRule = (
@@ -50,8 +53,8 @@ const podRule = (
     enforcement: "mandatory",
     severity,
     check: (resources) =>
-      workloads(resources).flatMap(({ resource, security }) =>
-        pick(security).map((problem) => ({ message: `${describe(resource)}: ${problem}`, urn: resource.urn })),
+      workloads(resources).flatMap(({ where, urn, security }) =>
+        pick(security).map((problem) => ({ message: `${where}: ${problem}`, urn })),
       ),
   });
 
@@ -130,6 +133,28 @@ export const hardeningRules = [
     "medium",
     (security) => [...security.missingLimits],
   ),
+  resourceRule({
+    name: "paimon-helm-release-pods-checked",
+    description:
+      "Every Helm release's chart, at its pinned version, is one whose pod value keys are known (infra/policy/helm-values.ts), so that the pod rules above see what its values set; any other is reported, with the settings in its values that a pod rule would refuse.",
+    enforcement: "advisory",
+    severity: "medium",
+    types: [HELM_RELEASE],
+    check: ({ props, name }) => {
+      if (helmPods({ props, name }) !== undefined) return undefined;
+      const known = CHART_VALUE_KEYS[text(props["chart"])];
+      const risky = riskyValues(props["values"]);
+      return (
+        `${describeRelease({ props, name })}: ${
+          known
+            ? `its pod value keys were read for version ${known.version} only`
+            : "its chart's pod value keys are not known"
+        }, so no pod rule checks what its values set` +
+        (risky.length > 0 ? `; they set ${risky.join(", ")}` : "") +
+        ": read the chart's values.yaml at this version into infra/policy/helm-values.ts"
+      );
+    },
+  }),
   resourceRule({
     name: "CKV_AWS_286-iam-no-privilege-escalation",
     description:
@@ -240,17 +265,20 @@ export const hardeningRules = [
   resourceRule({
     name: "paimon-production-stateful-protected",
     description:
-      "Every stateful production resource (databases, caches, buckets, keys, search domains, volumes) is `protect`ed, so that no `pulumi up` or `destroy` deletes it without a reviewed change. Advisory until the components set it.",
-    enforcement: "advisory",
-    severity: "medium",
+      "Every stateful production resource (databases and replicas, caches, buckets, keys and their replicas, search domains, secrets, replicated backups, volumes, StatefulSets) is `protect`ed, so that no `pulumi up` or `destroy` deletes it without a reviewed change (`paimon:protectStatefulResources`).",
+    enforcement: "mandatory",
+    severity: "high",
     productionOnly: true,
     types: [
       "aws:rds/instance:Instance",
       "aws:rds/cluster:Cluster",
+      "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
       "aws:elasticache/replicationGroup:ReplicationGroup",
       "aws:s3/bucket:Bucket",
       KEY,
+      REPLICA_KEY,
       "aws:opensearch/domain:Domain",
+      "aws:secretsmanager/secret:Secret",
       "aws:dynamodb/table:Table",
       "aws:efs/fileSystem:FileSystem",
       "aws:ebs/volume:Volume",
@@ -258,6 +286,8 @@ export const hardeningRules = [
       "kubernetes:core/v1:PersistentVolumeClaim",
     ],
     check: ({ protect }) =>
-      protect ? undefined : "not protected: `pulumi destroy` or a replacing change would delete its data",
+      protect
+        ? undefined
+        : "not protected: `pulumi destroy` or a replacing change would delete its data (set paimon:protectStatefulResources: true)",
   }),
 ];

@@ -1,5 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { containersOf, describe, isKind, namespaceOf, podSpecOf, readsVariable, type Container } from "../kubernetes";
+import { HELM_RELEASE, helmPods } from "../helm-values";
 import { stackRule } from "../rule";
 
 /** The image's entrypoint arguments: apply the migrations; wait until they are applied. */
@@ -76,19 +77,34 @@ export function placeholderDigestOf(image: string): string | undefined {
   return hex !== undefined && isPlaceholderDigest(hex) ? hex : undefined;
 }
 
-/** Every image a stack's workloads run, with the object and container that run it. */
+/**
+ * Every image a stack's workloads run, with the object and container that run it: the manifests'
+ * containers, and the images Helm releases' values set (what they leave to the chart is the
+ * chart's pinned default).
+ */
 export function imagesOf(
-  resources: readonly { type: string; props: Record<string, unknown>; urn: string }[],
+  resources: readonly { type: string; name?: string; props: Record<string, unknown>; urn: string }[],
 ): { image: string; where: string; urn: string }[] {
-  return resources.flatMap((resource) =>
-    containersOf(podSpecOf(resource.type, resource.props) ?? {})
+  return resources.flatMap((resource) => {
+    if (resource.type === HELM_RELEASE)
+      return (helmPods({ name: resource.name ?? resource.urn, props: resource.props }) ?? []).flatMap(
+        ({ where, image, initImages }) => [
+          ...initImages.map((init) => ({
+            image: init.image,
+            where: `${where} init container ${init.name}`,
+            urn: resource.urn,
+          })),
+          ...(image === undefined ? [] : [{ image, where: `${where} container`, urn: resource.urn }]),
+        ],
+      );
+    return containersOf(podSpecOf(resource.type, resource.props) ?? {})
       .filter((container) => typeof container.image === "string")
       .map((container) => ({
         image: container.image ?? "",
         where: `${describe(resource)} container ${container.name ?? "?"}`,
         urn: resource.urn,
-      })),
-  );
+      }));
+  });
 }
 
 export const PLACEHOLDER_DIGEST_RULE = "paimon-image-digest-not-placeholder";

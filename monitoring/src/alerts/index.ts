@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import { FUND_ALERTS } from "./fund";
+import { OPERATIONS_ALERTS } from "./operations";
 import { PLATFORM_ALERTS } from "./platform";
 import type { AlertRule, AlertScenario } from "./types";
 
@@ -8,7 +9,7 @@ export type { AlertRule, Component } from "./types";
 /** Where runbooks are read; each alert links `<base><AlertName>.md`, a page in runbooks/. */
 export const RUNBOOK_BASE_URL = "https://github.com/paimon-fund/platform/blob/main/runbooks/";
 
-export const ALERTS: readonly AlertRule[] = [...FUND_ALERTS, ...PLATFORM_ALERTS];
+export const ALERTS: readonly AlertRule[] = [...FUND_ALERTS, ...PLATFORM_ALERTS, ...OPERATIONS_ALERTS];
 
 /** The labels Prometheus attaches to an alert's instances. */
 export function ruleLabels(rule: AlertRule): Record<string, string> {

@@ -307,6 +307,19 @@ function backups(): dashboard.Dashboard {
         [93600, "red"],
       ]),
     )
+    .withPanel(
+      // Monthly (§9.3): orange past a month, red past five weeks.
+      statPanel(
+        "Last DR drill passed",
+        "s",
+        { expr: `time() - ${m("paimon_dr_drill_last_success_timestamp_seconds")}` },
+        [
+          [null, "green"],
+          [2_678_400, "orange"],
+          [3_024_000, "red"],
+        ],
+      ),
+    )
     .withPanel(timeSeries("Backup age by kind", "s", [{ expr: age, legend: "{{kind}}" }], "RPO: one hour (spec §8.1)"))
     .withPanel(
       timeSeries("Backup size by kind", "bytes", [{ expr: m("paimon_backup_size_bytes"), legend: "{{kind}}" }]),
@@ -318,6 +331,14 @@ function backups(): dashboard.Dashboard {
           legend: "{{namespace}}/{{name}}",
         },
       ]),
+    )
+    .withPanel(
+      timeSeries(
+        "Operations checks: items not passing",
+        "short",
+        [{ expr: `max by (check, item) (${m("paimon_ops_check_status")}) > 0`, legend: "{{check}} {{item}}" }],
+        "1 warn, 2 could not be checked, 3 fail (OpsCheckFailing at 2 and above)",
+      ),
     )
     .withPanel(
       timeSeries("Container restarts (1h)", "short", [

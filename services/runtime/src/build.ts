@@ -12,6 +12,18 @@ import { build, type BuildOptions } from "esbuild";
 
 export const PACKAGE_DIR = path.resolve(__dirname, "..");
 
+/**
+ * vega-canvas, under the monthly report's charts, loads the optional `canvas` package with a
+ * top-level await in its Node build, which a CommonJS bundle cannot hold. The report only draws
+ * SVG, which needs no canvas: the bundle takes the package's browser build, the same code without
+ * that import.
+ */
+function vegaCanvasWithoutNodeCanvas(): string {
+  const vega = require.resolve("vega", { paths: [path.join(PACKAGE_DIR, "..", "..", "scripts")] });
+  const canvas = require.resolve("vega-canvas", { paths: [path.dirname(vega)] });
+  return path.join(path.dirname(canvas), "vega-canvas.browser.js");
+}
+
 export function buildOptions(outdir: string): BuildOptions {
   return {
     entryPoints: { main: path.join(PACKAGE_DIR, "src", "entry.ts") },
@@ -28,6 +40,7 @@ export function buildOptions(outdir: string): BuildOptions {
     legalComments: "linked",
     // Optional native speed-ups their packages load inside try/catch, and never need.
     external: ["pg-native", "bufferutil", "utf-8-validate"],
+    alias: { "vega-canvas": vegaCanvasWithoutNodeCanvas() },
   };
 }
 

@@ -10,7 +10,9 @@
  *    monitor (health on :8002), the scheduler (:8003) and the rebalance worker (:8004).
  *
  * It prints the URLs once `GET /v1/fund` answers, streams the services' logs prefixed with their
- * name, and stops everything in order on Ctrl-C.
+ * name, and stops everything in order on Ctrl-C. A restore into its database stops the writers
+ * (the listener and the workers) and starts them again through a loopback control
+ * (scripts/src/writers-dev.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -29,6 +31,7 @@ import {
 } from "@paimon/contracts/devnet";
 import { runMigrate } from "@paimon/core/migrate";
 import { createRedisClient, deleteKeys } from "@paimon/core/redis";
+import { serveDevControl } from "@paimon/scripts/writers-dev";
 import pg from "pg";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -116,22 +119,25 @@ async function main(): Promise<void> {
     return;
   }
   const children: ChildProcess[] = [];
+  /** Writers a restore stopped: their exit is no reason to stop everything. */
+  const paused = new WeakSet<ChildProcess>();
   let stopDevnet: () => Promise<void> = () => Promise.resolve();
+  let closeControl: () => Promise<void> = () => Promise.resolve();
   let stopping = false;
   const isStopping = () => stopping;
+  const terminate = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const forced = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    await once(child, "exit");
+    clearTimeout(forced);
+  };
   const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`dev: ${reason}; stopping the services, then the chain\n`);
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill("SIGTERM");
-        const forced = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-        await once(child, "exit");
-        clearTimeout(forced);
-      }),
-    );
+    await closeControl();
+    await Promise.all(children.map(terminate));
     await stopDevnet();
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -200,14 +206,46 @@ async function main(): Promise<void> {
         ? { ...chainEnv, SIGNER: "local", OPERATOR_PRIVATE_KEY: operator.privateKey, SENDER_POLL_MS: "200" }
         : { METRICS_DATABASE_URL: databaseUrl };
     const workerPort = (index: number) => (config.workerPorts === 0 ? 0 : config.workerPorts + index);
-    children.push(
-      service("event-listener", "services/event-listener/src/bin.ts", {
-        ...common,
-        ...chainEnv,
-        BSC_WS_URL: devnet.wsUrl,
-        HEALTH_PORT: String(config.listenerPort),
-        QUEUE_PREFIX: config.queuePrefix,
-      }),
+    const supervise = (child: ChildProcess) => {
+      children.push(child);
+      void once(child, "exit").then(() => {
+        if (!isStopping() && !paused.has(child)) void stop("a service exited").finally(() => (process.exitCode = 1));
+      });
+      return child;
+    };
+    // The writers: what a restore into the database stops and starts again.
+    const startWriters = () => [
+      {
+        name: "event-listener",
+        child: supervise(
+          service("event-listener", "services/event-listener/src/bin.ts", {
+            ...common,
+            ...chainEnv,
+            BSC_WS_URL: devnet.wsUrl,
+            HEALTH_PORT: String(config.listenerPort),
+            QUEUE_PREFIX: config.queuePrefix,
+          }),
+        ),
+      },
+      ...DEV_WORKERS.map((worker, index) => ({
+        name: `${worker}-worker`,
+        child: supervise(
+          service(
+            `${worker}-worker`,
+            "services/workers/src/bin.ts",
+            {
+              ...common,
+              ...workerEnv(worker),
+              HEALTH_PORT: String(workerPort(index)),
+              QUEUE_PREFIX: config.queuePrefix,
+            },
+            [`--worker=${worker}`],
+          ),
+        ),
+      })),
+    ];
+    let writers = startWriters();
+    supervise(
       service("api", "services/api/src/bin.ts", {
         ...common,
         METRICS_DATABASE_URL: databaseUrl,
@@ -215,25 +253,7 @@ async function main(): Promise<void> {
         JWT_SECRET: "development-jwt-secret-at-least-32-characters",
         SHUTDOWN_DELAY_SECONDS: "0",
       }),
-      ...DEV_WORKERS.map((worker, index) =>
-        service(
-          `${worker}-worker`,
-          "services/workers/src/bin.ts",
-          {
-            ...common,
-            ...workerEnv(worker),
-            HEALTH_PORT: String(workerPort(index)),
-            QUEUE_PREFIX: config.queuePrefix,
-          },
-          [`--worker=${worker}`],
-        ),
-      ),
     );
-    for (const child of children) {
-      void once(child, "exit").then(() => {
-        if (!isStopping()) void stop("a service exited").finally(() => (process.exitCode = 1));
-      });
-    }
 
     // The fund is ready once the listener has indexed the demo and the API serves it.
     const fundUrl = `http://127.0.0.1:${String(config.apiPort)}/v1/fund`;
@@ -244,6 +264,23 @@ async function main(): Promise<void> {
       await delay(100);
     }
     if (isStopping()) return;
+    const control = await serveDevControl({
+      database: config.database,
+      async stop() {
+        for (const { child } of writers) paused.add(child);
+        await Promise.all(writers.map(({ child }) => terminate(child)));
+        children.splice(0, children.length, ...children.filter((child) => !paused.has(child)));
+        return writers.map(({ name }) => name);
+      },
+      start() {
+        if (writers.some(({ child }) => child.exitCode === null && child.signalCode === null))
+          return Promise.resolve(writers.map(({ name }) => name));
+        writers = startWriters();
+        return Promise.resolve(writers.map(({ name }) => name));
+      },
+    });
+    closeControl = control.close;
+    if (isStopping()) await control.close();
     process.stdout.write(
       [
         "",
@@ -258,6 +295,7 @@ async function main(): Promise<void> {
             )),
         `  chain            ${devnet.httpUrl} (chain ${String(devnet.chainId)}), fund ${fundAddress}`,
         `  database         ${databaseUrl}`,
+        `  control          ${control.url} (a restore stops and starts the writers here)`,
         "  Ctrl-C stops everything.",
         "",
       ].join("\n"),

@@ -24,9 +24,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StackConfig } from "../../../infra/config";
 import { synthesizeStack } from "../../../infra/k8s/main";
 import type { SyncedSecretKey } from "../../../infra/k8s/secrets-chart";
+import { rdsCaCopy } from "../../../infra/k8s/pod";
 import { metricsDatabaseUrl } from "../../../infra/k8s/timescaledb-chart";
 import { PORTS, workloadValues } from "../../../infra/k8s/values";
-import { readStackConfigs } from "../../../infra/planner/stacks";
+import { readStackConfigs } from "../../../infra/planner/stack-configs";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const LINTER = path.join(ROOT, "node_modules", "dockerlinter", "bin", "dockerfilelinter.js");
@@ -315,8 +316,9 @@ describe("every database URL that verifies TLS has its CA in the container that 
     return verifyingConnections(objects, context(staging()));
   }
   interface BackupPod {
-    containers: { env: { name: string; value?: string }[] }[];
+    containers: { image: string; env: { name: string; value?: string }[]; volumeMounts?: unknown[] }[];
     initContainers?: { command: string[] }[];
+    volumes?: unknown[];
   }
   const missing = (connections: ReturnType<typeof verifyingConnections>) =>
     connections.filter((connection) => connection.missing !== undefined);
@@ -330,10 +332,11 @@ describe("every database URL that verifies TLS has its CA in the container that 
     expect(connections).toEqual(
       expect.arrayContaining([
         { container: "Deployment/paimon-api api", variable: "DATABASE_URL", rootCertPath: RDS_CA_BUNDLE_PATH },
+        // `ops backup postgres` in the services' image: its pg_dump is given the image's bundle.
         {
           container: "CronJob/paimon-backup-postgres backup",
           variable: "DATABASE_URL",
-          rootCertPath: "/rds-ca/rds-global-bundle.pem",
+          rootCertPath: RDS_CA_BUNDLE_PATH,
         },
         {
           container: "Deployment/prometheus-postgres-exporter prometheus-postgres-exporter",
@@ -344,29 +347,32 @@ describe("every database URL that verifies TLS has its CA in the container that 
     );
   });
 
-  it("when pg_dump is not told where the CA is, then the check names it", () => {
-    const result = withBackup((pod) => {
-      for (const container of pod.containers) container.env = container.env.filter((v) => v.name !== "PGSSLROOTCERT");
-    });
-    expect(missing(result)).toEqual([
+  it("when the backup runs pg_dump from another image, then the check names the CA it lacks, until an init container of the services' image copies the bundle for it", () => {
+    const elsewhere = (pod: BackupPod) => {
+      for (const container of pod.containers) container.image = "postgres:16.4";
+    };
+    expect(missing(withBackup(elsewhere))).toEqual([
       expect.objectContaining({
         container: "CronJob/paimon-backup-postgres backup",
-        rootCertPath: "/tmp/.postgresql/root.crt",
-        missing: expect.stringContaining("no init container fills") as string,
+        rootCertPath: "/root/.postgresql/root.crt",
+        missing: expect.stringContaining("neither in the services' image nor on a volume") as string,
       }),
     ]);
-  });
-
-  it("when nothing copies the bundle onto the backup's volume, or copies another file, then the check names it", () => {
-    const uncopied = withBackup((pod) => {
-      delete pod.initContainers;
-    });
-    expect(missing(uncopied)).toHaveLength(1);
-    const other = withBackup((pod) => {
-      for (const init of pod.initContainers ?? [])
-        init.command = ["cp", "/etc/ssl/certs/ca-certificates.crt", init.command.at(-1) ?? ""];
-    });
-    expect(missing(other)).toHaveLength(1);
+    const ca = rdsCaCopy(workloadValues(staging()).image);
+    const copied = (command: string[]) => (pod: BackupPod) => {
+      elsewhere(pod);
+      pod.volumes = [...(pod.volumes ?? []), ca.volume];
+      pod.initContainers = [{ ...ca.initContainer, command }];
+      for (const container of pod.containers) {
+        container.env.push({ name: "PGSSLROOTCERT", value: ca.path });
+        container.volumeMounts = [...(container.volumeMounts ?? []), ca.mount];
+      }
+    };
+    expect(missing(withBackup(copied(ca.initContainer.command)))).toEqual([]);
+    const other = missing(withBackup(copied(["cp", "/etc/ssl/certs/ca-certificates.crt", ca.path])));
+    expect(other).toEqual([
+      expect.objectContaining({ missing: expect.stringContaining("no init container fills") as string }),
+    ]);
   });
 
   it("when a container of another image reads the database URL with no CA of its own, then the check names it", () => {

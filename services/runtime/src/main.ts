@@ -62,6 +62,8 @@ export function main(argv: readonly string[], env: Env): void {
       env,
       out: (text) => process.stdout.write(text),
       err: (text) => process.stderr.write(text),
+      // This very program: the drill starts the API and the listener with it.
+      services: { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? ""], cwd: process.cwd() },
     }).then((code) => {
       process.exitCode = code;
     });

@@ -10,8 +10,8 @@
 export type MetricType = "counter" | "gauge" | "histogram";
 
 /**
- * The programs that export metrics: the API, the event listener, each worker, and the backup
- * CronJobs (which push theirs to the Pushgateway).
+ * The programs that export metrics: the API, the event listener, each worker, the backup
+ * CronJobs and the operations checks (which push theirs to the Pushgateway).
  */
 export const METRIC_OWNERS = [
   "api",
@@ -20,6 +20,7 @@ export const METRIC_OWNERS = [
   "scheduler-worker",
   "rebalance-worker",
   "backup-jobs",
+  "ops-checks",
 ] as const;
 export type MetricOwner = (typeof METRIC_OWNERS)[number];
 
@@ -238,9 +239,25 @@ export const METRICS = {
     help: "Size of the last successful backup, by kind",
     labels: ["kind"],
   },
+  paimon_dr_drill_last_success_timestamp_seconds: {
+    type: "gauge",
+    owner: "backup-jobs",
+    help: "Unix time of the last DR drill that passed (restored, compared equal, RPO and RTO within their targets)",
+    labels: [],
+  },
+  // The operations checklists (`ops check daily|weekly|monthly`)
+  paimon_ops_check_status: {
+    type: "gauge",
+    owner: "ops-checks",
+    help: "The last run's status of each checklist item, by checklist and item: 0 pass, 1 warn, 2 unknown (could not be checked), 3 fail",
+    labels: ["check", "item"],
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;
+
+/** `paimon_ops_check_status`'s values: the checks push them, the OpsCheckFailing alert reads them. */
+export const OPS_CHECK_STATUS_VALUES = { pass: 0, warn: 1, unknown: 2, fail: 3 } as const;
 
 /**
  * Metrics other components export, which alerts and dashboards read: named here so that the

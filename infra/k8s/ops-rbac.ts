@@ -1,0 +1,62 @@
+import { Chart, type ChartProps } from "cdk8s";
+import { k8s } from "cdk8s-plus-28";
+import type { Construct } from "constructs";
+import { WRITER_DEPLOYMENTS } from "@paimon/core/workloads";
+import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
+import { backupJobName } from "./backups-chart";
+import { selectorLabels } from "./pod";
+import type { WorkloadValues } from "./values";
+
+/** The Role (and its binding) a restore runs under: `ops restore` and `ops dr-drill` in a pod. */
+export const OPS_WRITERS_ROLE = "paimon-ops-writers";
+
+export interface OpsRbacChartProps extends ChartProps {
+  readonly values: WorkloadValues;
+}
+
+/**
+ * What `ops restore` needs of the Kubernetes API to stop the writers, for the service account the
+ * PostgreSQL backup runs as (the one whose IAM role reads the dumps): read and patch the `scale`
+ * of exactly the listener's and the workers' Deployments — not the Deployments themselves, whose
+ * pod template would let it run anything under their service accounts, the signer's included —
+ * and list and watch pods, to see theirs go. And the way to the API server: the cluster's private
+ * endpoint is inside the VPC, which the namespace's HTTPS egress leaves out.
+ */
+export class OpsRbacChart extends Chart {
+  constructor(scope: Construct, id: string, props: OpsRbacChartProps) {
+    super(scope, id, { ...props, namespace: props.values.namespace });
+    const { values } = props;
+    const labels = { "app.kubernetes.io/name": OPS_WRITERS_ROLE, "app.kubernetes.io/part-of": "paimon" };
+    const role = new k8s.KubeRole(this, "role", {
+      metadata: { name: OPS_WRITERS_ROLE, labels },
+      rules: [
+        {
+          apiGroups: ["apps"],
+          resources: ["deployments/scale"],
+          resourceNames: [...WRITER_DEPLOYMENTS],
+          verbs: ["get", "patch"],
+        },
+        // A list or a watch cannot be narrowed by name: pods are read, never changed.
+        { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
+      ],
+    });
+    new k8s.KubeRoleBinding(this, "binding", {
+      metadata: { name: OPS_WRITERS_ROLE, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.name },
+      subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNTS.postgresBackup.name, namespace: values.namespace }],
+    });
+    new k8s.KubeNetworkPolicy(this, "kubernetes-api", {
+      metadata: { name: "allow-kubernetes-api", labels },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(backupJobName("postgres")) },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ ipBlock: { cidr: values.vpcCidr } }],
+            ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(443) }],
+          },
+        ],
+      },
+    });
+  }
+}

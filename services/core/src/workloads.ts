@@ -1,0 +1,19 @@
+/**
+ * The fund's background programs as a cluster runs them: each name is its Deployment's, Service's
+ * and service account's (the charts name them from here), and what a restore scales to zero
+ * before it touches the database. One table, so that a renamed Deployment cannot leave a restore
+ * scaling something that is not there.
+ */
+
+export const EVENT_LISTENER = "paimon-event-listener";
+
+/** The workers of §2.3, one image, `--worker=<name>` each. */
+export const WORKERS = ["rebalance", "risk", "scheduler"] as const;
+export type Worker = (typeof WORKERS)[number];
+export const workerName = (worker: Worker) => `paimon-${worker}-worker` as const;
+
+/**
+ * The programs that write to the fund's database — the listener (its writer lock) and the workers
+ * (the sender's lanes, settlements, assessments). The API stays up through a restore: it reads.
+ */
+export const WRITER_DEPLOYMENTS: readonly string[] = [EVENT_LISTENER, ...WORKERS.map(workerName)];
