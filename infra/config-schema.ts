@@ -257,8 +257,6 @@ const workloadsSchema = z
     namespace: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
     /** The services' image (one image, every service: see the Dockerfile). */
     image,
-    /** The image of the backup CronJobs: aws-cli, pg_dump, curl. */
-    backupToolsImage: image,
     /** TimescaleDB (PostgreSQL 16 with the extension). */
     timescaledbImage: image,
     /** Refuse image references without a digest (production runs only what was reviewed). */
@@ -290,9 +288,7 @@ const workloadsSchema = z
   .refine(
     (workloads) =>
       !workloads.requireImageDigests ||
-      [workloads.image, workloads.backupToolsImage, workloads.timescaledbImage].every((ref) =>
-        ref.includes("@sha256:"),
-      ),
+      [workloads.image, workloads.timescaledbImage].every((ref) => ref.includes("@sha256:")),
     {
       message: "every image needs an @sha256: digest when requireImageDigests is true",
     },

@@ -57,11 +57,18 @@ export function logDomainSecurity(values: WorkloadValues): LogDomainSecurity {
 }
 
 /**
- * The ConfigMap's files: one JSON body per API path, roles before the mappings that name them.
- * Labelled with {@link SECURITY_CONFIG_LABEL}, the policy pack reads them to check that every role
- * that may write logs is mapped.
+ * The manifest `ops opensearch-security apply --config-dir` reads (scripts/src/opensearch-security.ts):
+ * the requests in the order they are made, each an API path and the file holding its body.
  */
-function configFiles(security: LogDomainSecurity): { file: string; path: string; body: string }[] {
+const SECURITY_MANIFEST = "requests.json";
+
+/**
+ * The ConfigMap's files: one JSON body per API path, and the manifest that orders them, roles
+ * before the mappings that name them (a mapping of a role not yet created is refused). Labelled
+ * with {@link SECURITY_CONFIG_LABEL}, the policy pack reads the `roles.*` and `rolesmapping.*`
+ * files to check that every role that may write logs is mapped.
+ */
+function configFiles(security: LogDomainSecurity): Record<string, string> {
   const entries = [
     ...Object.entries(security.roles).map(([name, body]) => ({
       file: `roles.${name}.json`,
@@ -74,28 +81,26 @@ function configFiles(security: LogDomainSecurity): { file: string; path: string;
       body,
     })),
   ];
-  return entries.map(({ file, path, body }) => ({ file, path, body: `${JSON.stringify(body, null, 2)}\n` }));
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  return {
+    [SECURITY_MANIFEST]: json(entries.map(({ path, file }) => ({ path, file }))),
+    ...Object.fromEntries(entries.map(({ file, body }) => [file, json(body)])),
+  };
 }
 
 /**
- * The PUTs, signed with SigV4 as the provisioner's IRSA role (curl's `--aws-sigv4`, with the
- * credentials the AWS CLI resolves from the web identity token). The endpoint is looked up, so
- * that the chart needs nothing the cloud computes.
+ * What the Job's container runs after the image's entrypoint (`node --enable-source-maps
+ * dist/main.js`): the operator's own command, which finds the domain's VPC endpoint and PUTs the
+ * mounted configuration SigV4-signed as the provisioner's IRSA role, failing on any refusal.
  */
-function script(files: readonly { file: string; path: string }[]): string {
-  return [
-    `ENDPOINT="$(aws opensearch describe-domain --domain-name "$DOMAIN" --query 'DomainStatus.Endpoints.vpc' --output text)"`,
-    `eval "$(aws configure export-credentials --format env)"`,
-    "put() {",
-    `  curl --fail-with-body --silent --show-error --aws-sigv4 "aws:amz:$AWS_REGION:es" \\`,
-    `    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" \\`,
-    `    -H 'Content-Type: application/json' -X PUT --data-binary "@${CONFIG_DIRECTORY}/$1" \\`,
-    `    "https://$ENDPOINT/_plugins/_security/api/$2"`,
-    "  echo",
-    "}",
-    ...files.map(({ file, path }) => `put ${file} ${path}`),
-  ].join("\n");
-}
+export const opensearchSecurityArgs = (configDirectory: string): string[] => [
+  "ops",
+  "--json",
+  "opensearch-security",
+  "apply",
+  "--config-dir",
+  configDirectory,
+];
 
 export interface LoggingChartProps extends ChartProps {
   readonly values: WorkloadValues;
@@ -104,7 +109,8 @@ export interface LoggingChartProps extends ChartProps {
 /**
  * Fine-grained access control of the log domain, as code: a Job in the log shipper's namespace
  * that, as the domain's master user, PUTs the OpenSearch roles and role mappings of
- * {@link logDomainSecurity} through the security plugin's API. The pod template carries the
+ * {@link logDomainSecurity} through the security plugin's API, with the operator's command in
+ * the services' image (no shell). The pod template carries the
  * configuration's digest, so a changed mapping replaces the Job and is applied; `pulumi up`
  * waits for it.
  */
@@ -114,8 +120,7 @@ export class LoggingChart extends Chart {
     super(scope, id, { ...props, namespace: account.namespace });
     const { values } = props;
     const labels = selectorLabels(OPENSEARCH_SECURITY);
-    const files = configFiles(logDomainSecurity(values));
-    const data = Object.fromEntries(files.map(({ file, body }) => [file, body]));
+    const data = configFiles(logDomainSecurity(values));
     const digest = createHash("sha256").update(JSON.stringify(data)).digest("hex");
 
     new k8s.KubeServiceAccount(this, "service-account", {
@@ -146,10 +151,12 @@ export class LoggingChart extends Chart {
             containers: [
               {
                 name: "provision",
-                image: values.backupToolsImage,
-                command: ["/bin/sh", "-euc", script(files)],
-                env: plainEnv({ AWS_REGION: values.region, DOMAIN: values.logDomain, HOME: "/tmp" }),
-                resources: resources({ memory: "64Mi", cpu: "50m" }, { memory: "256Mi", cpu: "200m" }),
+                // The services' image, by the same reference as the services and the backup jobs.
+                image: values.image,
+                args: opensearchSecurityArgs(CONFIG_DIRECTORY),
+                env: plainEnv({ AWS_REGION: values.region, OPENSEARCH_DOMAIN: values.logDomain }),
+                // Node and the services' bundle: more than the shell and curl it replaces.
+                resources: resources({ memory: "128Mi", cpu: "50m" }, { memory: "512Mi", cpu: "200m" }),
                 securityContext: containerSecurityContext,
                 volumeMounts: [tmpMount, { name: "config", mountPath: CONFIG_DIRECTORY, readOnly: true }],
               },

@@ -30,7 +30,6 @@ export interface WorkloadValues {
   readonly namespace: string;
   readonly region: string;
   readonly image: string;
-  readonly backupToolsImage: string;
   readonly timescaledbImage: string;
   /** The ingress host: the origin CloudFront calls. */
   readonly host: string;
@@ -84,7 +83,6 @@ export function workloadValues(config: StackConfig): WorkloadValues {
     namespace: names.namespace,
     region: config.region,
     image: workloads.image,
-    backupToolsImage: workloads.backupToolsImage,
     timescaledbImage: workloads.timescaledbImage,
     host: config.edge.originDomain,
     zoneName: config.edge.zoneName,

@@ -20,6 +20,13 @@
  *                                      item with its evidence, pushed to the Pushgateway; monthly
  *                                      also writes the operations report into --out (checks/config.ts
  *                                      lists what each item reads: PROMETHEUS_URL, API_URL, …)
+ *   pnpm ops opensearch-security apply --config-dir <dir>
+ *                                      PUT the directory's OpenSearch roles and role mappings to
+ *                                      the security plugin's API, in the order its requests.json
+ *                                      lists, SigV4-signed; the domain's VPC endpoint from
+ *                                      DescribeDomain (its own variables: OPENSEARCH_DOMAIN,
+ *                                      AWS_REGION, and optionally AWS_OPENSEARCH_ENDPOINT and
+ *                                      OPENSEARCH_CA_FILE; no BACKUP_TARGET)
  *
  * Configuration is the environment, read once and checked naming the variable: BACKUP_TARGET
  * (`file:///dir` or `s3://bucket[/prefix]`), DATABASE_URL, REDIS_URL, and optionally
@@ -29,12 +36,13 @@
  * the writers, KUBECONFIG and KUBERNETES_NAMESPACE (in a pod, its service account and
  * namespace). `--json` prints one JSON document for automation.
  *
- * Exit codes: 0 done; 1 failed (a tool, the store or the database); 2 refused — a partial,
+ * Exit codes: 0 done; 1 failed (a tool, the store, the database, or an API refusing a request:
+ * OpenSearch's security API with its answer); 2 refused — a partial,
  * damaged or truncated backup, live writers, a restore whose row counts differ — with nothing
  * changed where refused before the restore began; 3 a DR drill that ran and did not pass (a
  * table differs, a target missed, the restored services never ready); 4 a checklist with no
  * failed item but a warning or an item that could not be checked (a failed item is 1); 64 bad
- * usage or configuration.
+ * usage or configuration (an OpenSearch configuration directory included).
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, urlSchema } from "@paimon/core/config";
@@ -52,6 +60,7 @@ import {
 import { kindsEnvShape, openBackupStore, producer, restoreKind } from "./kinds";
 import { BACKUP_KINDS, isBackupKind, parseBackupId } from "./manifest";
 import { differingCounts, restoreBackup } from "./restore";
+import { applyOpenSearchSecurity, opensearchSecurityReport } from "./opensearch-command";
 import { runCheck } from "./checks/command";
 import { CHECKLISTS, type Checklist } from "./checks/types";
 import { DRILL_TIMEOUTS } from "./drill";
@@ -325,6 +334,20 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
         return;
       }
       done(await runCheck(checklist, { since: options.since, out: options.out, json: json(command) }, io));
+    });
+
+  program
+    .command("opensearch-security")
+    .description("the log domain's fine-grained access control")
+    .command("apply")
+    .description(
+      "PUT each OpenSearch role and role mapping of a directory to the domain's security API, in the order its requests.json lists, SigV4-signed; a second apply changes nothing",
+    )
+    .requiredOption("--config-dir <dir>", "the directory: requests.json ([{ path, file }]) and the bodies it names")
+    .action(async (options: { configDir: string }, command: Command) => {
+      const applied = await applyOpenSearchSecurity(io.env, options.configDir);
+      io.out(opensearchSecurityReport(applied, json(command)));
+      done(0);
     });
   return program;
 }
