@@ -16,6 +16,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { envNumber, urlSchema } from "@paimon/core/config";
 import { AppError } from "@paimon/core/errors";
+import { createRedisClient } from "@paimon/core/redis";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import type { BackupTarget, Produced } from "./backups";
@@ -171,7 +172,10 @@ export function producer(kind: BackupKind, config: KindsConfig, store: BackupSto
       }
       const url = need(config, "REDIS_URL");
       return async (directory) => {
-        const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+        // The services' one Redis client (its timeouts, TLS and AUTH from the URL); BGSAVE needs a
+        // single server whose files this host reads, never a cluster.
+        const redis = createRedisClient(url, { role: "commands" });
+        if (!(redis instanceof Redis)) throw new Error("REDIS_URL: a local BGSAVE needs a single Redis server");
         await redis.connect();
         try {
           const saved = await saveRedis({ redis, directory });
