@@ -1,7 +1,7 @@
 /**
  * One server under benchmark, in a process of its own so that it never shares a core's time with
- * autocannon: `tsx services/api/bench/server.ts --kind api|baseline --database-url … --pool-size …`.
- * Prints its port on stdout once listening (the API in its own "listening" log line, the baseline
+ * autocannon: `tsx services/api/bench/server.ts --kind api|baseline|ceiling --database-url … --pool-size …`.
+ * Prints its port on stdout once listening (the API in its own "listening" log line, the others
  * as `{"port":…}`); stops on SIGTERM or SIGINT.
  */
 import { randomBytes } from "node:crypto";
@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { runApi } from "../src/main";
-import { createBaselineServer } from "./baseline";
+import { createBaselineServer, createCeilingServer } from "./baseline";
 
 /** Far above anything 64 connections can send: the benchmark measures serving, not 429s. */
 const BENCH_RATE_LIMIT_PER_MINUTE = 1_000_000_000;
@@ -41,12 +41,15 @@ async function runRealApi(databaseUrl: string, redisUrl: string, poolSize: numbe
   });
 }
 
-function startBaseline(databaseUrl: string, poolSize: number): Running {
+async function startBare(kind: "baseline" | "ceiling", databaseUrl: string, poolSize: number): Promise<Running> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5_000 });
   pool.on("error", (error) => {
-    process.stderr.write(`baseline: idle database connection lost: ${error.message}\n`);
+    process.stderr.write(`${kind}: idle database connection lost: ${error.message}\n`);
   });
-  const server = createBaselineServer(pool).listen(0, "127.0.0.1");
+  const server = (kind === "baseline" ? createBaselineServer(pool) : await createCeilingServer(pool)).listen(
+    0,
+    "127.0.0.1",
+  );
   return { server, close: () => pool.end() };
 }
 
@@ -67,8 +70,9 @@ async function main(): Promise<void> {
     await runRealApi(databaseUrl, values["redis-url"], poolSize);
     return;
   }
-  if (values.kind !== "baseline") throw new Error("--kind must be api or baseline");
-  const running = startBaseline(databaseUrl, poolSize);
+  if (values.kind !== "baseline" && values.kind !== "ceiling")
+    throw new Error("--kind must be api, baseline or ceiling");
+  const running = await startBare(values.kind, databaseUrl, poolSize);
   const { server } = running;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;

@@ -34,6 +34,15 @@ export const apiEnvSchema = baseEnvSchema
      * waits instead; set where nothing else does (docker-compose, bare processes).
      */
     SHUTDOWN_DELAY_SECONDS: envNumber(z.number().min(0).max(20)).default(0),
+    /**
+     * The fund and the redemption lists' first pages are served as built at the last commit the
+     * writers announced; whatever the announcements do, a cached body is re-checked against the
+     * checkpoint at most this long after it was last confirmed — the most it can lag a commit when
+     * its announcement is lost. One cheap query per interval, and only while requests come.
+     */
+    RESPONSE_CACHE_RECHECK_MS: envNumber(z.number().int().min(10).max(60_000)).default(1_000),
+    /** The ceiling of the backoff between attempts to listen for commits again after the connection is lost. */
+    COMMIT_SIGNAL_RECONNECT_MAX_MS: envNumber(z.number().int().min(100).max(300_000)).default(10_000),
   })
   .refine((config) => config.DATABASE_QUERY_TIMEOUT_MS > config.DATABASE_STATEMENT_TIMEOUT_MS, {
     path: ["DATABASE_QUERY_TIMEOUT_MS"],

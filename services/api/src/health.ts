@@ -12,6 +12,10 @@ export interface HealthDeps {
   readonly maxChainSyncAgeSeconds: number;
   /** False once shutdown has begun: the load balancer stops sending before the server closes. */
   readonly accepting: () => boolean;
+  /** The commit signals' connections; while one is not listening, cached reads re-check on their own (reported, not failed). */
+  readonly commitSignals?: {
+    status(): { readonly listening: true } | { readonly listening: false; readonly reason: string };
+  };
   readonly now?: () => Date;
 }
 
@@ -36,7 +40,9 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * `/health`: the process serves. `/health/ready`: whether *this* instance can serve — it is not
  * shutting down and its PostgreSQL pool runs `select 1` in time; else 503 naming what failed.
  * Conditions every replica shares (Redis down, the chain follower behind) do not fail it — they
- * would take every replica out of the load balancer at once — and are reported under `degraded`.
+ * would take every replica out of the load balancer at once — and are reported under `degraded`;
+ * so is a lost commit signal connection (this instance still serves, its cache re-checking the
+ * checkpoint on its own while the connection is replaced).
  */
 export function healthRoutes(deps: HealthDeps): Router {
   const router = Router();
@@ -49,6 +55,8 @@ export function healthRoutes(deps: HealthDeps): Router {
     if (!deps.accepting()) failed["shutdown"] = "shutting down";
     // A disconnected client says so at once (its commands would fail fast); a connected one must answer.
     if (deps.redis.status !== "ready") degraded["redis"] = `connection ${deps.redis.status}`;
+    const signals = deps.commitSignals?.status();
+    if (signals?.listening === false) degraded["commit_signals"] = signals.reason;
     await Promise.all([
       withTimeout(sql`select 1`.execute(deps.db), READINESS_DATABASE_BOUND_MS).then(
         () => undefined,

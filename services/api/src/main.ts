@@ -1,19 +1,28 @@
 /**
- * The API's composition root: configuration, logger, metrics, PostgreSQL, Redis, the app, the
- * server, and an ordered shutdown on SIGTERM — readiness fails first, in-flight requests finish,
- * keep-alive connections close, then Redis and the database.
+ * The API's composition root: configuration, logger, metrics, PostgreSQL, Redis, the commit
+ * signals and the response cache that follows them, the app, the server, and an ordered shutdown on
+ * SIGTERM — readiness fails first, in-flight requests finish, keep-alive connections close, then
+ * the signals' connections, Redis and the databases.
  */
 import type { AddressInfo } from "node:net";
 import { setTimeout } from "node:timers/promises";
-import { createDatabase, createMetricsDatabase } from "@paimon/core/db";
+import { createDatabase, createMetricsDatabase, DEFAULT_CONNECT_TIMEOUT_MS } from "@paimon/core/db";
 import { createLogger } from "@paimon/core/logger";
 import { createRedis } from "@paimon/core/redis";
 import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
+import { CHAIN_COMMIT_CHANNEL, RISK_COMMIT_CHANNEL } from "@paimon/core/commit-signal";
 import { createApp } from "./app";
+import { createCommitSignals } from "./cache/commit-signals";
+import { HotReads } from "./cache/hot-reads";
 import { databaseTimeouts, loadApiConfig } from "./config";
 import { createApiMetrics } from "./metrics";
 import { createHttpServer } from "./server";
+
+/** The first wait before listening for commits again; the waits double up to COMMIT_SIGNAL_RECONNECT_MAX_MS. */
+const COMMIT_SIGNAL_RECONNECT_START_MS = 100;
+/** A listening connection that does not answer `select 1` within the connect timeout is replaced; asked this often. */
+const COMMIT_SIGNAL_HEARTBEAT_MS = 15_000;
 
 export async function runApi(env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const config = loadApiConfig(env);
@@ -40,8 +49,29 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
   redis.on("error", (error: Error) => {
     logger.warn("redis connection error", { error });
   });
+  // One connection per database beside the pools (so one more per replica than DATABASE_POOL_SIZE).
+  const commitSignals = createCommitSignals({
+    sources: [
+      { url: config.DATABASE_URL, channels: [CHAIN_COMMIT_CHANNEL] },
+      { url: config.METRICS_DATABASE_URL, channels: [RISK_COMMIT_CHANNEL] },
+    ],
+    logger: logger.child("commit-signals"),
+    timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    reconnect: { startingDelayMs: COMMIT_SIGNAL_RECONNECT_START_MS, maxDelayMs: config.COMMIT_SIGNAL_RECONNECT_MAX_MS },
+    heartbeatMs: COMMIT_SIGNAL_HEARTBEAT_MS,
+  });
+  const hotReads = new HotReads({
+    db,
+    metricsDb,
+    logger: logger.child("response-cache"),
+    recheckMs: config.RESPONSE_CACHE_RECHECK_MS,
+  });
+  hotReads.follow(commitSignals);
+  commitSignals.start();
   let accepting = true;
   const app = createApp({
+    hotReads,
+    commitSignals,
     db,
     metricsDb,
     redis,
@@ -88,6 +118,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
       clearInterval(sweep);
     });
   });
+  shutdown.add("commit signals", () => commitSignals.close());
   shutdown.add("redis", async () => {
     await redis.quit().catch(() => {
       redis.disconnect();

@@ -42,6 +42,24 @@ const withDataAge = <R extends object>(response: R) => ({
     },
   },
 });
+/** A response built once per commit (the fund, a list's first page): validators for a client to revalidate cheaply. */
+const perBlock = <R extends { headers: Record<string, unknown> }>(response: R) => ({
+  ...response,
+  headers: {
+    ...response.headers,
+    ETag: {
+      description: "a strong validator of the body; it changes when a commit changes the body",
+      schema: { type: "string" },
+    },
+    "Cache-Control": {
+      description: "`no-cache`: a client may keep the body but revalidates it (If-None-Match) before each reuse",
+      schema: { type: "string" },
+    },
+  },
+});
+const notModified = {
+  description: "the body the client holds (If-None-Match) is still the current one; no body",
+};
 /** What every /v1 operation may also answer. */
 const v1 = <R extends Record<string, unknown>>(responses: R) => ({
   ...responses,
@@ -245,8 +263,10 @@ export function openApiDocument(): Record<string, unknown> {
             degraded: {
               type: "object",
               description:
-                "what every replica shares and does not fail readiness: `redis` unreachable, `chain_sync` older than " +
-                "MAX_CHAIN_SYNC_AGE_SECONDS (clients see the data's age in Paimon-Data-Age)",
+                "what does not fail readiness: `redis` unreachable, `chain_sync` older than " +
+                "MAX_CHAIN_SYNC_AGE_SECONDS (clients see the data's age in Paimon-Data-Age) — both shared by every " +
+                "replica —, and `commit_signals`, this instance's connection for commit signals lost (its cached " +
+                "responses re-check the checkpoint on their own meanwhile)",
               additionalProperties: text,
             },
           },
@@ -276,17 +296,21 @@ export function openApiDocument(): Record<string, unknown> {
             "NAV, the three liquidity layers, the risk level and its reasons, the as-of block, and how far the chain " +
             "follower has got",
           responses: v1({
-            "200": withDataAge(json("the fund", ref("Fund"))),
+            "200": perBlock(withDataAge(json("the fund, as of the last commit", ref("Fund")))),
+            "304": notModified,
             "404": errorResponse("nothing indexed yet"),
           }),
         },
       },
       "/v1/redemptions": {
         get: {
-          summary: "Redemptions, newest first, cursor-paginated",
+          summary:
+            "Redemptions, newest first, cursor-paginated. A first page (no cursor, no owner) is the one built at " +
+            "the last commit, with an ETag; later pages and lists by owner are read per request.",
           parameters: queryParameters(redemptionListQuery),
           responses: v1({
-            "200": withDataAge(json("a page and its next_cursor", ref("RedemptionPage"))),
+            "200": perBlock(withDataAge(json("a page and its next_cursor", ref("RedemptionPage")))),
+            "304": notModified,
             "400": errorResponse("invalid query or cursor"),
           }),
         },

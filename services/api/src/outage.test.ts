@@ -61,14 +61,17 @@ describe("PostgreSQL terminates the API's connections while requests are in flig
     const base = `http://127.0.0.1:${String(await api.port)}`;
     expect((await answer(`${base}/v1/fund`)).status).toBe(200);
 
-    // A lock on the snapshots holds every fund read in flight, on a checked-out connection.
+    // A lock on the redemptions holds every read of a list by owner in flight, on a checked-out
+    // connection (such a list is read per request; the fund would come from the response cache).
     const locker = new pg.Client({ connectionString: processes.database.url });
     await locker.connect();
     let answers: Promise<Answer[]>;
     try {
       await locker.query("begin");
-      await locker.query("lock table fund_snapshots in access exclusive mode");
-      answers = Promise.all(Array.from({ length: 20 }, () => answer(`${base}/v1/fund`)));
+      await locker.query("lock table redemptions in access exclusive mode");
+      answers = Promise.all(
+        Array.from({ length: 20 }, () => answer(`${base}/v1/redemptions?owner=0x${"ab".repeat(20)}`)),
+      );
       // Every connection of the API's pool waits on the lock: all are checked out, mid-query. (Read
       // from another session: within the locker's transaction, pg_stat_activity is one snapshot.)
       await vi.waitFor(
@@ -102,6 +105,7 @@ describe("PostgreSQL terminates the API's connections while requests are in flig
     // The pool replaces the terminated connections: the API serves again, and it never crashed.
     await vi.waitFor(
       async () => {
+        expect((await answer(`${base}/v1/redemptions?owner=0x${"ab".repeat(20)}`)).status).toBe(200);
         expect((await answer(`${base}/v1/fund`)).status).toBe(200);
       },
       { timeout: 30_000, interval: 50 },

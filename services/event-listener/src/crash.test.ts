@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PRIORITY } from "@paimon/core/queues";
-import { CHECKPOINT } from "./store";
+import { CHECKPOINT } from "./checkpoint";
 import {
   eventsOnChain,
   listenerEnv,

@@ -1,5 +1,6 @@
 import { AppError, toAppError } from "@paimon/core/errors";
 import { describe, expect, it } from "vitest";
+import { FatalListenerError } from "./checkpoint";
 import { RedisUnavailableError } from "./relay";
 import { RangeTooWideError, RateLimitedError, RpcError, RpcUnavailableError, isRpcFailure } from "./rpc";
 
@@ -14,6 +15,7 @@ describe("the listener's errors", () => {
     [new RangeTooWideError("query returned more than 10000 results"), "rpc_range_too_wide", true],
     [new RpcError("eth_getLogs: invalid params (-32602)", -32602), "rpc_error", false],
     [new RedisUnavailableError("Redis is reconnecting; the work stays in the outbox"), "redis_unavailable", true],
+    [new FatalListenerError("the checkpoint names chain 97, this listener follows 56"), "listener_fatal", false],
   ])("then %s is an AppError with its code, its name and whether a retry can help", (error, code, retryable) => {
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code, retryable, name: error.constructor.name });

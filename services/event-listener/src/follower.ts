@@ -2,7 +2,11 @@
  * Follows the fund contract from the cursor to the head, and keeps following.
  *
  * - Blocks already final are read in ranges (`eth_getLogs` by range, halved on the node's range
- *   errors and grown back after successes), each range one transaction.
+ *   errors and grown back after successes), each range one transaction. While a range commits,
+ *   the next one is read (its logs, its last block's header, the timestamps its events need, and
+ *   the node's head): at most one range ahead, used only if it extends exactly the cursor the
+ *   commit left, and dropped (once its requests have settled) if the commit fails or the follower
+ *   stops. Commits stay in chain order, one at a time, each moving the cursor to its range's end.
  * - Blocks not yet final are read one at a time, by hash (`eth_getLogs` by `blockHash`), each
  *   checked against its parent: a block whose parent is not our cursor means a reorganisation.
  *   The follower walks back through the remembered blocks to the common ancestor and undoes
@@ -11,19 +15,23 @@
  *   case it waits for the node.
  * - Nothing here sleeps to synchronise: the loop waits for a wake-up (a new head over
  *   WebSocket) or the poll interval, whichever is first.
- * - Following never waits on Redis: after each step the outbox relay is started in the
- *   background (one at a time, the latest releasable block remembered for the next), so a Redis
- *   that is down or stalled leaves the work in the outbox while the chain is still followed into
- *   PostgreSQL; the relay catches up once Redis answers.
+ * - Following never waits on Redis: after each step at the tip (and every few seconds while
+ *   catching up, so that relaying does not take the writer's connection between every two ranges)
+ *   the outbox relay is started in the background (one at a time, the latest releasable block
+ *   remembered for the next), so a Redis that is down or stalled leaves the work in the outbox
+ *   while the chain is still followed into PostgreSQL; the relay catches up once Redis answers.
  */
 import type { Database } from "@paimon/core/db";
 import type { Logger } from "@paimon/core/logger";
 import type { Metrics } from "@paimon/core/metrics";
 import type { Kysely } from "kysely";
+import { markFinal, storedBlock } from "./block-memory";
+import { createChainReader, drain, type Ahead, type FetchedRange } from "./chain-reader";
+import { readCursor, touchCursor, type Cursor } from "./checkpoint";
 import type { ChainEvent, EventDecoder } from "./events";
 import { RedisUnavailableError, type Relay } from "./relay";
-import { isRpcFailure, RangeTooWideError, type BlockHeader, type RpcClient } from "./rpc";
-import { commitBatch, type Cursor, markFinal, readCursor, rollBack, storedBlock, touchCursor } from "./store";
+import { isRpcFailure, type BlockHeader, type RpcClient } from "./rpc";
+import { commitBatch, rollBack, type Prepared } from "./store";
 
 export type FollowerMetrics = Pick<
   Metrics,
@@ -81,19 +89,25 @@ export interface Follower {
 type StepOutcome = "progressed" | "idle" | "wait";
 const outcomeOf = (undone: boolean): StepOutcome => (undone ? "progressed" : "wait");
 
-/** After this many ranges without a range error, the range doubles back towards the maximum. */
-const GROW_AFTER = 8;
+/** While catching up, how often the outbox is relayed (at the tip: after every step). */
+const RELAY_WHILE_CATCHING_UP_MS = 5_000;
 
 export function createFollower(options: FollowerOptions): Follower {
   const { rpc, db, logger, metrics, chainId } = options;
   const address = options.fundAddress.toLowerCase();
+  const reader = createChainReader({
+    rpc,
+    chainId,
+    decoder: options.decoder,
+    logger,
+    fundAddress: address,
+    maxBlockRange: options.maxBlockRange,
+  });
   let cursor: Cursor = { number: BigInt(options.startBlock) - 1n, hash: undefined };
   let head: bigint | undefined;
   let finalized: bigint | undefined;
   let halted: string | undefined;
   let lastStepAt: number | undefined;
-  let range = BigInt(options.maxBlockRange);
-  let rangeSuccesses = 0;
   let wakeUp: (() => void) | undefined;
   let woken = false;
   let failure: FollowerStatus["failure"];
@@ -102,6 +116,10 @@ export function createFollower(options: FollowerOptions): Follower {
   let nextRelease: bigint | undefined;
   let redisProblem: string | undefined;
   let relayFailing = false;
+  /** The range being read ahead, while the one before it commits. */
+  let ahead: Ahead | undefined;
+  /** When the relay was last started (performance.now()). */
+  let releasedAt = 0;
 
   const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -161,68 +179,48 @@ export function createFollower(options: FollowerOptions): Follower {
       wakeUp = done;
     });
 
-  /** `eth_getLogs` over [from, to], narrowing `to` until the node accepts the range. */
-  const logsInRange = async (from: bigint, to: bigint) => {
-    for (;;) {
-      try {
-        const logs = await rpc.logs({ address, fromBlock: from, toBlock: to });
-        rangeSuccesses += 1;
-        if (rangeSuccesses >= GROW_AFTER && range < BigInt(options.maxBlockRange)) {
-          range = range * 2n > BigInt(options.maxBlockRange) ? BigInt(options.maxBlockRange) : range * 2n;
-          rangeSuccesses = 0;
-        }
-        return { logs, to };
-      } catch (error) {
-        if (!(error instanceof RangeTooWideError) || to === from) throw error;
-        rangeSuccesses = 0;
-        const span = (to - from + 1n) / 2n;
-        range = span > 0n ? span : 1n;
-        to = from + range - 1n;
-        logger.info("narrowing the block range", { from: from.toString(), to: to.toString(), error: error.message });
-      }
-    }
-  };
-
-  const decode = (logs: Awaited<ReturnType<RpcClient["logs"]>>): ChainEvent[] =>
-    logs.flatMap((log) => {
-      if (log.removed === true) return [];
-      const event = options.decoder.decode(log);
-      return event ? [event] : [];
-    });
-
-  /** Block timestamps of the events that need one: snapshots and redemption requests carry their block's time. */
-  const timestamps = async (events: readonly ChainEvent[], known: readonly BlockHeader[]) => {
-    const result = new Map<bigint, number>(known.map((block) => [block.number, block.timestamp]));
-    for (const e of events) {
-      if (result.has(e.blockNumber)) continue;
-      if (e.event.type !== "LayerBalancesUpdated" && e.event.type !== "RedemptionRequested") continue;
-      const block = await rpc.block(e.blockNumber);
-      if (block) result.set(block.number, block.timestamp);
-    }
-    return result;
-  };
-
   const commit = async (
     started: number,
-    events: ChainEvent[],
-    blocks: BlockHeader[],
+    batch: {
+      readonly from: bigint;
+      readonly events: ChainEvent[];
+      readonly blocks: BlockHeader[];
+      readonly timestamps: Map<bigint, number>;
+      readonly prepared?: Prepared;
+      readonly fetchMs: number;
+      readonly waitedMs: number;
+    },
     next: { number: bigint; hash: string },
     final: bigint,
   ) => {
+    const committing = performance.now();
     const fresh = await commitBatch(db, {
       chainId,
-      events,
-      timestamps: await timestamps(events, blocks),
-      blocks,
+      events: batch.events,
+      timestamps: batch.timestamps,
+      blocks: batch.blocks,
       cursor: next,
       finalized: final,
+      ...(batch.prepared ? { prepared: batch.prepared } : {}),
     });
-    const seconds = (performance.now() - started) / 1000;
-    for (const type of new Set(events.map((e) => e.event.type))) {
+    const done = performance.now();
+    const seconds = (done - started) / 1000;
+    for (const type of new Set(batch.events.map((e) => e.event.type))) {
       metrics.paimon_event_processing_duration_seconds.observe({ event_type: type }, seconds);
     }
     cursor = next;
     metrics.paimon_chain_last_processed_block.set(Number(next.number));
+    // Where a batch's time went: reading it (hidden behind the previous commit when read ahead),
+    // waiting for that read, and committing.
+    logger.debug("committed", {
+      first_block: batch.from.toString(),
+      last_block: next.number.toString(),
+      events: batch.events.length,
+      fresh,
+      fetch_ms: Math.round(batch.fetchMs),
+      waited_ms: Math.round(batch.waitedMs),
+      commit_ms: Math.round(done - committing),
+    });
     return fresh;
   };
 
@@ -286,58 +284,90 @@ export function createFollower(options: FollowerOptions): Follower {
    * after `wait`, nothing is released, since the chain has not been checked.
    */
   const step = async (): Promise<StepOutcome> => {
-    const nodeHead = await rpc.blockNumber();
-    head = nodeHead;
-    metrics.paimon_chain_head_block.set(Number(nodeHead));
-    if (nodeHead < cursor.number) {
-      logger.warn("the node is behind our cursor; waiting for it", {
-        node_head: nodeHead.toString(),
-        cursor: cursor.number.toString(),
-      });
-      return "wait";
-    }
-    const byDepth = nodeHead - BigInt(options.finalityDepth);
-    const tagged = await rpc.finalizedNumber();
-    const final = tagged === undefined || tagged > byDepth ? byDepth : tagged;
-    finalized = final;
-    metrics.paimon_chain_head_lag_blocks.set(Number(nodeHead - cursor.number));
+    const read = ahead;
+    ahead = undefined;
+    let used = false;
+    // Not catching up: the block after the cursor is asked for beside the node's head, which is
+    // what a step at the tip asks next (one round trip to the node fewer per block).
+    const tip = read ? undefined : rpc.block(cursor.number + 1n);
+    tip?.catch(() => undefined);
+    try {
+      const view = read ? await read.view : await reader.observe();
+      const nodeHead = view.head;
+      head = nodeHead;
+      metrics.paimon_chain_head_block.set(Number(nodeHead));
+      if (nodeHead < cursor.number) {
+        logger.warn("the node is behind our cursor; waiting for it", {
+          node_head: nodeHead.toString(),
+          cursor: cursor.number.toString(),
+        });
+        return "wait";
+      }
+      const byDepth = nodeHead - BigInt(options.finalityDepth);
+      const final = view.tagged === undefined || view.tagged > byDepth ? byDepth : view.tagged;
+      finalized = final;
+      metrics.paimon_chain_head_lag_blocks.set(Number(nodeHead - cursor.number));
 
-    const started = performance.now();
-    if (cursor.number < final) {
-      // Before reading past a block we processed while it was not final, check it still stands.
+      const started = performance.now();
+      if (cursor.number < final) {
+        let fetched: FetchedRange | undefined;
+        let waitedMs = 0;
+        if (read && read.after.number === cursor.number && read.after.hash === cursor.hash) {
+          used = true;
+          fetched = await read.range;
+          waitedMs = performance.now() - started;
+          // Read past what the node now calls final (its finality went back): read again.
+          if (fetched && fetched.to > final) fetched = undefined;
+        }
+        if (!fetched) {
+          // Before reading past a block we processed while it was not final, check it still
+          // stands. (A range read ahead extends a block read as final: none to check.)
+          if (cursor.hash !== undefined && cursor.number >= 0n) {
+            const current = await rpc.block(cursor.number);
+            if (!current) return "wait";
+            if (current.hash !== cursor.hash) return outcomeOf(await reorganise());
+          }
+          const reading = performance.now();
+          fetched = await reader.fetchRange(cursor.number + 1n, reader.rangeEnd(cursor.number, final));
+          if (!fetched) return "wait";
+          waitedMs += performance.now() - reading;
+        }
+        const next = { number: fetched.to, hash: fetched.end.hash };
+        if (next.number < final) ahead = reader.readAhead(next, final);
+        await commit(started, { ...fetched, blocks: [fetched.end], waitedMs }, next, final);
+        return "progressed";
+      }
+      if (cursor.number < nodeHead) {
+        // Asked for as the head was, it may have come just before the block did: ask again.
+        const next = (await tip) ?? (await rpc.block(cursor.number + 1n));
+        if (!next) return "wait";
+        if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return outcomeOf(await reorganise());
+        const logs = await rpc.logs({ address, blockHash: next.hash });
+        const events = reader.decode(logs);
+        const fetchMs = performance.now() - started;
+        const batch = { from: next.number, events, blocks: [next], fetchMs, waitedMs: fetchMs };
+        await commit(started, { ...batch, timestamps: await reader.timestamps(events, [next]) }, next, final);
+        return "progressed";
+      }
+      // At the head: the block under the cursor may itself have been replaced.
       if (cursor.hash !== undefined && cursor.number >= 0n) {
         const current = await rpc.block(cursor.number);
         if (!current) return "wait";
         if (current.hash !== cursor.hash) return outcomeOf(await reorganise());
       }
-      const from = cursor.number + 1n;
-      const wanted = cursor.number + range < final ? cursor.number + range : final;
-      const { logs, to } = await logsInRange(from, wanted);
-      const end = await rpc.block(to);
-      if (!end) return "wait";
-      await commit(started, decode(logs), [end], { number: to, hash: end.hash }, final);
-      return "progressed";
+      await touchCursor(db);
+      return "idle";
+    } finally {
+      // A read ahead that did not fit the cursor is dropped, once its requests have settled; so
+      // is the next block, when the step did not need it.
+      if (read && !used) await drain(read);
+      await tip?.catch(() => undefined);
     }
-    if (cursor.number < nodeHead) {
-      const next = await rpc.block(cursor.number + 1n);
-      if (!next) return "wait";
-      if (cursor.hash !== undefined && next.parentHash !== cursor.hash) return outcomeOf(await reorganise());
-      const logs = await rpc.logs({ address, blockHash: next.hash });
-      await commit(started, decode(logs), [next], { number: next.number, hash: next.hash }, final);
-      return "progressed";
-    }
-    // At the head: the block under the cursor may itself have been replaced.
-    if (cursor.hash !== undefined && cursor.number >= 0n) {
-      const current = await rpc.block(cursor.number);
-      if (!current) return "wait";
-      if (current.hash !== cursor.hash) return outcomeOf(await reorganise());
-    }
-    await touchCursor(db);
-    return "idle";
   };
 
   const follow = async (signal: AbortSignal) => {
     cursor = await readCursor(db, chainId, options.startBlock);
+    releasedAt = performance.now();
     logger.info("following", { from_block: (cursor.number + 1n).toString(), chain_id: chainId });
     const following = () => halted === undefined;
     while (!signal.aborted && following()) {
@@ -352,7 +382,14 @@ export function createFollower(options: FollowerOptions): Follower {
         // flagged final in what we remember first — so a later change to it halts.
         const released = finalized < cursor.number ? finalized : cursor.number;
         await markFinal(db, chainId, released);
-        release(released);
+        // Catching up (a range committed, the next one being read), the relay's reads and writes
+        // would take the writer's connection between every two ranges: it runs every so often
+        // instead, and after the last range.
+        const catchingUp = ahead !== undefined;
+        if (!catchingUp || performance.now() - releasedAt >= RELAY_WHILE_CATCHING_UP_MS) {
+          releasedAt = performance.now();
+          release(released);
+        }
         metrics.paimon_chain_finalized_lag_blocks.set(
           Number(finalized > cursor.number ? finalized - cursor.number : 0n),
         );
@@ -372,7 +409,11 @@ export function createFollower(options: FollowerOptions): Follower {
         failure = { source: isRpcFailure(error) ? "rpc" : "follower", message: messageOf(error) };
         throw error;
       } finally {
-        // Whoever runs the follower next (or closes the queues) finds no relay of this one in flight.
+        // Whoever runs the follower next (or closes the queues) finds no relay of this one in
+        // flight, nor a read ahead: after a failed commit, the range read past it is dropped.
+        const dropped = ahead;
+        ahead = undefined;
+        if (dropped) await drain(dropped);
         nextRelease = undefined;
         while (relaying) await relaying;
       }

@@ -11,7 +11,7 @@ import type { Database } from "@paimon/core/db";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHECKPOINT } from "./store";
+import { CHECKPOINT } from "./checkpoint";
 import {
   asHolder,
   eventsOnChain,

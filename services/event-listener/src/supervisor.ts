@@ -15,7 +15,7 @@ import type { Logger } from "@paimon/core/logger";
 import { backOff } from "exponential-backoff";
 import type { Follower } from "./follower";
 import type { Role } from "./health";
-import { FatalListenerError } from "./store";
+import { FatalListenerError } from "./checkpoint";
 import type { Writer } from "./writer";
 
 /** What a term runs with its writer: the follower, and what to close when the term ends. */

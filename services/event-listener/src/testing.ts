@@ -26,7 +26,7 @@ import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-
 import { id, type ContractTransactionResponse, type HDNodeWallet, type JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
 import { QUEUE_NAMES } from "@paimon/core/queues";
-import { CHECKPOINT } from "./store";
+import { CHECKPOINT } from "./checkpoint";
 
 /**
  * Retries `probe` until it stops throwing, then returns what it returned; after `timeout` ms the

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHECKPOINT } from "./store";
+import { CHECKPOINT } from "./checkpoint";
 import {
   asHolder,
   eventsOnChain,

@@ -1,6 +1,6 @@
 import { AppError, toAppError } from "@paimon/core/errors";
 import type { Logger } from "@paimon/core/logger";
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 
 /** The one error shape of the API: `{ error: { code, message, details?, request_id } }`, never a stack trace. */
 export interface ErrorBody {
@@ -85,6 +85,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 export const notFound: RequestHandler = (request, _response, next) => {
   next(new AppError("not_found", `no route for ${request.method} ${request.path}`, { status: 404 }));
 };
+
+/** Whether a request announces a body at all (body-parser's own test): every GET of the read API does not. */
+export const announcesBody = (request: Request) =>
+  request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined;
 
 /** Bodies are JSON, UTF-8, or nothing. */
 export const requireJsonBody: RequestHandler = (request, _response, next) => {

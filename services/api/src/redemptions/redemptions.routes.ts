@@ -10,6 +10,8 @@ import { presentTransaction } from "../transactions/transactions.routes";
 import { chainSync } from "../fund/fund.repository";
 import { setDataAge } from "../http/data-age";
 import { findRedemption, listRedemptions } from "./redemptions.repository";
+import { sendCached } from "../cache/cached-body";
+import type { HotReads } from "../cache/hot-reads";
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -33,9 +35,12 @@ export const listQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
 });
 
+/** What a request without query parameters asks for (the default list, first page): parsed once, not per request. */
+const DEFAULT_QUERY = Object.freeze(listQuery.parse({}));
+
 const idParam = z.strictObject({ id: z.string().regex(/^\d{1,78}$/, "must be a decimal redemption id") });
 
-const present = (row: RedemptionRow) => ({
+export const presentRedemption = (row: RedemptionRow) => ({
   id: row.id,
   owner: row.owner,
   shares: row.shares,
@@ -49,15 +54,32 @@ const present = (row: RedemptionRow) => ({
   updated_at: row.updated_at.toISOString(),
 });
 
+/** A page's body from rows read at least `limit + 1` long (newest first): its first `limit` and the next cursor. */
+export function redemptionPage(rows: readonly RedemptionRow[], limit: number) {
+  const { page, nextCursor } = keysetPage(rows, limit, encodeCursor);
+  return { data: page.map(presentRedemption), next_cursor: nextCursor };
+}
+
 /**
  * `GET /v1/redemptions` (filters, cursor pagination) and `GET /v1/redemptions/:id`, with its
  * newest settlement transaction (or null). Both say how old the indexed chain data is
  * (Paimon-Data-Age).
+ *
+ * With `hotReads`, a first page (no cursor) of a list by status and channel is the one built at
+ * the last commit (see cache/hot-reads.ts); a page past the first, or one filtered by owner (a
+ * caller's own), queries.
  */
-export function redemptionRoutes(db: Kysely<Database>): Router {
+export function redemptionRoutes(db: Kysely<Database>, hotReads?: HotReads): Router {
   const router = Router();
   router.get("/v1/redemptions", async (request, response) => {
-    const query = parse(listQuery, request.query, "invalid_query");
+    const query =
+      Object.keys(request.query).length === 0 ? DEFAULT_QUERY : parse(listQuery, request.query, "invalid_query");
+    if (hotReads && query.cursor === undefined && query.owner === undefined) {
+      const list = { status: query.status, channel: query.channel };
+      const read = hotReads.redemptionsNow(list, query.limit) ?? (await hotReads.redemptions(list, query.limit));
+      sendCached(request, response, read.body, read.sync);
+      return;
+    }
     const after = query.cursor ? afterCursor(cursors.decode(query.cursor)) : undefined;
     const [rows, sync] = await Promise.all([
       listRedemptions(db, {
@@ -70,8 +92,7 @@ export function redemptionRoutes(db: Kysely<Database>): Router {
       chainSync(db),
     ]);
     setDataAge(response, sync);
-    const { page, nextCursor } = keysetPage(rows, query.limit, encodeCursor);
-    response.json({ data: page.map(present), next_cursor: nextCursor });
+    response.json(redemptionPage(rows, query.limit));
   });
   router.get("/v1/redemptions/:id", async (request, response) => {
     const { id } = parse(idParam, request.params, "invalid_id");
@@ -79,7 +100,7 @@ export function redemptionRoutes(db: Kysely<Database>): Router {
     setDataAge(response, sync);
     if (!row) throw new AppError("redemption_not_found", `no redemption ${id}`, { status: 404 });
     const settlement = await latestSettlement(db, { id: row.id, chainId: row.chain_id });
-    response.json({ ...present(row), settlement: settlement ? presentTransaction(settlement) : null });
+    response.json({ ...presentRedemption(row), settlement: settlement ? presentTransaction(settlement) : null });
   });
   return router;
 }

@@ -3,6 +3,7 @@
  * once per block, and how the API reads them back.
  */
 import type { Insertable, Kysely } from "kysely";
+import { notifyRiskCommit } from "../commit-signal";
 import type { FundState, RiskAssessment } from "../fund/risk";
 import type { MetricsDatabase, MetricsRiskAssessmentTable, RiskAssessmentRow } from "./metrics-schema";
 
@@ -37,6 +38,8 @@ export async function recordAssessment(metrics: Kysely<MetricsDatabase>, entry: 
       .executeTakeFirst();
     if (!guard) return false;
     await trx.insertInto("risk_assessments").values(assessmentRow(entry)).execute();
+    // The API's /v1/fund carries the latest assessment: it rebuilds once this commits.
+    await notifyRiskCommit(trx, { change: "recorded", ...entry });
     return true;
   });
 }
@@ -61,8 +64,11 @@ export async function forgetAssessment(
       .deleteFrom("assessed_blocks")
       .where("chain_id", "=", chainId)
       .where("block_hash", "=", blockHash)
+      .returning("block_number")
       .executeTakeFirst();
-    return guard.numDeletedRows > 0n;
+    if (!guard) return false;
+    await notifyRiskCommit(trx, { change: "forgotten", chainId, blockNumber: guard.block_number, blockHash });
+    return true;
   });
 }
 

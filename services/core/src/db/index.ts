@@ -17,6 +17,7 @@ import * as chainFollower from "./migrations/0004-chain-follower";
 import * as workers from "./migrations/0005-workers";
 import * as sender from "./migrations/0006-sender";
 import * as operatorIdempotency from "./migrations/0007-operator-idempotency";
+import * as ingestIndexes from "./migrations/0008-ingest-indexes";
 import * as metricsRisk from "./metrics-migrations/0001-risk";
 import type { MetricsDatabase } from "./metrics-schema";
 import type { Database } from "./schema";
@@ -36,6 +37,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0005-workers": workers,
   "0006-sender": sender,
   "0007-operator-idempotency": operatorIdempotency,
+  "0008-ingest-indexes": ingestIndexes,
 };
 
 /** The metrics database's migrations, recorded in its own `metrics` schema. */

@@ -1,0 +1,149 @@
+/**
+ * What the response cache's tests share: the listener's own commit path (`commitBatch`,
+ * `rollBack`, `touchCursor`) writing blocks of fund history into a test database, and an app
+ * wired as main.ts wires it — commit signals, the cache following them, the routes — on a clock the
+ * test moves.
+ */
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
+import { CHAIN_COMMIT_CHANNEL, RISK_COMMIT_CHANNEL } from "@paimon/core/commit-signal";
+import type { Database, MetricsDatabase } from "@paimon/core/db";
+import { createLogger, type Logger } from "@paimon/core/logger";
+import type { RedisClient } from "@paimon/core/redis";
+import type { ChainEvent } from "@paimon/event-listener/events";
+import { commitBatch, rollBack } from "@paimon/event-listener/store";
+import type { Kysely } from "kysely";
+import { createTestApp } from "../testing";
+import { createCommitSignals, type CommitSignals } from "./commit-signals";
+import { HotReads } from "./hot-reads";
+
+export const TEST_CHAIN_ID = 56;
+export const RECHECK_MS = 1_000;
+
+/** A synthetic block's hash: distinct per number and per fork. */
+export const blockHash = (number: number, fork = 0) =>
+  `0x${fork.toString(16).padStart(8, "0")}${number.toString(16).padStart(56, "0")}`;
+
+export interface Block {
+  readonly number: number;
+  /** A reorganised chain's blocks carry another fork number (another hash). @default 0 */
+  readonly fork?: number;
+  /** The layers' balances the block reports; NAV is their sum. */
+  readonly layers?: { readonly l1: string; readonly l2: string; readonly l3: string };
+  readonly requests?: readonly {
+    readonly id: string;
+    readonly assets: string;
+    readonly channel: "instant" | "standard";
+  }[];
+}
+
+const BLOCK_TIME_BASE_SECONDS = 1_800_000_000;
+
+/** Commits `block` as the listener does at the tip: one batch, one transaction, its signal on commit. */
+export async function commitBlock(db: Kysely<Database>, block: Block): Promise<void> {
+  const number = BigInt(block.number);
+  const hash = blockHash(block.number, block.fork ?? 0);
+  const at = { blockNumber: number, blockHash: hash, txHash: hash };
+  const requests = block.requests ?? [];
+  const events: ChainEvent[] = requests.map((request, index) => ({
+    ...at,
+    logIndex: index,
+    event: {
+      type: "RedemptionRequested" as const,
+      id: request.id,
+      owner: `0x${"ab".repeat(20)}`,
+      shares: request.assets,
+      assets: request.assets,
+      channel: request.channel,
+    },
+  }));
+  if (block.layers) {
+    const { l1, l2, l3 } = block.layers;
+    events.push({
+      ...at,
+      logIndex: requests.length,
+      event: { type: "LayerBalancesUpdated" as const, l1, l2, l3, nav: String(Number(l1) + Number(l2) + Number(l3)) },
+    });
+  }
+  await commitBatch(db, {
+    chainId: TEST_CHAIN_ID,
+    events,
+    timestamps: new Map([[number, BLOCK_TIME_BASE_SECONDS + block.number]]),
+    blocks: [
+      {
+        number,
+        hash,
+        parentHash: blockHash(block.number - 1, block.fork ?? 0),
+        timestamp: BLOCK_TIME_BASE_SECONDS + block.number,
+      },
+    ],
+    cursor: { number, hash },
+    finalized: 0n,
+  });
+}
+
+/** Undoes every block above `number` (of fork 0), as the listener does on a reorganisation. */
+export function rollBackTo(db: Kysely<Database>, number: number): Promise<number> {
+  return rollBack(db, TEST_CHAIN_ID, { number: BigInt(number), hash: blockHash(number) });
+}
+
+export const silentLogger = (): Logger =>
+  createLogger({ service: "paimon-api", environment: "test", stream: new PassThrough() });
+
+/** A clock the test moves by hand: the cache's re-check interval passes only when the test says so. */
+export function manualClock() {
+  let now = 0;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+/** The app with its response cache, following the signals of `signalsUrl` (the test database's by default). */
+export async function cachedApp(options: {
+  readonly db: Kysely<Database>;
+  readonly metricsDb: Kysely<MetricsDatabase>;
+  readonly redis: RedisClient;
+  /** Where the commit signals are listened for. */
+  readonly signalsUrl: string;
+  readonly now: () => number;
+  readonly logger?: Logger;
+}) {
+  const logger = options.logger ?? silentLogger();
+  const signals: CommitSignals = createCommitSignals({
+    sources: [{ url: options.signalsUrl, channels: [CHAIN_COMMIT_CHANNEL, RISK_COMMIT_CHANNEL] }],
+    logger,
+    timeoutMs: 5_000,
+    reconnect: { startingDelayMs: 20, maxDelayMs: 200 },
+    heartbeatMs: 60_000,
+  });
+  const hotReads = new HotReads({
+    db: options.db,
+    metricsDb: options.metricsDb,
+    logger,
+    recheckMs: RECHECK_MS,
+    now: options.now,
+  });
+  hotReads.follow(signals);
+  const listening = once(signals, "listening");
+  signals.start();
+  await listening;
+  const { app } = createTestApp({
+    db: options.db,
+    metricsDb: options.metricsDb,
+    redis: options.redis,
+    logger,
+    hotReads,
+    commitSignals: signals,
+    rateLimitPerMinute: 1_000_000,
+  });
+  /** How many rebuilds of each resource started from now on. */
+  const refreshes = () => {
+    const counts = new Map<string, number>();
+    hotReads.on("refresh", ({ resource }) => counts.set(resource, (counts.get(resource) ?? 0) + 1));
+    return (resource: string) => counts.get(resource) ?? 0;
+  };
+  return { app, signals, hotReads, refreshes, close: () => signals.close() };
+}
