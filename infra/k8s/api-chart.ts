@@ -1,23 +1,23 @@
-import { Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { ApiObject, Chart, Duration, JsonPatch, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
-import {
-  containerSecurityContext,
-  disruptionBudget,
-  httpProbe,
-  plainEnv,
-  podSecurityContext,
-  port,
-  redisEnv,
-  resources,
-  secretEnv,
-  selectorLabels,
-  serviceMonitor,
-  spread,
-  tmpMount,
-  tmpVolume,
-} from "./pod";
+import { disruptionBudget, redisValues, selectorLabels, serviceMonitor, spread } from "./pod";
 import { waitForMigrations } from "./migrations-chart";
+import {
+  IMAGE_PULL_POLICY,
+  asAccount,
+  clusterService,
+  containerResources,
+  containerSecurity,
+  fromSecret,
+  httpGetProbe,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  selectExactly,
+  syncedSecret,
+  tmpDirectory,
+} from "./plus";
 import { PORTS, type WorkloadValues } from "./values";
 
 export const API = "paimon-api";
@@ -41,10 +41,10 @@ export interface ApiChartProps extends ChartProps {
  * the cluster, and the fund's internal figures are nobody's business at the edge.
  */
 export const PUBLIC_PATHS = [
-  { path: "/v1", pathType: "Prefix" },
-  { path: "/health", pathType: "Exact" },
-  { path: "/health/ready", pathType: "Exact" },
-  { path: "/openapi.json", pathType: "Exact" },
+  { path: "/v1", pathType: kplus.HttpIngressPathType.PREFIX },
+  { path: "/health", pathType: kplus.HttpIngressPathType.EXACT },
+  { path: "/health/ready", pathType: kplus.HttpIngressPathType.EXACT },
+  { path: "/openapi.json", pathType: kplus.HttpIngressPathType.EXACT },
 ] as const;
 
 export class ApiChart extends Chart {
@@ -52,67 +52,68 @@ export class ApiChart extends Chart {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
     const labels = selectorLabels(API);
-    const env = [
-      ...plainEnv({ ENVIRONMENT: values.environment, PORT: String(PORTS.api) }),
-      secretEnv("DATABASE_URL", "database-url"),
-      secretEnv("METRICS_DATABASE_URL", "metrics-database-url"),
-      secretEnv("REDIS_URL", "redis-url"),
-      ...redisEnv(values.redisCluster, { queues: false }),
-      secretEnv("JWT_SECRET", "jwt-secret"),
-      secretEnv("ORIGIN_VERIFY_SECRET", "origin-verify"),
-    ];
+    const secret = syncedSecret(this);
+    const env: Record<string, kplus.EnvValue> = {
+      ...plainValues({ ENVIRONMENT: values.environment, PORT: String(PORTS.api) }),
+      DATABASE_URL: fromSecret(secret, "database-url"),
+      METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url"),
+      REDIS_URL: fromSecret(secret, "redis-url"),
+      ...plainValues(redisValues(values.redisCluster, { queues: false })),
+      JWT_SECRET: fromSecret(secret, "jwt-secret"),
+      ORIGIN_VERIFY_SECRET: fromSecret(secret, "origin-verify"),
+    };
 
-    new k8s.KubeServiceAccount(this, "service-account", {
+    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
       metadata: { name: API, labels },
+      automountToken: false,
+    });
+    const deployment = new kplus.Deployment(this, "deployment", {
+      metadata: { name: API, labels },
+      select: false,
+      podMetadata: { labels },
+      // With an autoscaler, cdk8s-plus leaves the count to it (the first rollout's is patched below).
+      ...(values.api.autoscaling ? {} : { replicas: values.api.replicas }),
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+        maxSurge: kplus.PercentOrAbsolute.absolute(1),
+      }),
+      serviceAccount: asAccount(serviceAccount),
       automountServiceAccountToken: false,
+      securityContext: podSecurity,
+      terminationGracePeriod: Duration.seconds(GRACE_PERIOD_SECONDS),
     });
-    new k8s.KubeDeployment(this, "deployment", {
-      metadata: { name: API, labels },
-      spec: {
-        replicas: values.api.autoscaling ? values.api.autoscaling.minReplicas : values.api.replicas,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: labels },
-        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: port(0), maxSurge: port(1) } },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: API,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext,
-            terminationGracePeriodSeconds: GRACE_PERIOD_SECONDS,
-            ...(values.highAvailability ? { topologySpreadConstraints: spread(API) } : {}),
-            volumes: [tmpVolume],
-            initContainers: [waitForMigrations(values.image, env)],
-            containers: [
-              {
-                name: "api",
-                image: values.image,
-                args: ["api"],
-                ports: [{ name: "http", containerPort: PORTS.api }],
-                env,
-                resources: resources({ memory: "512Mi", cpu: "250m" }, { memory: "1Gi", cpu: "500m" }),
-                livenessProbe: httpProbe("/health", PORTS.api, 30, 10),
-                readinessProbe: httpProbe("/health/ready", PORTS.api, 5, 5),
-                lifecycle: {
-                  preStop: { exec: { command: ["node", "-e", `setTimeout(() => {}, ${PRE_STOP_SECONDS * 1000})`] } },
-                },
-                securityContext: containerSecurityContext,
-                volumeMounts: [tmpMount],
-              },
-            ],
-          },
-        },
+    const tmp = tmpDirectory(deployment);
+    deployment.addInitContainer(waitForMigrations(values.image, env, tmp));
+    deployment.addContainer({
+      name: "api",
+      image: values.image,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      args: ["api"],
+      ports: [{ name: "http", number: PORTS.api }],
+      envVariables: env,
+      resources: containerResources({ memoryMi: 512, cpuMillis: 250 }, { memoryMi: 1024, cpuMillis: 500 }),
+      liveness: httpGetProbe("/health", PORTS.api, 30, 10),
+      readiness: httpGetProbe("/health/ready", PORTS.api, 5, 5),
+      lifecycle: {
+        preStop: kplus.Handler.fromCommand(["node", "-e", `setTimeout(() => {}, ${PRE_STOP_SECONDS * 1000})`]),
       },
+      securityContext: containerSecurity,
+      volumeMounts: [tmp],
     });
-    new k8s.KubeService(this, "service", {
-      metadata: { name: API, labels },
-      spec: {
-        type: "ClusterIP",
-        selector: labels,
-        ports: [{ name: "http", port: 80, targetPort: k8s.IntOrString.fromString("http") }],
-      },
-    });
-    new k8s.KubeIngress(this, "ingress", {
+    const template = "/spec/template";
+    selectExactly(deployment, labels, template);
+    restrictPod(deployment, template);
+    // Not modelled by cdk8s-plus-28: the revision history, and zone spreading that refuses to
+    // schedule rather than crowd one zone (its `spread` is a soft anti-affinity).
+    const deploymentObject = ApiObject.of(deployment);
+    deploymentObject.addJsonPatch(JsonPatch.add("/spec/revisionHistoryLimit", 5));
+    if (values.highAvailability) {
+      deploymentObject.addJsonPatch(JsonPatch.add(`${template}/spec/topologySpreadConstraints`, spread(API)));
+    }
+    const service = clusterService(this, "service", { name: API, labels }, [
+      { name: "http", port: 80, targetPort: PORTS.api },
+    ]);
+    const ingress = new kplus.Ingress(this, "ingress", {
       metadata: {
         name: API,
         labels,
@@ -122,39 +123,35 @@ export class ApiChart extends Chart {
           "nginx.ingress.kubernetes.io/proxy-body-size": "1m",
         },
       },
-      spec: {
-        ingressClassName: "nginx",
-        tls: [{ hosts: [values.host], secretName: `${API}-tls` }],
-        rules: [
-          {
-            host: values.host,
-            http: {
-              paths: PUBLIC_PATHS.map(({ path, pathType }) => ({
-                path,
-                pathType,
-                backend: { service: { name: API, port: { name: "http" } } },
-              })),
-            },
-          },
-        ],
-      },
+      className: "nginx",
+      tls: [{ hosts: [values.host], secret: kplus.Secret.fromSecretName(this, "tls-secret", `${API}-tls`) }],
     });
+    for (const { path, pathType } of PUBLIC_PATHS) {
+      ingress.addHostRule(values.host, path, kplus.IngressBackend.fromService(service), pathType);
+    }
     serviceMonitor(this, API, labels, "http");
     if (values.highAvailability) disruptionBudget(this, API, labels);
     if (values.api.autoscaling) {
       const { minReplicas, maxReplicas, targetCpuPercent } = values.api.autoscaling;
-      new k8s.KubeHorizontalPodAutoscalerV2(this, "autoscaler", {
+      // A rollout before the autoscaler's first decision starts at its floor.
+      deploymentObject.addJsonPatch(JsonPatch.add("/spec/replicas", minReplicas));
+      // Kubernetes's own scaling behaviour (cdk8s-plus's defaults are slower both ways).
+      const every15Seconds = (replicas: kplus.Replicas) => ({ replicas, duration: Duration.seconds(15) });
+      new kplus.HorizontalPodAutoscaler(this, "autoscaler", {
         metadata: { name: API, labels },
-        spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: API },
-          minReplicas,
-          maxReplicas,
-          metrics: [
-            {
-              type: "Resource",
-              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: targetCpuPercent } },
-            },
-          ],
+        target: deployment,
+        minReplicas,
+        maxReplicas,
+        metrics: [kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(targetCpuPercent))],
+        scaleUp: {
+          strategy: kplus.ScalingStrategy.MAX_CHANGE,
+          stabilizationWindow: Duration.seconds(0),
+          policies: [every15Seconds(kplus.Replicas.percent(100)), every15Seconds(kplus.Replicas.absolute(4))],
+        },
+        scaleDown: {
+          strategy: kplus.ScalingStrategy.MAX_CHANGE,
+          stabilizationWindow: Duration.minutes(5),
+          policies: [every15Seconds(kplus.Replicas.percent(100))],
         },
       });
     }

@@ -1,18 +1,24 @@
-import { Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { Chart, Cron, Duration, Size, type ChartProps, type CronOptions } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { TIMESCALE_BACKUP_SERVICE_ACCOUNT } from "../components/timescale";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
+import { selectorLabels } from "./pod";
 import {
-  containerSecurityContext,
-  plainEnv,
-  podSecurityContext,
-  quantity,
-  resources,
-  secretEnv,
-  selectorLabels,
-  tmpMount,
-} from "./pod";
+  CRON_JOB_TEMPLATE,
+  IMAGE_PULL_POLICY,
+  asAccount,
+  containerResources,
+  containerSecurity,
+  finishedJobsTtl,
+  fromSecret,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  syncedSecret,
+  tmpDirectory,
+  withoutAddressLabel,
+} from "./plus";
 import type { WorkloadValues } from "./values";
 
 /** Where backup jobs report success: the Pushgateway Prometheus scrapes, read by the backup alerts. */
@@ -40,38 +46,38 @@ const ELASTICACHE_WAIT_SECONDS = 900;
 
 interface BackupJob {
   readonly kind: BackupJobKind;
-  readonly schedule: string;
+  readonly schedule: CronOptions;
   /** The IRSA role's key in the values' role ARNs. */
   readonly role: string;
   readonly serviceAccount: string;
   /** What this kind reads beyond the store (scripts/src/kinds.ts). */
-  readonly env: readonly k8s.EnvVar[];
+  readonly env: Readonly<Record<string, kplus.EnvValue>>;
   /** Retries of a failed run, within the deadline. */
   readonly backoffLimit: number;
   /** The deadline of the whole Job, retries included: past it the Job fails. */
   readonly activeDeadlineSeconds: number;
 }
 
-function jobs(values: WorkloadValues): BackupJob[] {
+function jobs(values: WorkloadValues, secret: kplus.ISecret): BackupJob[] {
   return [
     {
       kind: "postgres",
-      schedule: "30 18 * * *",
+      schedule: { minute: "30", hour: "18" },
       role: "postgresBackup",
       serviceAccount: SERVICE_ACCOUNTS.postgresBackup.name,
       // On top of RDS point-in-time recovery: a logical dump any PostgreSQL 16 can restore. The
       // URL verifies RDS's certificate; pg_dump is given the image's RDS bundle, as the services.
-      env: [secretEnv("DATABASE_URL", "database-url")],
+      env: { DATABASE_URL: fromSecret(secret, "database-url") },
       backoffLimit: 2,
       activeDeadlineSeconds: 3000,
     },
     {
       kind: "redis",
-      schedule: "5 * * * *",
+      schedule: { minute: "5" },
       role: "redisBackup",
       serviceAccount: SERVICE_ACCOUNTS.redisBackup.name,
       // ElastiCache refuses BGSAVE: a snapshot through its API, exported into the bucket.
-      env: plainEnv({
+      env: plainValues({
         REDIS_BACKUP_MODE: "elasticache",
         ELASTICACHE_REPLICATION_GROUP_ID: values.redisReplicationGroupId,
         ELASTICACHE_SNAPSHOT_PREFIX: values.redisSnapshotPrefix,
@@ -82,20 +88,20 @@ function jobs(values: WorkloadValues): BackupJob[] {
     },
     {
       kind: "secrets",
-      schedule: "45 18 * * *",
+      schedule: { minute: "45", hour: "18" },
       role: "secretsBackup",
       serviceAccount: SERVICE_ACCOUNTS.secretsBackup.name,
       // Secrets Manager keeps versions; this export, sealed with the data key, survives a deleted secret.
-      env: plainEnv({ SECRETS_PREFIX: `${values.secretPrefix}/` }),
+      env: plainValues({ SECRETS_PREFIX: `${values.secretPrefix}/` }),
       backoffLimit: 2,
       activeDeadlineSeconds: 1200,
     },
     {
       kind: "timescaledb",
-      schedule: "0 19 * * *",
+      schedule: { minute: "0", hour: "19" },
       role: "timescaleBackup",
       serviceAccount: TIMESCALE_BACKUP_SERVICE_ACCOUNT,
-      env: [secretEnv("METRICS_DATABASE_URL", "metrics-database-url")],
+      env: { METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url") },
       backoffLimit: 2,
       activeDeadlineSeconds: 3000,
     },
@@ -116,63 +122,53 @@ export class BackupsChart extends Chart {
   constructor(scope: Construct, id: string, props: BackupsChartProps) {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
-    const store = plainEnv({
+    const store = plainValues({
       BACKUP_TARGET: `s3://${values.backupBucket}`,
       BACKUP_KMS_KEY_ID: values.backupKmsKeyId,
       PUSHGATEWAY_URL,
       AWS_REGION: values.region,
     });
-    for (const job of jobs(values)) {
+    for (const job of jobs(values, syncedSecret(this))) {
       const name = backupJobName(job.kind);
       const labels = selectorLabels(name);
-      new k8s.KubeServiceAccount(this, `${job.kind}-sa`, {
+      const serviceAccount = new kplus.ServiceAccount(this, `${job.kind}-sa`, {
         metadata: {
           name: job.serviceAccount,
           labels,
           annotations: { "eks.amazonaws.com/role-arn": values.roleArns[job.role] ?? "" },
         },
-        automountServiceAccountToken: true,
+        automountToken: true,
       });
-      new k8s.KubeCronJob(this, `${job.kind}-cronjob`, {
+      const cronJob = new kplus.CronJob(this, `${job.kind}-cronjob`, {
         metadata: { name, labels },
-        spec: {
-          schedule: job.schedule,
-          timeZone: "Etc/UTC",
-          concurrencyPolicy: "Forbid",
-          startingDeadlineSeconds: 600,
-          successfulJobsHistoryLimit: 3,
-          failedJobsHistoryLimit: 5,
-          jobTemplate: {
-            spec: {
-              backoffLimit: job.backoffLimit,
-              activeDeadlineSeconds: job.activeDeadlineSeconds,
-              ttlSecondsAfterFinished: 86400,
-              template: {
-                metadata: { labels },
-                spec: {
-                  serviceAccountName: job.serviceAccount,
-                  automountServiceAccountToken: true,
-                  restartPolicy: "Never",
-                  securityContext: podSecurityContext,
-                  // Dumps and read-backs are staged here: room for the largest of them.
-                  volumes: [{ name: "tmp", emptyDir: { sizeLimit: quantity("20Gi") } }],
-                  containers: [
-                    {
-                      name: "backup",
-                      image: values.image,
-                      args: backupArgs(job.kind),
-                      env: [...store, ...job.env],
-                      resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "1Gi", cpu: "500m" }),
-                      securityContext: containerSecurityContext,
-                      volumeMounts: [tmpMount],
-                    },
-                  ],
-                },
-              },
-            },
-          },
-        },
+        podMetadata: { labels },
+        schedule: Cron.schedule(job.schedule),
+        timeZone: "Etc/UTC",
+        concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+        startingDeadline: Duration.seconds(600),
+        successfulJobsRetained: 3,
+        failedJobsRetained: 5,
+        backoffLimit: job.backoffLimit,
+        activeDeadline: Duration.seconds(job.activeDeadlineSeconds),
+        serviceAccount: asAccount(serviceAccount),
+        automountServiceAccountToken: true,
+        restartPolicy: kplus.RestartPolicy.NEVER,
+        securityContext: podSecurity,
       });
+      cronJob.addContainer({
+        name: "backup",
+        image: values.image,
+        imagePullPolicy: IMAGE_PULL_POLICY,
+        args: backupArgs(job.kind),
+        envVariables: { ...store, ...job.env },
+        resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 1024, cpuMillis: 500 }),
+        securityContext: containerSecurity,
+        // Dumps and read-backs are staged here: room for the largest of them.
+        volumeMounts: [tmpDirectory(cronJob, Size.gibibytes(20))],
+      });
+      withoutAddressLabel(cronJob, CRON_JOB_TEMPLATE);
+      restrictPod(cronJob, CRON_JOB_TEMPLATE);
+      finishedJobsTtl(cronJob, Duration.days(1));
     }
   }
 }

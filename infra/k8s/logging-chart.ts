@@ -1,19 +1,23 @@
 import { createHash } from "node:crypto";
-import { Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { Chart, Duration, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { LOG_INDEX_PREFIX } from "../components/logs";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { SECURITY_CONFIG_LABEL } from "../policy/rules/log-access";
+import { selectorLabels } from "./pod";
 import {
-  containerSecurityContext,
-  plainEnv,
-  podSecurityContext,
-  resources,
-  selectorLabels,
-  tmpMount,
-  tmpVolume,
-} from "./pod";
+  IMAGE_PULL_POLICY,
+  asAccount,
+  asConfigMap,
+  containerResources,
+  containerSecurity,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  tmpDirectory,
+  withoutAddressLabel,
+} from "./plus";
 import type { WorkloadValues } from "./values";
 
 export const OPENSEARCH_SECURITY = "opensearch-security";
@@ -123,47 +127,48 @@ export class LoggingChart extends Chart {
     const data = configFiles(logDomainSecurity(values));
     const digest = createHash("sha256").update(JSON.stringify(data)).digest("hex");
 
-    new k8s.KubeServiceAccount(this, "service-account", {
+    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
       metadata: {
         name: account.name,
         labels,
         annotations: { "eks.amazonaws.com/role-arn": values.roleArns["logDomainSecurity"] ?? "" },
       },
-      automountServiceAccountToken: true,
+      automountToken: true,
     });
-    new k8s.KubeConfigMap(this, "config", {
+    const config = new kplus.ConfigMap(this, "config", {
       metadata: { name: OPENSEARCH_SECURITY, labels: { ...labels, [SECURITY_CONFIG_LABEL]: values.logDomain } },
       data,
     });
-    new k8s.KubeJob(this, "job", {
+    const job = new kplus.Job(this, "job", {
       metadata: { name: OPENSEARCH_SECURITY, labels },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 1800,
-        template: {
-          metadata: { labels, annotations: { "paimon.fund/config-sha256": digest } },
-          spec: {
-            serviceAccountName: account.name,
-            automountServiceAccountToken: true,
-            restartPolicy: "Never",
-            securityContext: podSecurityContext,
-            volumes: [tmpVolume, { name: "config", configMap: { name: OPENSEARCH_SECURITY } }],
-            containers: [
-              {
-                name: "provision",
-                // The services' image, by the same reference as the services and the backup jobs.
-                image: values.image,
-                args: opensearchSecurityArgs(CONFIG_DIRECTORY),
-                env: plainEnv({ AWS_REGION: values.region, OPENSEARCH_DOMAIN: values.logDomain }),
-                // Node and the services' bundle: more than the shell and curl it replaces.
-                resources: resources({ memory: "128Mi", cpu: "50m" }, { memory: "512Mi", cpu: "200m" }),
-                securityContext: containerSecurityContext,
-                volumeMounts: [tmpMount, { name: "config", mountPath: CONFIG_DIRECTORY, readOnly: true }],
-              },
-            ],
-          },
-        },
-      },
+      podMetadata: { labels, annotations: { "paimon.fund/config-sha256": digest } },
+      backoffLimit: 6,
+      activeDeadline: Duration.seconds(1800),
+      serviceAccount: asAccount(serviceAccount),
+      automountServiceAccountToken: true,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      securityContext: podSecurity,
     });
+    job.addContainer({
+      name: "provision",
+      // The services' image, by the same reference as the services and the backup jobs.
+      image: values.image,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      args: opensearchSecurityArgs(CONFIG_DIRECTORY),
+      envVariables: plainValues({ AWS_REGION: values.region, OPENSEARCH_DOMAIN: values.logDomain }),
+      // Node and the services' bundle: more than the shell and curl it replaces.
+      resources: containerResources({ memoryMi: 128, cpuMillis: 50 }, { memoryMi: 512, cpuMillis: 200 }),
+      securityContext: containerSecurity,
+      volumeMounts: [
+        tmpDirectory(job),
+        {
+          path: CONFIG_DIRECTORY,
+          volume: kplus.Volume.fromConfigMap(job, "config-volume", asConfigMap(config), { name: "config" }),
+          readOnly: true,
+        },
+      ],
+    });
+    withoutAddressLabel(job, "/spec/template");
+    restrictPod(job, "/spec/template");
   }
 }

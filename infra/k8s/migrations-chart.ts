@@ -1,15 +1,19 @@
-import { Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { Chart, Duration, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
+import { selectorLabels } from "./pod";
 import {
-  containerSecurityContext,
-  podSecurityContext,
-  resources,
-  secretEnv,
-  selectorLabels,
-  tmpMount,
-  tmpVolume,
-} from "./pod";
+  IMAGE_PULL_POLICY,
+  asAccount,
+  containerResources,
+  containerSecurity,
+  fromSecret,
+  podSecurity,
+  restrictPod,
+  syncedSecret,
+  tmpDirectory,
+  withoutAddressLabel,
+} from "./plus";
 import type { WorkloadValues } from "./values";
 
 export const MIGRATE = "paimon-migrate";
@@ -24,16 +28,23 @@ const DATABASE_VARIABLES = ["DATABASE_URL", "METRICS_DATABASE_URL"];
  * database the workload reads (the same variables it has) holds every migration of this image,
  * so a new image's pods start only after its migration Job has run, and old pods keep serving
  * meanwhile (migrations are additive until the release after).
+ *
+ * It reads the workload's own environment and mounts its /tmp.
  */
-export function waitForMigrations(image: string, env: readonly k8s.EnvVar[]): k8s.Container {
+export function waitForMigrations(
+  image: string,
+  env: Readonly<Record<string, kplus.EnvValue>>,
+  tmp: kplus.VolumeMount,
+): kplus.ContainerProps {
   return {
     name: "wait-for-migrations",
     image,
+    imagePullPolicy: IMAGE_PULL_POLICY,
     args: [...WAIT_FOR_MIGRATIONS_ARGS],
-    env: env.filter((variable) => DATABASE_VARIABLES.includes(variable.name)),
-    resources: resources({ memory: "64Mi", cpu: "10m" }, { memory: "128Mi", cpu: "100m" }),
-    securityContext: containerSecurityContext,
-    volumeMounts: [tmpMount],
+    envVariables: Object.fromEntries(Object.entries(env).filter(([name]) => DATABASE_VARIABLES.includes(name))),
+    resources: containerResources({ memoryMi: 64, cpuMillis: 10 }, { memoryMi: 128, cpuMillis: 100 }),
+    securityContext: containerSecurity,
+    volumeMounts: [tmp],
   };
 }
 
@@ -52,40 +63,35 @@ export class MigrationsChart extends Chart {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
     const labels = selectorLabels(MIGRATE);
-    new k8s.KubeServiceAccount(this, "service-account", {
+    const secret = syncedSecret(this);
+    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
       metadata: { name: MIGRATE, labels },
+      automountToken: false,
+    });
+    const job = new kplus.Job(this, "job", {
+      metadata: { name: MIGRATE, labels },
+      podMetadata: { labels },
+      backoffLimit: 4,
+      activeDeadline: Duration.seconds(1800),
+      serviceAccount: asAccount(serviceAccount),
       automountServiceAccountToken: false,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      securityContext: podSecurity,
     });
-    new k8s.KubeJob(this, "job", {
-      metadata: { name: MIGRATE, labels },
-      spec: {
-        backoffLimit: 4,
-        activeDeadlineSeconds: 1800,
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: MIGRATE,
-            automountServiceAccountToken: false,
-            restartPolicy: "Never",
-            securityContext: podSecurityContext,
-            volumes: [tmpVolume],
-            containers: [
-              {
-                name: "migrate",
-                image: values.image,
-                args: [...MIGRATE_ARGS],
-                env: [
-                  secretEnv("DATABASE_URL", "database-url"),
-                  secretEnv("METRICS_DATABASE_URL", "metrics-database-url"),
-                ],
-                resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "500m" }),
-                securityContext: containerSecurityContext,
-                volumeMounts: [tmpMount],
-              },
-            ],
-          },
-        },
+    job.addContainer({
+      name: "migrate",
+      image: values.image,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      args: [...MIGRATE_ARGS],
+      envVariables: {
+        DATABASE_URL: fromSecret(secret, "database-url"),
+        METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url"),
       },
+      resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 512, cpuMillis: 500 }),
+      securityContext: containerSecurity,
+      volumeMounts: [tmpDirectory(job)],
     });
+    withoutAddressLabel(job, "/spec/template");
+    restrictPod(job, "/spec/template");
   }
 }

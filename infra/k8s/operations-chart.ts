@@ -1,19 +1,26 @@
-import { Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { Chart, Cron, Duration, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { EVENT_LISTENER, WORKERS, workerName } from "@paimon/core/workloads";
 import { API } from "./api-chart";
 import { PUSHGATEWAY_URL } from "./backups-chart";
+import { selectorLabels } from "./pod";
 import {
-  containerSecurityContext,
-  plainEnv,
-  podSecurityContext,
-  resources,
-  secretEnv,
-  selectorLabels,
-  tmpMount,
-  tmpVolume,
-} from "./pod";
+  CRON_JOB_TEMPLATE,
+  IMAGE_PULL_POLICY,
+  asAccount,
+  containerResources,
+  containerSecurity,
+  finishedJobsTtl,
+  fromSecret,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  syncedSecret,
+  tcpPorts,
+  tmpDirectory,
+  withoutAddressLabel,
+} from "./plus";
 import { PORTS, type WorkloadValues } from "./values";
 
 /** The daily checklist's CronJob, its pods' `app.kubernetes.io/name` and its service account. */
@@ -27,12 +34,6 @@ const PROMETHEUS_PORT = Number(new URL(PROMETHEUS_URL).port);
 export interface OperationsChartProps extends ChartProps {
   readonly values: WorkloadValues;
 }
-
-const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: "TCP", port: k8s.IntOrString.fromNumber(port) });
-const monitoringPods = (name: string): k8s.NetworkPolicyPeer => ({
-  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
-  podSelector: { matchLabels: { "app.kubernetes.io/name": name } },
-});
 
 /**
  * The §9.1 daily checklist as a CronJob of the services' image, every morning before the working
@@ -50,100 +51,88 @@ export class OperationsChart extends Chart {
     const { values } = props;
     const labels = selectorLabels(OPS_CHECK_DAILY);
     const url = (name: string, port: number) => `http://${name}.${values.namespace}.svc:${String(port)}`;
-    const services = {
-      matchExpressions: [
-        { key: "app.kubernetes.io/name", operator: "In", values: [API, EVENT_LISTENER, ...WORKERS.map(workerName)] },
-      ],
-    };
+    const services = [
+      kplus.LabelExpression.in("app.kubernetes.io/name", [API, EVENT_LISTENER, ...WORKERS.map(workerName)]),
+    ];
+    const servicePorts = () => tcpPorts(PORTS.api, PORTS.eventListener, PORTS.workers);
 
-    new k8s.KubeServiceAccount(this, "service-account", {
+    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
       metadata: { name: OPS_CHECK_DAILY, labels },
+      automountToken: false,
+    });
+    const daily = new kplus.CronJob(this, "daily", {
+      metadata: { name: OPS_CHECK_DAILY, labels },
+      podMetadata: { labels },
+      schedule: Cron.schedule({ minute: "30", hour: "0" }),
+      timeZone: "Etc/UTC",
+      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      startingDeadline: Duration.hours(1),
+      successfulJobsRetained: 3,
+      failedJobsRetained: 7,
+      backoffLimit: 0,
+      activeDeadline: Duration.minutes(15),
+      serviceAccount: asAccount(serviceAccount),
       automountServiceAccountToken: false,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      securityContext: podSecurity,
     });
-    new k8s.KubeCronJob(this, "daily", {
-      metadata: { name: OPS_CHECK_DAILY, labels },
-      spec: {
-        schedule: "30 0 * * *",
-        timeZone: "Etc/UTC",
-        concurrencyPolicy: "Forbid",
-        startingDeadlineSeconds: 3600,
-        successfulJobsHistoryLimit: 3,
-        failedJobsHistoryLimit: 7,
-        jobTemplate: {
-          spec: {
-            backoffLimit: 0,
-            activeDeadlineSeconds: 900,
-            ttlSecondsAfterFinished: 7 * 86_400,
-            template: {
-              metadata: { labels },
-              spec: {
-                serviceAccountName: OPS_CHECK_DAILY,
-                automountServiceAccountToken: false,
-                restartPolicy: "Never",
-                securityContext: podSecurityContext,
-                volumes: [tmpVolume],
-                containers: [
-                  {
-                    name: "check",
-                    image: values.image,
-                    args: [...OPS_CHECK_DAILY_ARGS],
-                    env: [
-                      ...plainEnv({
-                        PROMETHEUS_URL,
-                        PUSHGATEWAY_URL,
-                        API_URL: url(API, 80),
-                        EVENT_LISTENER_URL: url(EVENT_LISTENER, PORTS.eventListener),
-                        ...Object.fromEntries(
-                          WORKERS.map((worker) => [
-                            `${worker.toUpperCase()}_WORKER_URL`,
-                            url(workerName(worker), PORTS.workers),
-                          ]),
-                        ),
-                      }),
-                      // The pending redemptions; the image carries the RDS CA the URL verifies against.
-                      secretEnv("DATABASE_URL", "database-url"),
-                    ],
-                    resources: resources({ memory: "96Mi", cpu: "50m" }, { memory: "256Mi", cpu: "500m" }),
-                    securityContext: containerSecurityContext,
-                    volumeMounts: [tmpMount],
-                  },
-                ],
-              },
-            },
-          },
-        },
+    daily.addContainer({
+      name: "check",
+      image: values.image,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      args: [...OPS_CHECK_DAILY_ARGS],
+      envVariables: {
+        ...plainValues({
+          PROMETHEUS_URL,
+          PUSHGATEWAY_URL,
+          API_URL: url(API, 80),
+          EVENT_LISTENER_URL: url(EVENT_LISTENER, PORTS.eventListener),
+          ...Object.fromEntries(
+            WORKERS.map((worker) => [`${worker.toUpperCase()}_WORKER_URL`, url(workerName(worker), PORTS.workers)]),
+          ),
+        }),
+        // The pending redemptions; the image carries the RDS CA the URL verifies against.
+        DATABASE_URL: fromSecret(syncedSecret(this), "database-url"),
       },
+      resources: containerResources({ memoryMi: 96, cpuMillis: 50 }, { memoryMi: 256, cpuMillis: 500 }),
+      securityContext: containerSecurity,
+      volumeMounts: [tmpDirectory(daily)],
     });
+    withoutAddressLabel(daily, CRON_JOB_TEMPLATE);
+    restrictPod(daily, CRON_JOB_TEMPLATE);
+    finishedJobsTtl(daily, Duration.days(7));
 
     // The namespace denies everything not allowed: the check's way to what it reads, and back.
-    new k8s.KubeNetworkPolicy(this, "check-egress", {
+    const check = kplus.Pods.select(this, "check-pods", { labels });
+    const monitoringPods = (name: string) =>
+      kplus.Pods.select(this, `${name}-pods`, {
+        labels: { "app.kubernetes.io/name": name },
+        namespaces: kplus.Namespaces.select(this, `${name}-namespace`, {
+          labels: { "kubernetes.io/metadata.name": "monitoring" },
+        }),
+      });
+    new kplus.NetworkPolicy(this, "check-egress", {
       metadata: { name: `${OPS_CHECK_DAILY}-egress` },
-      spec: {
-        podSelector: { matchLabels: labels },
-        policyTypes: ["Egress"],
-        egress: [
-          { to: [monitoringPods("prometheus")], ports: [tcp(PROMETHEUS_PORT)] },
-          { to: [monitoringPods("prometheus-pushgateway")], ports: [tcp(Number(new URL(PUSHGATEWAY_URL).port))] },
+      selector: check,
+      egress: {
+        rules: [
+          { peer: monitoringPods("prometheus"), ports: tcpPorts(PROMETHEUS_PORT) },
           {
-            to: [{ podSelector: services }],
-            ports: [tcp(PORTS.api), tcp(PORTS.eventListener), tcp(PORTS.workers)],
+            peer: monitoringPods("prometheus-pushgateway"),
+            ports: tcpPorts(Number(new URL(PUSHGATEWAY_URL).port)),
           },
-          { to: values.databaseCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(PORTS.postgres)] },
+          { peer: kplus.Pods.select(this, "services", { expressions: services }), ports: servicePorts() },
+          ...values.databaseCidrs.map((cidr, index) => ({
+            peer: kplus.NetworkPolicyIpBlock.ipv4(this, `database-${String(index)}`, cidr),
+            ports: tcpPorts(PORTS.postgres),
+          })),
         ],
       },
     });
-    new k8s.KubeNetworkPolicy(this, "services-from-check", {
+    new kplus.NetworkPolicy(this, "services-from-check", {
       metadata: { name: `allow-${OPS_CHECK_DAILY}-to-services` },
-      spec: {
-        podSelector: services,
-        policyTypes: ["Ingress"],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: labels } }],
-            ports: [tcp(PORTS.api), tcp(PORTS.eventListener), tcp(PORTS.workers)],
-          },
-        ],
-      },
+      selector: kplus.Pods.select(this, "services-selected", { expressions: services }),
+      ingress: { rules: [{ peer: check, ports: servicePorts() }] },
     });
   }
 }

@@ -1,10 +1,12 @@
 import { Chart, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { WRITER_DEPLOYMENTS } from "@paimon/core/workloads";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { backupJobName } from "./backups-chart";
 import { selectorLabels } from "./pod";
+import { tcpPorts } from "./plus";
 import type { WorkloadValues } from "./values";
 
 /** The Role (and its binding) a restore runs under: `ops restore` and `ops dr-drill` in a pod. */
@@ -21,6 +23,9 @@ export interface OpsRbacChartProps extends ChartProps {
  * pod template would let it run anything under their service accounts, the signer's included —
  * and list and watch pods, to see theirs go. And the way to the API server: the cluster's private
  * endpoint is inside the VPC, which the namespace's HTTPS egress leaves out.
+ *
+ * The Role stays a raw object: cdk8s-plus-28's `Role` writes one rule per resource name, and the
+ * binding names it.
  */
 export class OpsRbacChart extends Chart {
   constructor(scope: Construct, id: string, props: OpsRbacChartProps) {
@@ -45,18 +50,10 @@ export class OpsRbacChart extends Chart {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.name },
       subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNTS.postgresBackup.name, namespace: values.namespace }],
     });
-    new k8s.KubeNetworkPolicy(this, "kubernetes-api", {
+    new kplus.NetworkPolicy(this, "kubernetes-api", {
       metadata: { name: "allow-kubernetes-api", labels },
-      spec: {
-        podSelector: { matchLabels: selectorLabels(backupJobName("postgres")) },
-        policyTypes: ["Egress"],
-        egress: [
-          {
-            to: [{ ipBlock: { cidr: values.vpcCidr } }],
-            ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(443) }],
-          },
-        ],
-      },
+      selector: kplus.Pods.select(this, "postgres-backup", { labels: selectorLabels(backupJobName("postgres")) }),
+      egress: { rules: [{ peer: kplus.NetworkPolicyIpBlock.ipv4(this, "vpc", values.vpcCidr), ports: tcpPorts(443) }] },
     });
   }
 }

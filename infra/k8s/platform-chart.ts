@@ -1,10 +1,11 @@
-import { ApiObject, Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { ApiObject, Chart, JsonPatch, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { API } from "./api-chart";
 import { BACKUP_JOB_KINDS, PUSHGATEWAY_URL, backupJobName } from "./backups-chart";
 import { selectorLabels } from "./pod";
 import { MIGRATE } from "./migrations-chart";
+import { tcpPorts } from "./plus";
 import { EVENT_LISTENER, WORKERS, workerName } from "./services-chart";
 import { TIMESCALEDB } from "./timescaledb-chart";
 import { PORTS, type WorkloadValues } from "./values";
@@ -12,17 +13,6 @@ import { PORTS, type WorkloadValues } from "./values";
 export interface PlatformChartProps extends ChartProps {
   readonly values: WorkloadValues;
 }
-
-const tcp = (portNumber: number): k8s.NetworkPolicyPort => ({
-  protocol: "TCP",
-  port: k8s.IntOrString.fromNumber(portNumber),
-});
-const inNamespace = (name: string): k8s.NetworkPolicyPeer => ({
-  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } },
-});
-const pods = (...names: string[]): k8s.LabelSelector => ({
-  matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: names }],
-});
 
 /**
  * The fund's namespace under the restricted Pod Security Standard, its network policies — deny
@@ -38,7 +28,7 @@ export class PlatformChart extends Chart {
     super(scope, id, props);
     const { values } = props;
     const namespace = values.namespace;
-    new k8s.KubeNamespace(this, "namespace", {
+    new kplus.Namespace(this, "namespace", {
       metadata: {
         name: namespace,
         labels: {
@@ -50,109 +40,115 @@ export class PlatformChart extends Chart {
       },
     });
 
-    const policy = (name: string, spec: k8s.NetworkPolicySpec) =>
-      new k8s.KubeNetworkPolicy(this, `policy-${name}`, { metadata: { name, namespace }, spec });
+    /** Pods of the fund's namespace by their `app.kubernetes.io/name`. */
+    const pods = (id: string, ...names: string[]) =>
+      kplus.Pods.select(this, id, { expressions: [kplus.LabelExpression.in("app.kubernetes.io/name", names)] });
+    const labelled = (id: string, labels: Record<string, string>) => kplus.Pods.select(this, id, { labels });
+    /** Pods of another namespace by their labels. */
+    const podsIn = (namespaceName: string, labels: Record<string, string>) =>
+      kplus.Pods.select(this, `${namespaceName}-${Object.values(labels).join("-")}`, {
+        labels,
+        namespaces: kplus.Namespaces.select(this, `${namespaceName}-${Object.values(labels).join("-")}-namespace`, {
+          labels: { [kplus.Namespace.NAME_LABEL]: namespaceName },
+        }),
+      });
+    const policy = (name: string, props: Omit<kplus.NetworkPolicyProps, "metadata">) =>
+      new kplus.NetworkPolicy(this, `policy-${name}`, { metadata: { name, namespace }, ...props });
     const workloads = [API, EVENT_LISTENER, ...WORKERS.map(workerName)];
     const backups = BACKUP_JOB_KINDS.map(backupJobName);
-    const internet = { ipBlock: { cidr: "0.0.0.0/0", except: [values.vpcCidr] } };
+    const allPods = kplus.Pods.all(this, "all-pods");
 
-    policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    const deny = policy("default-deny", {
+      selector: allPods,
+      ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
+      egress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
+    });
+    // cdk8s-plus lists Egress first; the policy has always read, and is checked as, Ingress then Egress.
+    ApiObject.of(deny).addJsonPatch(JsonPatch.replace("/spec/policyTypes", ["Ingress", "Egress"]));
     policy("allow-dns", {
-      podSelector: {},
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: [{ ...inNamespace("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-          ports: [
-            { protocol: "UDP", port: k8s.IntOrString.fromNumber(53) },
-            { protocol: "TCP", port: k8s.IntOrString.fromNumber(53) },
-          ],
-        },
-      ],
+      selector: allPods,
+      egress: {
+        rules: [
+          {
+            peer: podsIn("kube-system", { "k8s-app": "kube-dns" }),
+            ports: [kplus.NetworkPolicyPort.udp(53), kplus.NetworkPolicyPort.tcp(53)],
+          },
+        ],
+      },
     });
     policy("allow-ingress-controller-to-api", {
-      podSelector: { matchLabels: selectorLabels(API) },
-      policyTypes: ["Ingress"],
-      ingress: [
-        {
-          from: [
-            {
-              ...inNamespace("ingress-nginx"),
-              podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } },
-            },
-          ],
-          ports: [tcp(PORTS.api)],
-        },
-      ],
+      selector: labelled("api", selectorLabels(API)),
+      ingress: {
+        rules: [
+          { peer: podsIn("ingress-nginx", { "app.kubernetes.io/name": "ingress-nginx" }), ports: tcpPorts(PORTS.api) },
+        ],
+      },
     });
     policy("allow-prometheus-scrapes", {
-      podSelector: pods(...workloads),
-      policyTypes: ["Ingress"],
-      ingress: [
-        {
-          from: [
-            { ...inNamespace("monitoring"), podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } },
-          ],
-          ports: [tcp(PORTS.api), tcp(PORTS.eventListener), tcp(PORTS.workers)],
-        },
-      ],
+      selector: pods("scraped", ...workloads),
+      ingress: {
+        rules: [
+          {
+            peer: podsIn("monitoring", { "app.kubernetes.io/name": "prometheus" }),
+            ports: tcpPorts(PORTS.api, PORTS.eventListener, PORTS.workers),
+          },
+        ],
+      },
     });
     policy("allow-data-stores", {
-      podSelector: pods(...workloads, backupJobName("postgres"), MIGRATE),
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: values.databaseCidrs.map((cidr) => ({ ipBlock: { cidr } })),
-          ports: [tcp(PORTS.postgres), tcp(PORTS.redis)],
-        },
-      ],
+      selector: pods("data-store-clients", ...workloads, backupJobName("postgres"), MIGRATE),
+      egress: {
+        rules: values.databaseCidrs.map((cidr, index) => ({
+          peer: kplus.NetworkPolicyIpBlock.ipv4(this, `database-${String(index)}`, cidr),
+          ports: tcpPorts(PORTS.postgres, PORTS.redis),
+        })),
+      },
     });
+    const timescale = labelled("timescaledb", selectorLabels(TIMESCALEDB));
     policy("allow-timescaledb-clients", {
-      podSelector: { matchLabels: selectorLabels(TIMESCALEDB) },
-      policyTypes: ["Ingress"],
-      ingress: [
-        {
-          from: [
-            { podSelector: pods(...workloads, backupJobName("timescaledb"), MIGRATE) },
-            // Its exporter, in the monitoring namespace.
-            {
-              ...inNamespace("monitoring"),
-              podSelector: { matchLabels: { "app.kubernetes.io/instance": "timescaledb-exporter" } },
-            },
-          ],
-          ports: [tcp(PORTS.timescaledb)],
-        },
-      ],
+      selector: timescale,
+      ingress: {
+        rules: [
+          {
+            peer: pods("timescaledb-clients", ...workloads, backupJobName("timescaledb"), MIGRATE),
+            ports: tcpPorts(PORTS.timescaledb),
+          },
+          // Its exporter, in the monitoring namespace.
+          {
+            peer: podsIn("monitoring", { "app.kubernetes.io/instance": "timescaledb-exporter" }),
+            ports: tcpPorts(PORTS.timescaledb),
+          },
+        ],
+      },
     });
     policy("allow-to-timescaledb", {
-      podSelector: pods(...workloads, backupJobName("timescaledb"), MIGRATE),
-      policyTypes: ["Egress"],
-      egress: [
-        { to: [{ podSelector: { matchLabels: selectorLabels(TIMESCALEDB) } }], ports: [tcp(PORTS.timescaledb)] },
-      ],
+      selector: pods("timescaledb-clients-out", ...workloads, backupJobName("timescaledb"), MIGRATE),
+      egress: { rules: [{ peer: timescale, ports: tcpPorts(PORTS.timescaledb) }] },
     });
     // The chain's RPC and AWS's APIs (KMS, S3, Secrets Manager, ElastiCache) are HTTPS endpoints
     // outside the VPC; NetworkPolicy cannot name hosts, so the port and the outside are the limit.
     policy("allow-https-out", {
-      podSelector: pods(EVENT_LISTENER, ...WORKERS.map(workerName), ...backups),
-      policyTypes: ["Egress"],
-      egress: [{ to: [internet], ports: [tcp(443)] }],
+      selector: pods("https-clients", EVENT_LISTENER, ...WORKERS.map(workerName), ...backups),
+      egress: {
+        rules: [
+          {
+            peer: kplus.NetworkPolicyIpBlock.ipv4(this, "internet", "0.0.0.0/0", [values.vpcCidr]),
+            ports: tcpPorts(443),
+          },
+        ],
+      },
     });
     // The backups report their successes there; the scheduler reads them back to check their ages.
     policy("allow-to-pushgateway", {
-      podSelector: pods(...backups, workerName("scheduler")),
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: [
-            {
-              ...inNamespace("monitoring"),
-              podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus-pushgateway" } },
-            },
-          ],
-          ports: [tcp(Number(new URL(PUSHGATEWAY_URL).port))],
-        },
-      ],
+      selector: pods("pushgateway-clients", ...backups, workerName("scheduler")),
+      egress: {
+        rules: [
+          {
+            peer: podsIn("monitoring", { "app.kubernetes.io/name": "prometheus-pushgateway" }),
+            ports: tcpPorts(Number(new URL(PUSHGATEWAY_URL).port)),
+          },
+        ],
+      },
     });
 
     for (const [name, server] of [

@@ -12,7 +12,10 @@ export const selectorLabels = (component: string) => ({
   "app.kubernetes.io/part-of": "paimon",
 });
 
-/** The restricted Pod Security profile at pod level. */
+/**
+ * The restricted Pod Security profile at pod level, as raw fields: what the charts' pods carry
+ * (plus.ts builds them with cdk8s-plus), and what the raw objects and Helm values use.
+ */
 export const podSecurityContext: k8s.PodSecurityContext = {
   runAsNonRoot: true,
   runAsUser: RUN_AS,
@@ -33,7 +36,7 @@ export const containerSecurityContext: k8s.SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-/** A writable /tmp for a read-only root filesystem. */
+/** A writable /tmp for a read-only root filesystem (the raw objects'; plus.ts has the charts'). */
 export const tmpVolume: k8s.Volume = { name: "tmp", emptyDir: { sizeLimit: k8sQuantity("256Mi") } };
 export const tmpMount: k8s.VolumeMount = { name: "tmp", mountPath: "/tmp" };
 
@@ -69,7 +72,7 @@ export function rdsCaCopy(servicesImage: string) {
   };
 }
 
-/** An environment variable read from the synced `paimon-secrets`. */
+/** An environment variable read from the synced `paimon-secrets`, for a raw object. */
 export function secretEnv(name: string, key: string): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: SECRET_NAME, key } } };
 }
@@ -84,11 +87,11 @@ export function plainEnv(values: Readonly<Record<string, string>>): k8s.EnvVar[]
  * single-node client would fail with MOVED on the other shards' keys), and, for the services that
  * use the queues, the queues' hash-tagged prefix. (The API only reads and pings Redis.)
  */
-export function redisEnv(redisCluster: boolean, options: { readonly queues: boolean }): k8s.EnvVar[] {
-  return plainEnv({
+export function redisValues(redisCluster: boolean, options: { readonly queues: boolean }): Record<string, string> {
+  return {
     ...(options.queues ? { QUEUE_PREFIX } : {}),
     ...(redisCluster ? { REDIS_CLUSTER: "true" } : {}),
-  });
+  };
 }
 
 /** `requests` and `limits` in the seed's notation. */
@@ -99,17 +102,6 @@ export function resources(
   return {
     requests: { memory: k8sQuantity(requests.memory), cpu: k8sQuantity(requests.cpu) },
     limits: { memory: k8sQuantity(limits.memory), cpu: k8sQuantity(limits.cpu) },
-  };
-}
-
-/** An HTTP probe on `path` and `port`. */
-export function httpProbe(path: string, port: number, initialDelaySeconds: number, periodSeconds: number): k8s.Probe {
-  return {
-    httpGet: { path, port: k8sPort(port) },
-    initialDelaySeconds,
-    periodSeconds,
-    timeoutSeconds: 3,
-    failureThreshold: 3,
   };
 }
 

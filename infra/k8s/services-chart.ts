@@ -1,23 +1,25 @@
-import { Chart, type ChartProps } from "cdk8s";
-import { k8s } from "cdk8s-plus-28";
+import { ApiObject, Chart, Duration, JsonPatch, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { EVENT_LISTENER, WORKERS, workerName } from "@paimon/core/workloads";
 import { PUSHGATEWAY_URL } from "./backups-chart";
-import {
-  containerSecurityContext,
-  disruptionBudget,
-  httpProbe,
-  plainEnv,
-  podSecurityContext,
-  redisEnv,
-  resources,
-  secretEnv,
-  selectorLabels,
-  serviceMonitor,
-  tmpMount,
-  tmpVolume,
-} from "./pod";
+import { disruptionBudget, redisValues, selectorLabels, serviceMonitor } from "./pod";
 import { waitForMigrations } from "./migrations-chart";
+import {
+  IMAGE_PULL_POLICY,
+  asAccount,
+  clusterService,
+  containerResources,
+  containerSecurity,
+  fromSecret,
+  httpGetProbe,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  selectExactly,
+  syncedSecret,
+  tmpDirectory,
+} from "./plus";
 import { PORTS, type WorkloadValues } from "./values";
 
 // The names are shared with the operator's commands, which scale these Deployments for a restore.
@@ -27,18 +29,23 @@ export interface ServicesChartProps extends ChartProps {
   readonly values: WorkloadValues;
 }
 
+type Env = Record<string, kplus.EnvValue>;
+
 interface BackgroundService {
   readonly name: string;
   readonly args: readonly string[];
   readonly port: number;
-  readonly env: readonly k8s.EnvVar[];
+  readonly env: Env;
   /** Only the rebalance worker talks to AWS (KMS, with its transaction sender), through its IRSA role. */
   readonly roleArn?: string;
-  readonly resources: k8s.ResourceRequirements;
+  readonly resources: kplus.ContainerResources;
   readonly recreate: boolean;
   readonly livenessDelaySeconds: number;
   readonly livenessPeriodSeconds: number;
 }
+
+/** The Deployment's pod template, where the raw patches apply. */
+const TEMPLATE = "/spec/template";
 
 /**
  * The seed's §2.2 event listener (one replica, `Recreate`; the advisory lock, not the strategy,
@@ -49,49 +56,53 @@ export class ServicesChart extends Chart {
   constructor(scope: Construct, id: string, props: ServicesChartProps) {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
-    const common = [
-      ...plainEnv({ ENVIRONMENT: values.environment }),
-      secretEnv("DATABASE_URL", "database-url"),
-      secretEnv("REDIS_URL", "redis-url"),
-      ...redisEnv(values.redisCluster, { queues: true }),
-    ];
-    const chain = [secretEnv("BSC_RPC_URL", "bsc-rpc-url"), secretEnv("BSC_WS_URL", "bsc-ws-url")];
-    const metricsDatabase = secretEnv("METRICS_DATABASE_URL", "metrics-database-url");
-    const workerEnv: Record<(typeof WORKERS)[number], k8s.EnvVar[]> = {
-      risk: [metricsDatabase],
+    const secret = syncedSecret(this);
+    const common: Env = {
+      ...plainValues({ ENVIRONMENT: values.environment }),
+      DATABASE_URL: fromSecret(secret, "database-url"),
+      REDIS_URL: fromSecret(secret, "redis-url"),
+      ...plainValues(redisValues(values.redisCluster, { queues: true })),
+    };
+    const chain: Env = {
+      BSC_RPC_URL: fromSecret(secret, "bsc-rpc-url"),
+      BSC_WS_URL: fromSecret(secret, "bsc-ws-url"),
+    };
+    const metricsDatabase: Env = { METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url") };
+    const workerEnv: Record<(typeof WORKERS)[number], Env> = {
+      risk: metricsDatabase,
       // The backup jobs' last successes are read where they report them.
-      scheduler: [metricsDatabase, ...plainEnv({ PUSHGATEWAY_URL })],
+      scheduler: { ...metricsDatabase, ...plainValues({ PUSHGATEWAY_URL }) },
       // The operator's sender: the chain it sends to, and the KMS key it signs with through the
       // IRSA role the key's policy names as its only signer.
-      rebalance: [
-        secretEnv("BSC_RPC_URL", "bsc-rpc-url"),
-        secretEnv("AWS_KMS_KEY_ID", "kms-key-id"),
-        ...plainEnv({
+      rebalance: {
+        BSC_RPC_URL: fromSecret(secret, "bsc-rpc-url"),
+        AWS_KMS_KEY_ID: fromSecret(secret, "kms-key-id"),
+        ...plainValues({
           CHAIN_ID: String(values.chain.chainId),
           FUND_ADDRESS: values.chain.fundAddress,
           FINALITY_DEPTH: String(values.chain.finalityDepth),
           SIGNER: "kms",
           AWS_REGION: values.region,
         }),
-      ],
+      },
     };
     const services: BackgroundService[] = [
       {
         name: EVENT_LISTENER,
         args: ["event-listener"],
         port: PORTS.eventListener,
-        env: [
+        env: {
           ...common,
           ...chain,
-          ...plainEnv({
+          ...plainValues({
             CHAIN_ID: String(values.chain.chainId),
             FUND_ADDRESS: values.chain.fundAddress,
             FUND_DEPLOY_BLOCK: String(values.chain.deployBlock),
             FINALITY_DEPTH: String(values.chain.finalityDepth),
             HEALTH_PORT: String(PORTS.eventListener),
           }),
-        ],
-        resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "200m" }),
+        },
+        resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 512, cpuMillis: 200 }),
         recreate: true,
         livenessDelaySeconds: 30,
         livenessPeriodSeconds: 30,
@@ -100,9 +111,9 @@ export class ServicesChart extends Chart {
         name: workerName(worker),
         args: ["workers", `--worker=${worker}`],
         port: PORTS.workers,
-        env: [...common, ...plainEnv({ HEALTH_PORT: String(PORTS.workers) }), ...workerEnv[worker]],
+        env: { ...common, ...plainValues({ HEALTH_PORT: String(PORTS.workers) }), ...workerEnv[worker] },
         ...(worker === "rebalance" ? { roleArn: values.roleArns["rebalanceWorker"] ?? "" } : {}),
-        resources: resources({ memory: "256Mi", cpu: "100m" }, { memory: "512Mi", cpu: "500m" }),
+        resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 512, cpuMillis: 500 }),
         recreate: false,
         livenessDelaySeconds: 30,
         livenessPeriodSeconds: 30,
@@ -113,63 +124,50 @@ export class ServicesChart extends Chart {
 
   private backgroundService(service: BackgroundService, values: WorkloadValues): void {
     const labels = selectorLabels(service.name);
-    new k8s.KubeServiceAccount(this, `${service.name}-sa`, {
+    // Only a pod with an AWS role needs a (projected, audience-bound) token.
+    const automount = service.roleArn !== undefined;
+    const serviceAccount = new kplus.ServiceAccount(this, `${service.name}-sa`, {
       metadata: {
         name: service.name,
         labels,
         ...(service.roleArn ? { annotations: { "eks.amazonaws.com/role-arn": service.roleArn } } : {}),
       },
-      // Only a pod with an AWS role needs a (projected, audience-bound) token.
-      automountServiceAccountToken: service.roleArn !== undefined,
+      automountToken: automount,
     });
-    new k8s.KubeDeployment(this, `${service.name}-deployment`, {
+    const deployment = new kplus.Deployment(this, `${service.name}-deployment`, {
       metadata: { name: service.name, labels },
-      spec: {
-        replicas: 1,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: labels },
-        strategy: service.recreate ? { type: "Recreate" } : { type: "RollingUpdate" },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: service.name,
-            automountServiceAccountToken: service.roleArn !== undefined,
-            securityContext: podSecurityContext,
-            terminationGracePeriodSeconds: 60,
-            volumes: [tmpVolume],
-            // Every background service reads the fund's database.
-            initContainers: [waitForMigrations(values.image, service.env)],
-            containers: [
-              {
-                name: service.name.replace(/^paimon-/, ""),
-                image: values.image,
-                args: [...service.args],
-                ports: [{ name: "health", containerPort: service.port }],
-                env: [...service.env],
-                resources: service.resources,
-                livenessProbe: httpProbe(
-                  "/health",
-                  service.port,
-                  service.livenessDelaySeconds,
-                  service.livenessPeriodSeconds,
-                ),
-                readinessProbe: httpProbe("/health/ready", service.port, 10, 10),
-                securityContext: containerSecurityContext,
-                volumeMounts: [tmpMount],
-              },
-            ],
-          },
-        },
-      },
+      select: false,
+      podMetadata: { labels },
+      replicas: 1,
+      strategy: service.recreate ? kplus.DeploymentStrategy.recreate() : kplus.DeploymentStrategy.rollingUpdate(),
+      serviceAccount: asAccount(serviceAccount),
+      automountServiceAccountToken: automount,
+      securityContext: podSecurity,
+      terminationGracePeriod: Duration.seconds(60),
     });
-    new k8s.KubeService(this, `${service.name}-service`, {
-      metadata: { name: service.name, labels },
-      spec: {
-        type: "ClusterIP",
-        selector: labels,
-        ports: [{ name: "health", port: service.port, targetPort: k8s.IntOrString.fromString("health") }],
-      },
+    const tmp = tmpDirectory(deployment);
+    // Every background service reads the fund's database.
+    deployment.addInitContainer(waitForMigrations(values.image, service.env, tmp));
+    deployment.addContainer({
+      name: service.name.replace(/^paimon-/, ""),
+      image: values.image,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      args: [...service.args],
+      ports: [{ name: "health", number: service.port }],
+      envVariables: { ...service.env },
+      resources: service.resources,
+      liveness: httpGetProbe("/health", service.port, service.livenessDelaySeconds, service.livenessPeriodSeconds),
+      readiness: httpGetProbe("/health/ready", service.port, 10, 10),
+      securityContext: containerSecurity,
+      volumeMounts: [tmp],
     });
+    selectExactly(deployment, labels, TEMPLATE);
+    restrictPod(deployment, TEMPLATE);
+    // Not modelled by cdk8s-plus-28.
+    ApiObject.of(deployment).addJsonPatch(JsonPatch.add("/spec/revisionHistoryLimit", 5));
+    clusterService(this, `${service.name}-service`, { name: service.name, labels }, [
+      { name: "health", port: service.port, targetPort: service.port },
+    ]);
     serviceMonitor(this, service.name, labels, "health");
     if (values.highAvailability) disruptionBudget(this, service.name, labels);
   }

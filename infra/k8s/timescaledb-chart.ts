@@ -1,4 +1,5 @@
 import { Chart, type ChartProps } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import {
@@ -55,14 +56,16 @@ export class TimescaleChart extends Chart {
       periodSeconds,
       timeoutSeconds: 5,
     });
-    new k8s.KubeService(this, "service", {
+    const service = new kplus.Service(this, "service", {
       metadata: { name: TIMESCALEDB, labels },
-      spec: {
-        clusterIp: "None",
-        selector: labels,
-        ports: [{ name: "postgres", port: PORTS.timescaledb, targetPort: k8s.IntOrString.fromString("postgres") }],
-      },
+      clusterIP: "None",
+      ports: [{ name: "postgres", port: PORTS.timescaledb, targetPort: PORTS.timescaledb }],
     });
+    for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
+    // Raw, unlike the other workloads: the metrics database's volume rides on this object, so its
+    // spec stays exactly what it was (a cdk8s-plus StatefulSet writes the API's defaults out, and
+    // the plan reads any change to a StatefulSet's spec as a possible replacement of its data);
+    // and cdk8s-plus-28 models neither its claim templates nor their retention.
     new k8s.KubeStatefulSet(this, "statefulset", {
       metadata: { name: TIMESCALEDB, labels },
       spec: {
