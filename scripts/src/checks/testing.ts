@@ -31,11 +31,13 @@ async function until(what: string, ready: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
+/** Stops the child (if it still runs) and returns its exit code (null when a signal ended it). */
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
   child.kill(signal);
-  await exited;
+  const [code] = await exited;
+  return code;
 }
 
 export interface DevEnvironment {
@@ -43,8 +45,13 @@ export interface DevEnvironment {
   readonly listenerUrl: string;
   readonly workerUrls: Readonly<Record<"risk" | "scheduler" | "rebalance", string>>;
   readonly databaseUrl: string;
+  /** The database's name (what `pnpm dev --database` was given). */
+  readonly database: string;
   readonly output: () => string;
-  stop(): Promise<void>;
+  /** Whether `pnpm dev` still runs. */
+  running(): boolean;
+  /** Ctrl-C, then the database and the queues dropped; resolves with `pnpm dev`'s exit code. */
+  stop(): Promise<number | null>;
 }
 
 /** `pnpm dev` on ports and a database of its own, as services/runtime/src/dev.test.ts starts it. */
@@ -71,7 +78,7 @@ export async function startDev(name: string, timeoutMs: number): Promise<DevEnvi
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const cleanUp = async () => {
-    await stopChild(child, "SIGINT");
+    const code = await stopChild(child, "SIGINT");
     const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
     await admin.connect();
     await admin.query(`drop database if exists ${database} with (force)`);
@@ -79,6 +86,7 @@ export async function startDev(name: string, timeoutMs: number): Promise<DevEnvi
     const redis = new Redis("redis://127.0.0.1:6379");
     await deleteKeys(redis, `${queuePrefix}:*`);
     redis.disconnect();
+    return code;
   };
   const port = (worker: string) =>
     new RegExp(`${worker}-worker \\| \\{.*"message":"listening","port":(\\d+)`).exec(output)?.[1];
@@ -108,7 +116,9 @@ export async function startDev(name: string, timeoutMs: number): Promise<DevEnvi
       rebalance: url(port("rebalance") ?? ""),
     },
     databaseUrl: ADMIN_DATABASE_URL.replace(/\/test$/, `/${database}`),
+    database,
     output: () => output,
+    running: () => child.exitCode === null && child.signalCode === null,
     stop: cleanUp,
   };
 }

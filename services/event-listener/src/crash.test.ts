@@ -9,9 +9,9 @@ import { randomInt } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { Channel, RedemptionStatus } from "@paimon/contracts";
 import type { Database } from "@paimon/core/db";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
+import { test } from "./fixture";
 import { PRIORITY } from "@paimon/core/queues";
 import { CHECKPOINT } from "./checkpoint";
 import {
@@ -20,12 +20,10 @@ import {
   mineBlocks,
   produceFundActivity,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursor,
   waitForLine,
-  type Chain,
   type ListenerProcess,
 } from "./testing";
 import { seededRandom } from "@paimon/core/testing/random";
@@ -76,7 +74,14 @@ async function killAtRandom(
   const exit = await listener.exited;
   const messages = new Set(listener.lines().map((line) => line["message"]));
   const reached = MILESTONES.filter((message) => messages.has(message)).at(-1) ?? "nothing";
-  return { from, delayMs, reached, killed, exit, stderr: listener.output().stderr };
+  return {
+    from,
+    delayMs,
+    reached,
+    killed,
+    exit,
+    stderr: listener.output().stderr,
+  };
 }
 
 async function cursorOf(db: Kysely<Database>): Promise<number> {
@@ -88,18 +93,11 @@ async function cursorOf(db: Kysely<Database>): Promise<number> {
   return row ? Number(row.block_number) : -1;
 }
 
-let chain: Chain;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([chain.stop(), database.drop()]);
-});
-
 describe("the event listener killed at random moments", () => {
-  it(`when it is SIGKILLed ${String(ROUNDS)} times while events flow, then one run to the head leaves every event, redemption and job exactly once`, async () => {
+  test(`when it is SIGKILLed ${String(ROUNDS)} times while events flow, then one run to the head leaves every event, redemption and job exactly once`, async ({
+    chain,
+    database,
+  }) => {
     console.info(`crash test seed ${String(SEED)} (replay with CRASH_SEED=${String(SEED)})`);
     const schedule = seededRandom(SEED);
     const choices = seededRandom(SEED ^ 0x5bd1e995);

@@ -19,7 +19,8 @@ import { COMMAND_TIMEOUT_MS } from "@paimon/core/redis";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { seededRandom } from "@paimon/core/testing/random";
 import { createTcpProxy, type ProxyMode, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
+import { test } from "./fixture";
 import {
   eventsOnChain,
   getHealth,
@@ -27,7 +28,6 @@ import {
   mineBlocks,
   produceFundActivity,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursor,
@@ -56,17 +56,10 @@ type Fault = Exclude<ProxyMode, "forward">;
 // eslint-disable-next-line no-restricted-properties -- a test's replay switch, not configuration
 const SEED = Number(process.env["FAULTS_SEED"] ?? randomInt(2 ** 31));
 
-let chain: Chain;
-
-beforeAll(async () => {
-  chain = await startChain();
-});
-afterAll(async () => {
-  await chain.stop();
-});
-
 /** A listener of its own (database, queue prefix, proxies) under load. */
 interface Rig {
+  /** The file's devnet, which the producer drives. */
+  readonly chain: Chain;
   readonly database: TestDatabase;
   readonly proxies: Readonly<Record<Dependency, TcpProxy>>;
   readonly queues: ReturnType<typeof testQueues>;
@@ -81,8 +74,12 @@ interface Rig {
 const PACE_MS = 200;
 
 async function startRig(
+  chain: Chain,
   seed: number,
-  options: { readonly gcPressure?: boolean; readonly finalityDepth?: number } = {},
+  options: {
+    readonly gcPressure?: boolean;
+    readonly finalityDepth?: number;
+  } = {},
 ): Promise<Rig> {
   const finalityDepth = options.finalityDepth ?? FINALITY_DEPTH;
   const database = await createTestDatabase();
@@ -107,12 +104,24 @@ async function startRig(
   // It polls: every request to the node goes through the proxy.
   delete env["BSC_WS_URL"];
   const queues = testQueues(env["QUEUE_PREFIX"]!);
-  const listener = spawnListener(env, { gcPressure: options.gcPressure ?? false });
+  const listener = spawnListener(env, {
+    gcPressure: options.gcPressure ?? false,
+  });
   const producing = new AbortController();
   const producer = produceFundActivity(chain, seededRandom(seed), producing.signal, { paceMs: PACE_MS });
   producer.catch(() => undefined);
   const port = await listener.port;
-  return { database, proxies: { postgres, redis, rpc }, queues, listener, port, producing, producer, finalityDepth };
+  return {
+    chain,
+    database,
+    proxies: { postgres, redis, rpc },
+    queues,
+    listener,
+    port,
+    producing,
+    producer,
+    finalityDepth,
+  };
 }
 
 async function stopRig(rig: Rig): Promise<void> {
@@ -140,7 +149,7 @@ async function unsent(rig: Rig): Promise<number> {
 
 /** Following, at the head as the producer moves it, and ready: the state a fault starts from and recovery returns to. */
 async function expectFollowing(rig: Rig, what: string): Promise<void> {
-  const head = await chain.provider.getBlockNumber();
+  const head = await rig.chain.provider.getBlockNumber();
   await waitForCursor(rig.database.db, head, BOUND_MS);
   await vi.waitFor(async () => {
     expect((await getHealth(rig.port, "/health/ready")).status, what).toBe(200);
@@ -170,14 +179,14 @@ async function expectExactlyOnce(rig: Rig): Promise<void> {
   const transactions = await rig.producer;
   expect(transactions).toBeGreaterThan(0);
   // Past the finality depth, so that every settlement is releasable.
-  await mineBlocks(chain, rig.finalityDepth + 1);
-  await waitForCursor(rig.database.db, await chain.provider.getBlockNumber(), BOUND_MS);
+  await mineBlocks(rig.chain, rig.finalityDepth + 1);
+  await waitForCursor(rig.database.db, await rig.chain.provider.getBlockNumber(), BOUND_MS);
   await vi.waitFor(async () => {
     expect(await unsent(rig)).toBe(0);
   }, WAIT);
 
   const db = rig.database.db;
-  const truth = await eventsOnChain(chain);
+  const truth = await eventsOnChain(rig.chain);
   const stored = await db
     .selectFrom("chain_events")
     .select(["block_hash", "log_index", "event_type"])
@@ -189,14 +198,14 @@ async function expectExactlyOnce(rig: Rig): Promise<void> {
   );
 
   const redemptions = await db.selectFrom("redemptions").select(["id", "status"]).orderBy("id").execute();
-  expect(redemptions).toHaveLength(Number((await chain.fund.nextRedemptionId()) - 1n));
+  expect(redemptions).toHaveLength(Number((await rig.chain.fund.nextRedemptionId()) - 1n));
   const statusOf = {
     requested: RedemptionStatus.Requested,
     settled: RedemptionStatus.Settled,
     cancelled: RedemptionStatus.Cancelled,
   };
   const onChain = await Promise.all(
-    redemptions.map(async (r) => [r.id, Number((await chain.fund.redemption(BigInt(r.id))).status)] as const),
+    redemptions.map(async (r) => [r.id, Number((await rig.chain.fund.redemption(BigInt(r.id))).status)] as const),
   );
   expect(onChain).toEqual(redemptions.map((r) => [r.id, statusOf[r.status]]));
 
@@ -216,9 +225,11 @@ async function expectExactlyOnce(rig: Rig): Promise<void> {
 }
 
 describe("the event listener under load while a dependency fails", () => {
-  it("when PostgreSQL is refused, then blackholed, then it stays up as a standby naming the database, takes the lock again once it is back and resumes from the checkpoint, every event once", async () => {
+  test("when PostgreSQL is refused, then blackholed, then it stays up as a standby naming the database, takes the lock again once it is back and resumes from the checkpoint, every event once", async ({
+    chain,
+  }) => {
     console.info(`faults test seed ${String(SEED)} (replay with FAULTS_SEED=${String(SEED)})`);
-    const rig = await startRig(SEED);
+    const rig = await startRig(chain, SEED);
     try {
       const LOST = "lost the writer's database connection, and the lock with it; standing by to take it again";
       for (const [index, fault] of (["refuse", "blackhole"] as const).entries()) {
@@ -262,8 +273,12 @@ describe("the event listener under load while a dependency fails", () => {
     expect((await rig.listener.exited).code).toBe(0);
   }, 120_000);
 
-  it("when Redis is refused, then blackholed, then the chain is still followed into PostgreSQL, a warning names Redis, readiness names it, and the outbox drains once it is back, every job once", async () => {
-    const rig = await startRig(SEED + 1, { finalityDepth: DEEP_FINALITY_DEPTH });
+  test("when Redis is refused, then blackholed, then the chain is still followed into PostgreSQL, a warning names Redis, readiness names it, and the outbox drains once it is back, every job once", async ({
+    chain,
+  }) => {
+    const rig = await startRig(chain, SEED + 1, {
+      finalityDepth: DEEP_FINALITY_DEPTH,
+    });
     try {
       const WARNING = "Redis is not taking the outbox's work; it stays in the outbox and the chain is still followed";
       for (const [index, fault] of (["refuse", "blackhole"] as const).entries()) {
@@ -272,7 +287,9 @@ describe("the event listener under load while a dependency fails", () => {
             expect(count(rig.listener, WARNING)).toBe(index + 1);
             const ready = await getHealth(rig.port, "/health/ready");
             expect(ready.status).toBe(503);
-            expect(ready.body["checks"]).toEqual({ redis: expect.stringMatching(/^Redis\b/) as string });
+            expect(ready.body["checks"]).toEqual({
+              redis: expect.stringMatching(/^Redis\b/) as string,
+            });
             expect((await getHealth(rig.port, "/health")).body).toEqual({
               status: "ok",
               role: "writer",
@@ -298,9 +315,11 @@ describe("the event listener under load while a dependency fails", () => {
     expect((await rig.listener.exited).code).toBe(0);
   }, 120_000);
 
-  it("when the node's JSON-RPC is refused, then blackholed, then each call fails within its deadline, readiness names BSC_RPC_URL and its host, and it follows to the head once the node is back, every event once", async () => {
+  test("when the node's JSON-RPC is refused, then blackholed, then each call fails within its deadline, readiness names BSC_RPC_URL and its host, and it follows to the head once the node is back, every event once", async ({
+    chain,
+  }) => {
     // Collecting garbage all the time: a deadline that something collected would never fire.
-    const rig = await startRig(SEED + 2, { gcPressure: true });
+    const rig = await startRig(chain, SEED + 2, { gcPressure: true });
     try {
       const FAILED = "follower step failed; resuming from the last committed block";
       const host = `127.0.0.1:${String(rig.proxies.rpc.port)}`;

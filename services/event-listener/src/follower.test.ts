@@ -16,14 +16,15 @@ import { createRedisClient, type RedisClient } from "@paimon/core/redis";
 import { createTestDatabase } from "@paimon/core/testing";
 import { sql, type Kysely } from "kysely";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
+import { test as base } from "./fixture";
 import { CHECKPOINT } from "./checkpoint";
 import { createEventDecoder } from "./events";
 import { createFollower, type Follower } from "./follower";
 import { createListenerMetrics } from "./metrics";
 import { createRelay, type Relay } from "./relay";
 import { createRpcClient, type RpcClient } from "./rpc";
-import { asHolder, eventsOnChain, REDIS_URL, startChain, testQueues, type Chain } from "./testing";
+import { asHolder, eventsOnChain, REDIS_URL, testQueues, type Chain } from "./testing";
 
 const MAX_BLOCK_RANGE = 3;
 const FINALITY_DEPTH = 1;
@@ -60,7 +61,11 @@ function recordingNode(inner: RpcClient) {
     logs: (filter) =>
       track(async () => {
         if (!("fromBlock" in filter)) return inner.logs(filter);
-        const call: LogsCall = { from: filter.fromBlock, to: filter.toBlock, settled: false };
+        const call: LogsCall = {
+          from: filter.fromBlock,
+          to: filter.toBlock,
+          settled: false,
+        };
         logsCalls.push(call);
         try {
           await held.get(filter.fromBlock)?.gate;
@@ -95,37 +100,35 @@ async function listenToCommits(url: string) {
   client.on("notification", (message) => {
     const signal = parseCommitSignal(message.channel, message.payload);
     if (signal.channel === CHAIN_COMMIT_CHANNEL) {
-      checkpoints.push({ number: BigInt(signal.checkpoint.blockNumber), hash: signal.checkpoint.blockHash });
+      checkpoints.push({
+        number: BigInt(signal.checkpoint.blockNumber),
+        hash: signal.checkpoint.blockHash,
+      });
     }
   });
   await client.query(`listen ${CHAIN_COMMIT_CHANNEL}`);
   return { checkpoints, close: () => client.end() };
 }
 
-let chain: Chain;
-let head: bigint;
-let final: bigint;
-
-beforeAll(async () => {
-  chain = await startChain();
+/** The file's history on the devnet, mined before its first test: the head after it, and the last final block. */
+const test = base.extend("history", { scope: "file" }, async ({ chain }) => {
   const [holder] = chain.holders;
   if (!holder) throw new Error("no holder");
   for (let i = 0; i < BLOCKS_OF_EVENTS; i++) {
     await (await asHolder(chain, holder).requestRedemption(BigInt(1_000 + i), Channel.Standard)).wait();
   }
-  head = BigInt(await chain.provider.getBlockNumber());
-  final = head - BigInt(FINALITY_DEPTH);
-});
-afterAll(async () => {
-  await chain.stop();
+  const head = BigInt(await chain.provider.getBlockNumber());
+  return { head, final: head - BigInt(FINALITY_DEPTH) };
 });
 
 /** A follower of its own (database, queue prefix, recorded node, captured debug lines). */
-async function rig() {
+async function rig(chain: Chain) {
   const database = await createTestDatabase();
   const node = recordingNode(createRpcClient({ url: chain.devnet.httpUrl }));
   const prefix = `paimon-test-follower-${String(Date.now())}-${String(Math.random()).slice(2, 8)}`;
-  const connection: RedisClient = createRedisClient(REDIS_URL, { role: "queue-producer" });
+  const connection: RedisClient = createRedisClient(REDIS_URL, {
+    role: "queue-producer",
+  });
   await connection.connect();
   const relay: Relay = createRelay({ db: database.db, connection, prefix });
   const lines: Record<string, unknown>[] = [];
@@ -140,7 +143,12 @@ async function rig() {
     db: database.db,
     relay,
     decoder: createEventDecoder(),
-    logger: createLogger({ service: "paimon-event-listener", environment: "test", level: "debug", stream }),
+    logger: createLogger({
+      service: "paimon-event-listener",
+      environment: "test",
+      level: "debug",
+      stream,
+    }),
     metrics: createListenerMetrics().metrics,
     chainId: chain.devnet.chainId,
     fundAddress: chain.address,
@@ -186,10 +194,10 @@ const storedEvents = async (db: Kysely<Database>) =>
       .execute()
   ).map((e) => [e.block_hash, e.log_index, e.event_type]);
 
-const truth = async () => (await eventsOnChain(chain)).map((e) => [e.blockHash, e.logIndex, e.name]);
+const truth = async (chain: Chain) => (await eventsOnChain(chain)).map((e) => [e.blockHash, e.logIndex, e.name]);
 
 /** The ranges the follower would read from block 0 to `final`, none narrowed. */
-const expectedRanges = () => {
+const expectedRanges = (final: bigint) => {
   const ranges: [bigint, bigint][] = [];
   for (let from = 0n; from <= final; from += BigInt(MAX_BLOCK_RANGE)) {
     const to = from + BigInt(MAX_BLOCK_RANGE) - 1n;
@@ -248,9 +256,12 @@ const distinct = (checkpoints: readonly { number: bigint; hash: string }[]) =>
   checkpoints.filter((c, index) => index === 0 || c.number !== checkpoints[index - 1]?.number);
 
 describe("the follower's backfill, reading the next range while the current one commits", () => {
-  it("when a range's commit is held up, then the next range is read meanwhile, and no further one; commits keep chain order and the cursor each range's end", async () => {
-    const r = await rig();
-    const ranges = expectedRanges();
+  test("when a range's commit is held up, then the next range is read meanwhile, and no further one; commits keep chain order and the cursor each range's end", async ({
+    chain,
+    history: { head, final },
+  }) => {
+    const r = await rig(chain);
+    const ranges = expectedRanges(final);
     const [first, , third, fourth] = ranges;
     if (!first || !third || !fourth) throw new Error("the history is too short for four ranges");
     const held = await holdSecondCommit(r, ranges);
@@ -271,7 +282,7 @@ describe("the follower's backfill, reading the next range while the current one 
       held.stop.abort();
       await held.running;
 
-      expect(await storedEvents(r.database.db)).toEqual(await truth());
+      expect(await storedEvents(r.database.db)).toEqual(await truth(chain));
       // Every range read once, in order, tiling the final blocks.
       expect(r.node.logsCalls.map((call) => [call.from, call.to])).toEqual(ranges);
       // Committed in chain order, ranges and then the tip one block at a time, without a gap.
@@ -298,9 +309,12 @@ describe("the follower's backfill, reading the next range while the current one 
     }
   });
 
-  it("when a range's commit fails, then the range read past it is dropped, and the next run reads again from the committed cursor", async () => {
-    const r = await rig();
-    const ranges = expectedRanges();
+  test("when a range's commit fails, then the range read past it is dropped, and the next run reads again from the committed cursor", async ({
+    chain,
+    history: { head, final },
+  }) => {
+    const r = await rig(chain);
+    const ranges = expectedRanges(final);
     const [first, second, third] = ranges;
     if (!first || !second || !third) throw new Error("the history is too short for three ranges");
     // A real failure inside the second range's transaction, once its first event is inserted.
@@ -348,21 +362,26 @@ describe("the follower's backfill, reading the next range while the current one 
       await running;
       // Read again from the committed cursor: the dropped third range is not used.
       expect(r.node.logsCalls.slice(before).map((call) => [call.from, call.to])).toEqual(ranges.slice(1));
-      expect(await storedEvents(r.database.db)).toEqual(await truth());
+      expect(await storedEvents(r.database.db)).toEqual(await truth(chain));
       const settlements = await r.database.db
         .selectFrom("outbox")
         .select("job_id")
         .where("queue", "=", "settlements")
         .execute();
-      expect(settlements).toHaveLength((await truth()).filter(([, , name]) => name === "RedemptionRequested").length);
+      expect(settlements).toHaveLength(
+        (await truth(chain)).filter(([, , name]) => name === "RedemptionRequested").length,
+      );
     } finally {
       await r.close();
     }
   });
 
-  it("when it stops while the next range is being read, then it settles only once that read has, and commits none of it", async () => {
-    const r = await rig();
-    const ranges = expectedRanges();
+  test("when it stops while the next range is being read, then it settles only once that read has, and commits none of it", async ({
+    chain,
+    history: { final },
+  }) => {
+    const r = await rig(chain);
+    const ranges = expectedRanges(final);
     const [, second, third] = ranges;
     if (!second || !third) throw new Error("the history is too short for three ranges");
     const openThird = r.node.hold(third[0]);

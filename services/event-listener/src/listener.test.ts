@@ -5,33 +5,24 @@
  */
 import { Channel, RedemptionStatus } from "@paimon/contracts";
 import { mine } from "@paimon/contracts/devnet";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { formatUnits } from "ethers";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
+import { test } from "./fixture";
 import {
   asHolder,
   eventsOnChain,
   listenerEnv,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursor,
-  type Chain,
 } from "./testing";
 
-let chain: Chain;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([chain.stop(), database.drop()]);
-});
-
 describe("the event listener on a devnet", () => {
-  it("when the fund emits every kind of event, then each lands once, with its fields, and its work is queued", async () => {
+  test("when the fund emits every kind of event, then each lands once, with its fields, and its work is queued", async ({
+    chain,
+    database,
+  }) => {
     const [alice, bob] = chain.holders;
     if (!alice || !bob) throw new Error("no holders");
     await (await asHolder(chain, alice).requestRedemption(1_000_000n, Channel.Instant)).wait();

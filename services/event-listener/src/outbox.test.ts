@@ -6,32 +6,16 @@
 import { PRIORITY, outboxValues, queuedJob } from "@paimon/core/queues";
 import { randomUUID } from "node:crypto";
 import { Channel } from "@paimon/contracts";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  asHolder,
-  listenerEnv,
-  spawnListener,
-  startChain,
-  stopListener,
-  testQueues,
-  waitForCursor,
-  type Chain,
-} from "./testing";
-
-let chain: Chain;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([chain.stop(), database.drop()]);
-});
+import { describe, expect, vi } from "vitest";
+import { test } from "./fixture";
+import { asHolder, listenerEnv, spawnListener, stopListener, testQueues, waitForCursor } from "./testing";
 
 describe("the outbox relay", () => {
-  it("when the API has queued a manual rebalance, then the listener relays it to the rebalance queue once", async () => {
+  test("when the API has queued a manual rebalance, then the listener relays it to the rebalance queue once", async ({
+    chain,
+    database,
+  }) => {
     const env = listenerEnv(chain, database.url);
     const queues = testQueues(env.QUEUE_PREFIX);
     const rebalance = new Queue("rebalance", {
@@ -42,14 +26,26 @@ describe("the outbox relay", () => {
     // The row as the API's POST /v1/rebalances writes it, through the queue contract.
     await database.db
       .insertInto("outbox")
-      .values(outboxValues(queuedJob("rebalance", { executionId: id, trigger: "manual", reason: "test" })))
+      .values(
+        outboxValues(
+          queuedJob("rebalance", {
+            executionId: id,
+            trigger: "manual",
+            reason: "test",
+          }),
+        ),
+      )
       .execute();
     const listener = spawnListener(env);
     try {
       await vi.waitFor(
         async () => {
           const job = await rebalance.getJob(`rebalance-${id}`);
-          expect(job?.data).toEqual({ executionId: id, trigger: "manual", reason: "test" });
+          expect(job?.data).toEqual({
+            executionId: id,
+            trigger: "manual",
+            reason: "test",
+          });
           expect(job?.opts.priority).toBe(PRIORITY.high);
           const row = await database.db
             .selectFrom("outbox")
@@ -67,13 +63,19 @@ describe("the outbox relay", () => {
     }
   });
 
-  it("when Redis is unreachable, then the chain is still followed into PostgreSQL and the work waits in the outbox", async () => {
+  test("when Redis is unreachable, then the chain is still followed into PostgreSQL and the work waits in the outbox", async ({
+    chain,
+    database,
+  }) => {
     const [holder] = chain.holders;
     if (!holder) throw new Error("no holder");
     await (await asHolder(chain, holder).requestRedemption(1_000_000n, Channel.Instant)).wait();
     const head = await chain.provider.getBlockNumber();
     // Nothing listens on port 1.
-    const listener = spawnListener({ ...listenerEnv(chain, database.url), REDIS_URL: "redis://127.0.0.1:1" });
+    const listener = spawnListener({
+      ...listenerEnv(chain, database.url),
+      REDIS_URL: "redis://127.0.0.1:1",
+    });
     try {
       await waitForCursor(database.db, head);
       const unsent = await database.db

@@ -8,9 +8,9 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Channel } from "@paimon/contracts";
 import { mine, revert, snapshot } from "@paimon/contracts/devnet";
 import type { Database } from "@paimon/core/db";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "./fixture";
 import { CHECKPOINT } from "./checkpoint";
 import {
   asHolder,
@@ -19,7 +19,6 @@ import {
   listenerEnv,
   metricValue,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursorAt,
@@ -27,25 +26,15 @@ import {
   type Chain,
 } from "./testing";
 
-let chain: Chain;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([chain.stop(), database.drop()]);
-});
-
 /** The canonical block at the head now: its number and hash. */
-async function headBlock() {
+async function headBlock(chain: Chain) {
   const block = await chain.provider.getBlock("latest");
   if (!block?.hash) throw new Error("no head block");
   return { number: block.number, hash: block.hash };
 }
 
 /** The hashes of blocks `from`..`to` on the chain as it is now. */
-async function hashes(from: number, to: number): Promise<string[]> {
+async function hashes(chain: Chain, from: number, to: number): Promise<string[]> {
   const result: string[] = [];
   for (let number = from; number <= to; number++) {
     const block = await chain.provider.getBlock(number);
@@ -72,19 +61,25 @@ async function cursor(db: Kysely<Database>) {
 }
 
 describe("the event listener through a chain reorganisation", () => {
-  it("when blocks that are not final are replaced, then it rolls back to the common ancestor and follows the new chain", async () => {
+  test("when blocks that are not final are replaced, then it rolls back to the common ancestor and follows the new chain", async ({
+    chain,
+    database,
+  }) => {
     const [alice, bob, carol] = chain.holders;
     if (!alice || !bob || !carol) throw new Error("no holders");
     const { db } = database;
     // Common history: redemption #1, which the orphaned branch settles and the new one does not.
     await (await asHolder(chain, alice).requestRedemption(1_000_000n, Channel.Instant)).wait();
 
-    const env = listenerEnv(chain, database.url, { FINALITY_DEPTH: "10", POLL_INTERVAL_MS: "200" });
+    const env = listenerEnv(chain, database.url, {
+      FINALITY_DEPTH: "10",
+      POLL_INTERVAL_MS: "200",
+    });
     const queues = testQueues(env.QUEUE_PREFIX);
     const listener = spawnListener(env);
     try {
       const port = await listener.port;
-      const ancestor = await headBlock();
+      const ancestor = await headBlock(chain);
       await waitForCursorAt(db, ancestor);
       const saved = await snapshot(chain.provider);
 
@@ -92,9 +87,9 @@ describe("the event listener through a chain reorganisation", () => {
       await (await asHolder(chain, bob).requestRedemptions([2_000_000n, 3_000_000n], Channel.Standard)).wait();
       await (await chain.fund.settleRedemption(1n)).wait();
       await (await chain.fund.reportLayerValues(5_000_000n, 7_000_000n)).wait();
-      const oldHead = await headBlock();
+      const oldHead = await headBlock(chain);
       await waitForCursorAt(db, oldHead);
-      const orphaned = await hashes(ancestor.number + 1, oldHead.number);
+      const orphaned = await hashes(chain, ancestor.number + 1, oldHead.number);
       // The orphaned branch's effects are in the books before the reorganisation.
       expect(
         (await db.selectFrom("redemptions").select(["id", "status"]).orderBy("id").execute()).map((r) => [
@@ -125,11 +120,11 @@ describe("the event listener through a chain reorganisation", () => {
       await (await chain.fund.reportLayerValues(6_000_000n, 8_000_000n)).wait();
       await (await asHolder(chain, bob).deposit(5_000_000n)).wait();
       await (await asHolder(chain, alice).deposit(7_000_000n)).wait();
-      const newHead = await headBlock();
+      const newHead = await headBlock(chain);
       expect(newHead.number).toBeGreaterThan(oldHead.number);
       // Ten blocks deep, nothing of the reorganisation is final yet.
       expect(newHead.number - 10).toBeLessThan(ancestor.number);
-      const canonical = await hashes(ancestor.number + 1, oldHead.number);
+      const canonical = await hashes(chain, ancestor.number + 1, oldHead.number);
       for (const [index, hash] of canonical.entries()) expect(hash).not.toBe(orphaned[index]);
 
       await waitForCursorAt(db, newHead);
@@ -194,16 +189,22 @@ describe("the event listener through a chain reorganisation", () => {
     expect((await listener.exited).code).toBe(0);
   });
 
-  it("when the chain reorganises below finality, then the listener halts, unready, and its cursor stays", async () => {
+  test("when the chain reorganises below finality, then the listener halts, unready, and its cursor stays", async ({
+    chain,
+    database,
+  }) => {
     const [, bob] = chain.holders;
     if (!bob) throw new Error("no holders");
     const { db } = database;
-    const env = listenerEnv(chain, database.url, { FINALITY_DEPTH: "1", POLL_INTERVAL_MS: "200" });
+    const env = listenerEnv(chain, database.url, {
+      FINALITY_DEPTH: "1",
+      POLL_INTERVAL_MS: "200",
+    });
     const queues = testQueues(env.QUEUE_PREFIX);
     let listener = spawnListener(env);
     try {
       let port = await listener.port;
-      const base = await headBlock();
+      const base = await headBlock(chain);
       await waitForCursorAt(db, base);
       const saved = await snapshot(chain.provider);
       for (const l2 of [11_000_000n, 12_000_000n, 13_000_000n]) {
@@ -213,7 +214,7 @@ describe("the event listener through a chain reorganisation", () => {
       const request = await (await asHolder(chain, bob).requestRedemption(4_000_000n, Channel.Standard)).wait();
       const orphanedId = (await chain.fund.nextRedemptionId()) - 1n;
       const orphanedJob = `redemption-${String(chain.devnet.chainId)}-${orphanedId.toString()}`;
-      const oldHead = await headBlock();
+      const oldHead = await headBlock(chain);
       expect(request?.blockNumber).toBe(oldHead.number);
       await waitForCursorAt(db, oldHead);
       const before = await storedEvents(db);
@@ -231,13 +232,18 @@ describe("the event listener through a chain reorganisation", () => {
 
       const halted = await waitForLine(listener, "halting: the chain reorganised below finality");
       // The old head was not final (depth 1) and may change; its parent was, and did: the halt names it.
-      expect(halted).toMatchObject({ level: "error", block: String(oldHead.number - 1) });
+      expect(halted).toMatchObject({
+        level: "error",
+        block: String(oldHead.number - 1),
+      });
       expect(halted["stored_hash"]).toBe(finalBefore);
       const ready = await getHealth(port, "/health/ready");
       expect(ready.status).toBe(503);
       expect(ready.body).toMatchObject({
         status: "unready",
-        checks: { halted: expect.stringContaining("reorganisation below finality") as string },
+        checks: {
+          halted: expect.stringContaining("reorganisation below finality") as string,
+        },
       });
       // Alive (a restart would not help), and saying why it is not following.
       expect(await getHealth(port, "/health")).toEqual({
@@ -254,7 +260,10 @@ describe("the event listener through a chain reorganisation", () => {
       await mine(chain.provider, 3);
       const watchUntil = Date.now() + 1_000;
       while (Date.now() < watchUntil) {
-        expect(await cursor(db)).toEqual({ block_number: String(oldHead.number), block_hash: oldHead.hash });
+        expect(await cursor(db)).toEqual({
+          block_number: String(oldHead.number),
+          block_hash: oldHead.hash,
+        });
         await delay(100);
       }
       expect(await storedEvents(db)).toEqual(before);
@@ -270,7 +279,10 @@ describe("the event listener through a chain reorganisation", () => {
       listener = spawnListener(env);
       port = await listener.port;
       await waitForLine(listener, "halting: the chain reorganised below finality");
-      expect(await cursor(db)).toEqual({ block_number: String(oldHead.number), block_hash: oldHead.hash });
+      expect(await cursor(db)).toEqual({
+        block_number: String(oldHead.number),
+        block_hash: oldHead.hash,
+      });
       expect(await unsent()).toEqual({ job_id: orphanedJob, sent_at: null });
       expect((await getHealth(port, "/health/ready")).status).toBe(503);
     } finally {
@@ -280,19 +292,24 @@ describe("the event listener through a chain reorganisation", () => {
     expect((await listener.exited).code).toBe(0);
   });
 
-  it("when blocks replaced while it was down have since become final, then a restarted listener rolls back instead of halting", async () => {
+  test("when blocks replaced while it was down have since become final, then a restarted listener rolls back instead of halting", async ({
+    chain,
+    freshDatabase: fresh,
+  }) => {
     const [alice, bob] = chain.holders;
     if (!alice || !bob) throw new Error("no holders");
     // A database of its own: the test before left its listener halted.
-    const fresh = await createTestDatabase();
-    const env = listenerEnv(chain, fresh.url, { FINALITY_DEPTH: "3", POLL_INTERVAL_MS: "200" });
+    const env = listenerEnv(chain, fresh.url, {
+      FINALITY_DEPTH: "3",
+      POLL_INTERVAL_MS: "200",
+    });
     const queues = testQueues(env.QUEUE_PREFIX);
     let listener = spawnListener(env);
     try {
-      await waitForCursorAt(fresh.db, await headBlock());
+      await waitForCursorAt(fresh.db, await headBlock(chain));
       const saved = await snapshot(chain.provider);
       await (await asHolder(chain, alice).requestRedemption(1_000_000n, Channel.Standard)).wait();
-      const lost = await headBlock();
+      const lost = await headBlock(chain);
       await waitForCursorAt(fresh.db, lost);
       await stopListener(listener);
 
@@ -300,7 +317,7 @@ describe("the event listener through a chain reorganisation", () => {
       await revert(chain.provider, saved);
       await (await asHolder(chain, bob).requestRedemption(2_000_000n, Channel.Instant)).wait();
       await mine(chain.provider, 6);
-      const head = await headBlock();
+      const head = await headBlock(chain);
 
       listener = spawnListener(env);
       await waitForCursorAt(fresh.db, head);
@@ -320,7 +337,6 @@ describe("the event listener through a chain reorganisation", () => {
     } finally {
       await stopListener(listener);
       await queues.clean();
-      await fresh.drop();
     }
   });
 });

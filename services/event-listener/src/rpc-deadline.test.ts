@@ -8,29 +8,31 @@
  */
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createTcpProxy } from "@paimon/core/testing/tcp-proxy";
+import { afterAll, beforeAll, describe, expect, vi } from "vitest";
+import { test as base } from "./fixture";
 import { createRpcClient, rpcCallBoundMs, RpcUnavailableError } from "./rpc";
-import { listenerEnv, spawnListener, startChain, stopListener, type Chain } from "./testing";
+import { listenerEnv, spawnListener, stopListener } from "./testing";
 
 /** A full collection this often: far more often than any deadline below fires. */
 const GC_EVERY_MS = 50;
-const CLIENT = { timeoutMs: 400, attempts: 3, startingDelayMs: 20, maxDelayMs: 100 } as const;
+const CLIENT = {
+  timeoutMs: 400,
+  attempts: 3,
+  startingDelayMs: 20,
+  maxDelayMs: 100,
+} as const;
 /** What a loaded machine's timers may add to a bound (they fire late, never early). */
 const SLACK_MS = 5_000;
 
-let chain: Chain;
-let database: TestDatabase;
-let proxy: TcpProxy;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-  proxy = await createTcpProxy({ host: "127.0.0.1", port: chain.devnet.port });
-});
-afterAll(async () => {
-  await proxy.close();
-  await Promise.all([chain.stop(), database.drop()]);
+/** The devnet behind a proxy the tests can blackhole. */
+const test = base.extend("proxy", { scope: "file" }, async ({ chain }, { onCleanup }) => {
+  const proxy = await createTcpProxy({
+    host: "127.0.0.1",
+    port: chain.devnet.port,
+  });
+  onCleanup(() => proxy.close());
+  return proxy;
 });
 
 /** How `call` settled and when; a call still pending past `guardMs` counts as hung (and fails the test). */
@@ -68,7 +70,10 @@ describe("the RPC client against a node that never answers, under constant garba
     clearInterval(collecting);
   });
 
-  it("when the node stalls from the first call and again mid-stream after answering, then every call rejects within attempts × timeout + backoff, naming the variable and host", async () => {
+  test("when the node stalls from the first call and again mid-stream after answering, then every call rejects within attempts × timeout + backoff, naming the variable and host", async ({
+    chain,
+    proxy,
+  }) => {
     // With a shutdown signal, as the listener makes it: each request's deadline is combined with it.
     const stopping = new AbortController();
     const rpc = createRpcClient({
@@ -119,7 +124,11 @@ describe("the RPC client against a node that never answers, under constant garba
 });
 
 describe("the event listener against a node that never answers at start, under constant garbage collection", () => {
-  it("when the node accepts and never answers, then the listener exits 1 within the RPC bound, naming BSC_RPC_URL and the host", async () => {
+  test("when the node accepts and never answers, then the listener exits 1 within the RPC bound, naming BSC_RPC_URL and the host", async ({
+    chain,
+    database,
+    proxy,
+  }) => {
     await proxy.set("blackhole");
     const env = listenerEnv(chain, database.url, {
       BSC_RPC_URL: `http://127.0.0.1:${String(proxy.port)}`,

@@ -8,14 +8,13 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Channel, PaimonFund__factory } from "@paimon/contracts";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
+import { test as base } from "./fixture";
 import {
   eventsOnChain,
   listenerEnv,
   metricValue,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursor,
@@ -58,14 +57,26 @@ async function startFaultyRpc(target: string): Promise<FaultyRpc> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString();
-    const call = JSON.parse(body) as { id: number; method: string; params: unknown[] };
+    const call = JSON.parse(body) as {
+      id: number;
+      method: string;
+      params: unknown[];
+    };
     const filter = call.method === "eth_getLogs" ? (call.params[0] as { fromBlock?: string; toBlock?: string }) : {};
     const range =
       filter.fromBlock !== undefined && filter.toBlock !== undefined
-        ? { from: Number(BigInt(filter.fromBlock)), to: Number(BigInt(filter.toBlock)) }
+        ? {
+            from: Number(BigInt(filter.fromBlock)),
+            to: Number(BigInt(filter.toBlock)),
+          }
         : undefined;
     const record = (outcome: Answer) =>
-      requests.push({ method: call.method, params: JSON.stringify(call.params), range, answer: outcome });
+      requests.push({
+        method: call.method,
+        params: JSON.stringify(call.params),
+        range,
+        answer: outcome,
+      });
 
     if ((requests.length + 1) % RATE_LIMIT_EVERY === 0) {
       record("rate_limited");
@@ -85,7 +96,11 @@ async function startFaultyRpc(target: string): Promise<FaultyRpc> {
       return;
     }
     record("forwarded");
-    const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const upstream = await fetch(target, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
   };
   const server = http.createServer((request, response) => {
@@ -109,24 +124,18 @@ async function startFaultyRpc(target: string): Promise<FaultyRpc> {
   };
 }
 
-let chain: Chain;
-let database: TestDatabase;
-let rpc: FaultyRpc;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-  rpc = await startFaultyRpc(chain.devnet.httpUrl);
-});
-afterAll(async () => {
-  await rpc.close();
-  await Promise.all([chain.stop(), database.drop()]);
+/** The faulty node in front of the devnet. */
+const test = base.extend("rpc", { scope: "file" }, async ({ chain }, { onCleanup }) => {
+  const rpc = await startFaultyRpc(chain.devnet.httpUrl);
+  onCleanup(() => rpc.close());
+  return rpc;
 });
 
 /**
  * One transaction per block (the node's unlocked accounts sign, so nothing is estimated or signed
  * here): layer reports, batches of redemption requests and single ones in turn.
  */
-async function mineBlocksOfEvents(blocks: number): Promise<void> {
+async function mineBlocksOfEvents(chain: Chain, blocks: number): Promise<void> {
   const fund = PaimonFund__factory.createInterface();
   const [first, second, third] = chain.holders;
   if (!first || !second || !third) throw new Error("no holders");
@@ -144,8 +153,12 @@ async function mineBlocksOfEvents(blocks: number): Promise<void> {
 }
 
 describe("the event listener against a node that refuses wide ranges and rate-limits", () => {
-  it("when it backfills through range errors and 429s, then every event lands exactly once", async () => {
-    await mineBlocksOfEvents(BACKFILL_BLOCKS);
+  test("when it backfills through range errors and 429s, then every event lands exactly once", async ({
+    chain,
+    database,
+    rpc,
+  }) => {
+    await mineBlocksOfEvents(chain, BACKFILL_BLOCKS);
     const head = await chain.provider.getBlockNumber();
 
     const env = listenerEnv(chain, database.url, {
@@ -206,8 +219,15 @@ describe("the event listener against a node that refuses wide ranges and rate-li
       );
 
       const sample = "paimon_chain_rpc_request_duration_seconds_count";
-      expect(await metricValue(port, sample, { method: "eth_getLogs", outcome: "range_error" })).toBe(refused.length);
-      const rateLimited = await metricValue(port, sample, { outcome: "rate_limited" });
+      expect(
+        await metricValue(port, sample, {
+          method: "eth_getLogs",
+          outcome: "range_error",
+        }),
+      ).toBe(refused.length);
+      const rateLimited = await metricValue(port, sample, {
+        outcome: "rate_limited",
+      });
       expect(rateLimited).toBeGreaterThan(0);
       expect(rateLimited).toBeLessThanOrEqual(rpc.requests.filter((r) => r.answer === "rate_limited").length);
     } finally {

@@ -9,28 +9,9 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { freePort } from "@paimon/contracts/devnet";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  listenerEnv,
-  spawnListener,
-  startChain,
-  stopListener,
-  testQueues,
-  waitForLine,
-  type Chain,
-  type ListenerProcess,
-} from "./testing";
-
-let chain: Chain;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([chain.stop(), database.drop()]);
-});
+import { describe, expect, vi } from "vitest";
+import { test } from "./fixture";
+import { listenerEnv, spawnListener, stopListener, testQueues, waitForLine, type ListenerProcess } from "./testing";
 
 /** Waits (bounded) for the process to end on its own, and returns how. */
 async function ended(listener: ListenerProcess) {
@@ -54,20 +35,29 @@ async function refused(env: Record<string, string>) {
   try {
     const { code } = await ended(listener);
     const lines = listener.output().stderr.split("\n");
-    return { code, reason: lines.filter((line) => line.startsWith("paimon-event-listener: ")) };
+    return {
+      code,
+      reason: lines.filter((line) => line.startsWith("paimon-event-listener: ")),
+    };
   } finally {
     await stopListener(listener);
   }
 }
 
 describe("the event listener as a process", () => {
-  it("when CHAIN_ID is not the node's chain, then it exits 1 with a stderr line naming both chain ids", async () => {
+  test("when CHAIN_ID is not the node's chain, then it exits 1 with a stderr line naming both chain ids", async ({
+    chain,
+    database,
+  }) => {
     const { code, reason } = await refused(listenerEnv(chain, database.url, { CHAIN_ID: "56" }));
     expect(code).toBe(1);
     expect(reason).toEqual([expect.stringMatching(/\bchain 31337\b.*\bCHAIN_ID is 56$/)]);
   });
 
-  it("when the node at BSC_RPC_URL cannot be reached, then it exits 1 naming BSC_RPC_URL and the host, and nothing else of the URL", async () => {
+  test("when the node at BSC_RPC_URL cannot be reached, then it exits 1 naming BSC_RPC_URL and the host, and nothing else of the URL", async ({
+    chain,
+    database,
+  }) => {
     const port = await freePort();
     const url = `http://rpc-user:s3cret-password@127.0.0.1:${String(port)}/v2/s3cret-api-key?token=s3cret-token`;
     const listener = spawnListener(listenerEnv(chain, database.url, { BSC_RPC_URL: url, RPC_ATTEMPTS: "2" }));
@@ -83,7 +73,10 @@ describe("the event listener as a process", () => {
     }
   });
 
-  it("when BSC_RPC_URL carries credentials, then they reach the node as basic authentication and it follows", async () => {
+  test("when BSC_RPC_URL carries credentials, then they reach the node as basic authentication and it follows", async ({
+    chain,
+    database,
+  }) => {
     const authorizations = new Set<string | undefined>();
     // A gateway in front of the devnet that notes how each request authenticated.
     const gateway = http.createServer((request, response) => {
@@ -97,7 +90,11 @@ describe("the event listener as a process", () => {
           body: Buffer.concat(chunks),
         })
           .then(async (upstream) => {
-            response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+            response
+              .writeHead(upstream.status, {
+                "content-type": "application/json",
+              })
+              .end(await upstream.text());
           })
           .catch(() => response.destroy());
       });
@@ -121,15 +118,18 @@ describe("the event listener as a process", () => {
     }
   });
 
-  it("when FUND_ADDRESS has no code, then it exits 1 naming the address", async () => {
+  test("when FUND_ADDRESS has no code, then it exits 1 naming the address", async ({ chain, database }) => {
     const address = chain.operator.address;
     const { code, reason } = await refused(listenerEnv(chain, database.url, { FUND_ADDRESS: address }));
     expect(code).toBe(1);
     expect(reason).toEqual([expect.stringContaining(`no contract at FUND_ADDRESS ${address}`)]);
   });
 
-  it("when variables are invalid or missing, then it exits 1 naming each of them", async () => {
-    const env = listenerEnv(chain, database.url, { BSC_RPC_URL: "ftp://x", POLL_INTERVAL_MS: "soon" });
+  test("when variables are invalid or missing, then it exits 1 naming each of them", async ({ chain, database }) => {
+    const env = listenerEnv(chain, database.url, {
+      BSC_RPC_URL: "ftp://x",
+      POLL_INTERVAL_MS: "soon",
+    });
     const { code, reason } = await refused(
       Object.fromEntries(Object.entries(env).filter(([name]) => name !== "FUND_ADDRESS")),
     );
@@ -144,7 +144,7 @@ describe("the event listener as a process", () => {
     }
   });
 
-  it("when it receives SIGTERM while following, then it shuts down and exits 0", async () => {
+  test("when it receives SIGTERM while following, then it shuts down and exits 0", async ({ chain, database }) => {
     const env = listenerEnv(chain, database.url);
     const queues = testQueues(env.QUEUE_PREFIX);
     const listener = spawnListener(env);

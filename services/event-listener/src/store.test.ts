@@ -5,10 +5,10 @@
  * alone — so every undo is the inverse of its apply, whatever else shared its batch.
  */
 import type { Database } from "@paimon/core/db";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import fc from "fast-check";
 import { sql, type Kysely } from "kysely";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "./fixture";
 import { ALL_EVENT_TYPES, type FundEvent, type FundEventType } from "./event-types";
 import type { ChainEvent } from "./events";
 import { commitBatch, rollBack } from "./store";
@@ -16,17 +16,6 @@ import { commitBatch, rollBack } from "./store";
 const CHAIN_ID = 31337;
 const OWNER = `0x${"ab".repeat(20)}`;
 const TIME_ZERO = 1_800_000_000;
-
-let database: TestDatabase;
-let db: Kysely<Database>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = database.db;
-});
-afterAll(async () => {
-  await database.drop();
-});
 
 const blockHash = (number: number) => `0x${number.toString(16).padStart(64, "0")}`;
 const txHash = (number: number, index: number) =>
@@ -38,14 +27,19 @@ const header = (number: number) => ({
   timestamp: TIME_ZERO + number,
 });
 
-async function empty(): Promise<void> {
+async function empty(db: Kysely<Database>): Promise<void> {
   for (const table of ["chain_events", "redemptions", "fund_snapshots", "outbox", "chain_blocks", "sync_checkpoints"]) {
     await sql`delete from ${sql.table(table)}`.execute(db);
   }
 }
 
 /** Commits blocks `first`..`last` (their events, as the chain made them) as one batch. */
-function commitBlocks(blocks: readonly (readonly FundEvent[])[], first: number, last: number): Promise<number> {
+function commitBlocks(
+  db: Kysely<Database>,
+  blocks: readonly (readonly FundEvent[])[],
+  first: number,
+  last: number,
+): Promise<number> {
   const events: ChainEvent[] = [];
   const timestamps = new Map<bigint, number>();
   for (let number = first; number <= last; number++) {
@@ -71,7 +65,7 @@ function commitBlocks(blocks: readonly (readonly FundEvent[])[], first: number, 
 }
 
 /** Everything the listener writes, less what only says when it was written. */
-async function books() {
+async function books(db: Kysely<Database>) {
   const [events, redemptions, snapshots, outbox, checkpoint] = await Promise.all([
     db
       .selectFrom("chain_events")
@@ -113,7 +107,12 @@ async function books() {
 
 /** One event of each type, given what is pending: how a test makes any kind of event. */
 const SAMPLES = {
-  Deposited: (n) => ({ type: "Deposited", owner: OWNER, assets: `${String(n)}.5`, shares: `${String(n)}.25` }),
+  Deposited: (n) => ({
+    type: "Deposited",
+    owner: OWNER,
+    assets: `${String(n)}.5`,
+    shares: `${String(n)}.25`,
+  }),
   RedemptionRequested: (n) => ({
     type: "RedemptionRequested",
     id: String(n),
@@ -122,8 +121,19 @@ const SAMPLES = {
     assets: `${String(n)}.2`,
     channel: n % 2 === 0 ? "instant" : "standard",
   }),
-  RedemptionSettled: (n) => ({ type: "RedemptionSettled", id: String(n), owner: OWNER, shares: "1.0", assets: "2.0" }),
-  RedemptionCancelled: (n) => ({ type: "RedemptionCancelled", id: String(n), owner: OWNER, shares: "1.0" }),
+  RedemptionSettled: (n) => ({
+    type: "RedemptionSettled",
+    id: String(n),
+    owner: OWNER,
+    shares: "1.0",
+    assets: "2.0",
+  }),
+  RedemptionCancelled: (n) => ({
+    type: "RedemptionCancelled",
+    id: String(n),
+    owner: OWNER,
+    shares: "1.0",
+  }),
   LayerBalancesUpdated: (n) => ({
     type: "LayerBalancesUpdated",
     l1: `${String(n)}.0`,
@@ -138,7 +148,9 @@ const SAMPLES = {
     toLayer: 2,
     amount: `${String(n)}.0`,
   }),
-} satisfies { readonly [K in FundEventType]: (n: number) => Extract<FundEvent, { type: K }> };
+} satisfies {
+  readonly [K in FundEventType]: (n: number) => Extract<FundEvent, { type: K }>;
+};
 
 const KINDS = Object.keys(SAMPLES) as FundEventType[];
 
@@ -171,12 +183,12 @@ function historyOf(choices: readonly (readonly number[])[]): FundEvent[][] {
   return blocks;
 }
 
-beforeEach(async () => {
-  await empty();
+test.beforeEach(async ({ database }) => {
+  await empty(database.db);
 });
 
 describe("the store's apply and undo", () => {
-  it("then every event type is listed once, in an order that applies requests before what resolves them", () => {
+  test("then every event type is listed once, in an order that applies requests before what resolves them", () => {
     const types = ALL_EVENT_TYPES.map((type) => type.type);
     expect([...types].sort()).toEqual([...KINDS].sort());
     expect(types.indexOf("RedemptionRequested")).toBeLessThan(types.indexOf("RedemptionSettled"));
@@ -184,7 +196,9 @@ describe("the store's apply and undo", () => {
   });
 
   for (const kind of KINDS) {
-    it(`when a block of ${kind} events is committed and rolled back, then the books are as before it`, async () => {
+    test(`when a block of ${kind} events is committed and rolled back, then the books are as before it`, async ({
+      database: { db },
+    }) => {
       // Block 1 requests what block 2 may resolve; block 2 holds the kind under test.
       const ids = [1, 2, 3];
       const setup = ids.map((id) => SAMPLES.RedemptionRequested(id));
@@ -192,20 +206,25 @@ describe("the store's apply and undo", () => {
         SAMPLES[kind](kind.startsWith("Redemption") && kind !== "RedemptionRequested" ? id : id + 10),
       );
       const blocks = [[], setup, events];
-      await commitBlocks(blocks, 0, 1);
-      const before = await books();
-      expect(await commitBlocks(blocks, 2, 2)).toBe(events.length);
-      const applied = await books();
+      await commitBlocks(db, blocks, 0, 1);
+      const before = await books(db);
+      expect(await commitBlocks(db, blocks, 2, 2)).toBe(events.length);
+      const applied = await books(db);
       expect(applied.events).toHaveLength(before.events.length + events.length);
       expect(await rollBack(db, CHAIN_ID, { number: 1n, hash: blockHash(1) })).toBe(events.length);
-      expect(await books()).toEqual(before);
+      expect(await books(db)).toEqual(before);
     });
   }
 
-  it("when any history is committed in any batches and rolled back to any block, then the books are those of the surviving blocks alone", async () => {
+  test("when any history is committed in any batches and rolled back to any block, then the books are those of the surviving blocks alone", async ({
+    database: { db },
+  }) => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(fc.nat({ max: 1_000 }), { maxLength: 4 }), { minLength: 1, maxLength: 7 }),
+        fc.array(fc.array(fc.nat({ max: 1_000 }), { maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 7,
+        }),
         fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
         fc.nat({ max: 7 }),
         fc.option(fc.nat({ max: 7 }), { nil: undefined }),
@@ -224,29 +243,34 @@ describe("the store's apply and undo", () => {
             }
           }
 
-          await empty();
+          await empty(db);
           for (const [index, [from, to]] of batches.entries()) {
             const count = (first: number) => blocks.slice(first, to + 1).reduce((sum, block) => sum + block.length, 0);
             // Read again from the batch before's start, the batch is partly stored already: only
             // its new events take effect.
             const overlapFrom = overlap === index ? batches[index - 1]?.[0] : undefined;
-            expect(await commitBlocks(blocks, overlapFrom ?? from, to)).toBe(count(from));
+            expect(await commitBlocks(db, blocks, overlapFrom ?? from, to)).toBe(count(from));
             // A replayed batch (a crash after its commit, before anything knew) changes nothing.
             if (replay !== undefined && replay % batches.length === index) {
-              const state = await books();
-              expect(await commitBlocks(blocks, from, to)).toBe(0);
-              expect(await books()).toEqual(state);
+              const state = await books(db);
+              expect(await commitBlocks(db, blocks, from, to)).toBe(0);
+              expect(await books(db)).toEqual(state);
             }
           }
           const orphaned = blocks.slice(ancestor + 1).reduce((sum, block) => sum + block.length, 0);
-          expect(await rollBack(db, CHAIN_ID, { number: BigInt(ancestor), hash: blockHash(ancestor) })).toBe(orphaned);
-          const rolledBack = await books();
+          expect(
+            await rollBack(db, CHAIN_ID, {
+              number: BigInt(ancestor),
+              hash: blockHash(ancestor),
+            }),
+          ).toBe(orphaned);
+          const rolledBack = await books(db);
 
-          await empty();
+          await empty(db);
           for (const [from, to] of batches) {
-            if (from <= ancestor) await commitBlocks(blocks, from, Math.min(to, ancestor));
+            if (from <= ancestor) await commitBlocks(db, blocks, from, Math.min(to, ancestor));
           }
-          expect(rolledBack).toEqual(await books());
+          expect(rolledBack).toEqual(await books(db));
         },
       ),
       { numRuns: 30 },

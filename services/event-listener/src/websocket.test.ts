@@ -5,10 +5,10 @@
  */
 import { Channel } from "@paimon/contracts";
 import type { Database } from "@paimon/core/db";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
+import { createTcpProxy } from "@paimon/core/testing/tcp-proxy";
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test as base } from "./fixture";
 import { CHECKPOINT } from "./checkpoint";
 import {
   asHolder,
@@ -16,12 +16,10 @@ import {
   listenerEnv,
   metricValue,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursor,
   waitForLine,
-  type Chain,
 } from "./testing";
 
 /** Far beyond what the test waits for anything: whatever wakes the listener, it is not the poll. */
@@ -29,17 +27,14 @@ const POLL_INTERVAL_MS = 60_000;
 /** What "promptly" means here: a new head, not a poll, made the listener look. */
 const PROMPT_MS = 10_000;
 
-let chain: Chain;
-let database: TestDatabase;
-let proxy: TcpProxy;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-  proxy = await createTcpProxy({ host: "127.0.0.1", port: chain.devnet.port });
-});
-afterAll(async () => {
-  await proxy.close();
-  await Promise.all([chain.stop(), database.drop()]);
+/** The devnet's WebSocket behind a proxy the test can cut. */
+const test = base.extend("proxy", { scope: "file" }, async ({ chain }, { onCleanup }) => {
+  const proxy = await createTcpProxy({
+    host: "127.0.0.1",
+    port: chain.devnet.port,
+  });
+  onCleanup(() => proxy.close());
+  return proxy;
 });
 
 async function cursorNumber(db: Kysely<Database>): Promise<number> {
@@ -52,7 +47,11 @@ async function cursorNumber(db: Kysely<Database>): Promise<number> {
 }
 
 describe("the event listener's new-head subscription", () => {
-  it("when the WebSocket is cut and restored, then the listener reconnects and fills the gap, each event once", async () => {
+  test("when the WebSocket is cut and restored, then the listener reconnects and fills the gap, each event once", async ({
+    chain,
+    database,
+    proxy,
+  }) => {
     const [alice, bob] = chain.holders;
     if (!alice || !bob) throw new Error("no holders");
     const { db } = database;

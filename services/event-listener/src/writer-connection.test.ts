@@ -6,11 +6,11 @@
  * turn (one issued while a transaction is open never runs inside it).
  */
 import { randomUUID } from "node:crypto";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
 import { outboxValues, queuedJob } from "@paimon/core/queues";
-import { createTcpProxy, type TcpProxy } from "@paimon/core/testing/tcp-proxy";
+import { createTcpProxy } from "@paimon/core/testing/tcp-proxy";
 import { sql } from "kysely";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test as base } from "./fixture";
 import { acquireWriter, answerDeadlineMs, type Writer } from "./writer";
 
 const CHAIN_ID = 31337;
@@ -18,27 +18,32 @@ const TIMEOUT_MS = 1_000;
 /** What a loaded machine's timers and scheduling may add to a bound. */
 const SLACK_MS = 5_000;
 
-let database: TestDatabase;
-let proxy: TcpProxy;
-let proxiedUrl: string;
+/** PostgreSQL behind a proxy the tests can cut and blackhole, and the file's database through it. */
+const test = base
+  // eslint-disable-next-line no-empty-pattern -- vitest requires an object pattern; this fixture has no dependencies
+  .extend("proxy", { scope: "file" }, async ({}, { onCleanup }) => {
+    const proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
+    onCleanup(() => proxy.close());
+    return proxy;
+  })
+  .extend("proxiedUrl", { scope: "file" }, ({ database, proxy }) =>
+    database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(proxy.port)}`),
+  );
 const writers: Writer[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
-  proxiedUrl = database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(proxy.port)}`);
-});
-afterEach(async () => {
+test.afterEach(async ({ proxy }) => {
   await proxy.set("forward");
   await Promise.all(writers.splice(0).map((writer) => writer.close()));
 });
-afterAll(async () => {
-  await proxy.close();
-  await database.drop();
-});
 
 const acquire = async (url: string, options: { onWaiting?: () => void; signal?: AbortSignal } = {}) => {
-  const writer = await acquireWriter({ url, chainId: CHAIN_ID, timeoutMs: TIMEOUT_MS, lockPollMs: 100, ...options });
+  const writer = await acquireWriter({
+    url,
+    chainId: CHAIN_ID,
+    timeoutMs: TIMEOUT_MS,
+    lockPollMs: 100,
+    ...options,
+  });
   writers.push(writer);
   return writer;
 };
@@ -55,7 +60,11 @@ async function rejection(promise: Promise<unknown>) {
 }
 
 describe("the writer's connection", () => {
-  it("when its connection is reset, then the writer is lost and its handle never writes again, even once the database is back; the next writer takes the lock", async () => {
+  test("when its connection is reset, then the writer is lost and its handle never writes again, even once the database is back; the next writer takes the lock", async ({
+    database,
+    proxy,
+    proxiedUrl,
+  }) => {
     const writer = await acquire(proxiedUrl);
     await writer.db.selectFrom("sync_checkpoints").selectAll().execute();
     const accepted = proxy.accepted();
@@ -72,7 +81,11 @@ describe("the writer's connection", () => {
     expect(next.isLost()).toBe(false);
   });
 
-  it("when the database stops answering mid-statement, then the statement fails within its deadline, the writer is lost, and the next writer gets the lock once the path is back", async () => {
+  test("when the database stops answering mid-statement, then the statement fails within its deadline, the writer is lost, and the next writer gets the lock once the path is back", async ({
+    database,
+    proxy,
+    proxiedUrl,
+  }) => {
     const writer = await acquire(proxiedUrl);
     await proxy.set("blackhole");
     const { error, elapsed } = await rejection(writer.db.selectFrom("sync_checkpoints").selectAll().execute());
@@ -86,7 +99,11 @@ describe("the writer's connection", () => {
     expect(next.isLost()).toBe(false);
   });
 
-  it("when a standby waits for the lock and its database stops answering, then acquiring rejects within a deadline instead of waiting forever", async () => {
+  test("when a standby waits for the lock and its database stops answering, then acquiring rejects within a deadline instead of waiting forever", async ({
+    database,
+    proxy,
+    proxiedUrl,
+  }) => {
     await acquire(database.url);
     let announce: () => void = () => undefined;
     const waiting = new Promise<void>((resolve) => {
@@ -100,13 +117,18 @@ describe("the writer's connection", () => {
     expect(elapsed).toBeLessThan(answerDeadlineMs(TIMEOUT_MS) + SLACK_MS);
   });
 
-  it("when the database accepts the connection and never answers, then connecting fails within its timeout", async () => {
+  test("when the database accepts the connection and never answers, then connecting fails within its timeout", async ({
+    proxy,
+    proxiedUrl,
+  }) => {
     await proxy.set("blackhole");
     const { elapsed } = await rejection(acquire(proxiedUrl));
     expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS);
   });
 
-  it("when a statement is issued while a transaction holds the connection, then it runs after the transaction, never inside it", async () => {
+  test("when a statement is issued while a transaction holds the connection, then it runs after the transaction, never inside it", async ({
+    database,
+  }) => {
     const writer = await acquire(database.url);
     const jobId = `rebalance-${randomUUID()}`;
     let entered: () => void = () => undefined;
@@ -121,7 +143,13 @@ describe("the writer's connection", () => {
       await trx
         .insertInto("outbox")
         .values({
-          ...outboxValues(queuedJob("rebalance", { executionId: randomUUID(), trigger: "manual", reason: "test" })),
+          ...outboxValues(
+            queuedJob("rebalance", {
+              executionId: randomUUID(),
+              trigger: "manual",
+              reason: "test",
+            }),
+          ),
           job_id: jobId,
         })
         .execute();

@@ -4,8 +4,9 @@
  * without a goodbye (SIGKILL: only PostgreSQL noticing the closed connection frees the lock).
  */
 import { Channel } from "@paimon/contracts";
-import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { TestDatabase } from "@paimon/core/testing";
+import { describe, expect, vi } from "vitest";
+import { test } from "./fixture";
 import {
   asHolder,
   eventsOnChain,
@@ -14,7 +15,6 @@ import {
   metricValue,
   mineBlocks,
   spawnListener,
-  startChain,
   stopListener,
   testQueues,
   waitForCursor,
@@ -26,18 +26,8 @@ import {
 const WAITING = "another instance is the writer; waiting for its lock";
 const ACQUIRED = "writer lock acquired";
 
-let chain: Chain;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([chain.stop(), database.drop()]);
-});
-
 /** A few blocks of fund activity: batch and single requests, a settlement, a revaluation. */
-async function someEvents(): Promise<void> {
+async function someEvents(chain: Chain): Promise<void> {
   const [alice, bob] = chain.holders;
   const first = await chain.fund.nextRedemptionId();
   await (await asHolder(chain, alice!).requestRedemptions([1_000n, 2_000n], Channel.Instant)).wait();
@@ -48,7 +38,7 @@ async function someEvents(): Promise<void> {
 
 const messages = (listener: ListenerProcess) => listener.lines().map((line) => line["message"]);
 
-async function storedEvents() {
+async function storedEvents(database: TestDatabase) {
   const rows = await database.db
     .selectFrom("chain_events")
     .select(["block_hash", "log_index", "event_type"])
@@ -59,7 +49,10 @@ async function storedEvents() {
 }
 
 describe("two event listeners on one database", () => {
-  it("when a second starts beside the writer, then it stands by unready and only the writer advances; when the writer is SIGKILLed, then the standby takes over and what follows lands once", async () => {
+  test("when a second starts beside the writer, then it stands by unready and only the writer advances; when the writer is SIGKILLed, then the standby takes over and what follows lands once", async ({
+    chain,
+    database,
+  }) => {
     const env = listenerEnv(chain, database.url);
     const queues = testQueues(env.QUEUE_PREFIX);
     const a = spawnListener(env);
@@ -80,14 +73,21 @@ describe("two event listeners on one database", () => {
       const portB = await standby.port;
       expect(await getHealth(portB, "/health/ready")).toEqual({
         status: 503,
-        body: { status: "unready", checks: { role: "standby", reason: "another instance is the writer" } },
+        body: {
+          status: "unready",
+          checks: { role: "standby", reason: "another instance is the writer" },
+        },
       });
       expect(await getHealth(portB, "/health")).toEqual({
         status: 200,
-        body: { status: "ok", role: "standby", reason: "another instance is the writer" },
+        body: {
+          status: "ok",
+          role: "standby",
+          reason: "another instance is the writer",
+        },
       });
 
-      await someEvents();
+      await someEvents(chain);
       const head = await chain.provider.getBlockNumber();
       await waitForCursor(database.db, head);
       await vi.waitFor(
@@ -100,14 +100,16 @@ describe("two event listeners on one database", () => {
       expect(messages(standby)).not.toContain(ACQUIRED);
       expect(messages(standby)).not.toContain("following");
       expect((await getHealth(portB, "/health/ready")).status).toBe(503);
-      expect(await storedEvents()).toEqual((await eventsOnChain(chain)).map((e) => [e.blockHash, e.logIndex, e.name]));
+      expect(await storedEvents(database)).toEqual(
+        (await eventsOnChain(chain)).map((e) => [e.blockHash, e.logIndex, e.name]),
+      );
 
       a.child.kill("SIGKILL");
       expect((await a.exited).signal).toBe("SIGKILL");
       // Some of it before the standby holds the lock, some after: both must land, once.
-      await someEvents();
+      await someEvents(chain);
       await waitForLine(standby, ACQUIRED);
-      await someEvents();
+      await someEvents(chain);
       // Past the finality depth (2), so that the settlements are released too.
       await mineBlocks(chain, 3);
       const after = await chain.provider.getBlockNumber();
@@ -122,7 +124,7 @@ describe("two event listeners on one database", () => {
       );
 
       const truth = await eventsOnChain(chain);
-      expect(await storedEvents()).toEqual(truth.map((e) => [e.blockHash, e.logIndex, e.name]));
+      expect(await storedEvents(database)).toEqual(truth.map((e) => [e.blockHash, e.logIndex, e.name]));
       const redemptions = await database.db.selectFrom("redemptions").select("id").execute();
       expect(redemptions).toHaveLength(Number((await chain.fund.nextRedemptionId()) - 1n));
       const settlements = await queues.queues.find((queue) => queue.name === "settlements")!.getJobs();
