@@ -19,6 +19,7 @@ import {
   withoutAddressLabel,
 } from "./plus";
 import type { WorkloadValues } from "./values";
+import { OPENSEARCH_SECURITY_MANIFEST } from "@paimon/core/workloads";
 
 export const OPENSEARCH_SECURITY = "opensearch-security";
 /** The OpenSearch role the log shipper writes with: its indices, nothing else. */
@@ -64,7 +65,6 @@ export function logDomainSecurity(values: WorkloadValues): LogDomainSecurity {
  * The manifest `ops opensearch-security apply --config-dir` reads (scripts/src/opensearch-security.ts):
  * the requests in the order they are made, each an API path and the file holding its body.
  */
-const SECURITY_MANIFEST = "requests.json";
 
 /**
  * The ConfigMap's files: one JSON body per API path, and the manifest that orders them, roles
@@ -87,7 +87,7 @@ function configFiles(security: LogDomainSecurity): Record<string, string> {
   ];
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   return {
-    [SECURITY_MANIFEST]: json(entries.map(({ path, file }) => ({ path, file }))),
+    [OPENSEARCH_SECURITY_MANIFEST]: json(entries.map(({ path, file }) => ({ path, file }))),
     ...Object.fromEntries(entries.map(({ file, body }) => [file, json(body)])),
   };
 }

@@ -11,7 +11,8 @@ import path from "node:path";
 import { CreateDomainCommand, OpenSearchClient } from "@aws-sdk/client-opensearch";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startLocalOpenSearch, type LocalOpenSearch } from "./opensearch-test-server";
-import { SECURITY_MANIFEST, domainEndpoint } from "./opensearch-security";
+import { OPENSEARCH_SECURITY_MANIFEST } from "@paimon/core/workloads";
+import { domainEndpoint } from "./opensearch-security";
 import { runOpsForTest, startMoto, type LocalServer } from "./testing";
 
 const REGION = "ap-southeast-1";
@@ -28,7 +29,7 @@ const adminMapping = { backend_roles: ["arn:aws:iam::111111111111:role/paimon-pl
 /** A configuration directory as the chart's ConfigMap mounts it: the manifest, the bodies, `..data`. */
 function configDirectory(manifest: unknown, files: Record<string, unknown>): { directory: string; remove: () => void } {
   const directory = mkdtempSync(path.join(tmpdir(), "paimon-opensearch-config-"));
-  writeFileSync(path.join(directory, SECURITY_MANIFEST), JSON.stringify(manifest));
+  writeFileSync(path.join(directory, OPENSEARCH_SECURITY_MANIFEST), JSON.stringify(manifest));
   for (const [name, body] of Object.entries(files))
     writeFileSync(path.join(directory, name), typeof body === "string" ? body : `${JSON.stringify(body, null, 2)}\n`);
   // Kubernetes' own bookkeeping in a mounted ConfigMap, which is not a body.

@@ -13,10 +13,10 @@ import { HttpRequest } from "@smithy/core/protocols";
 import { streamCollector, type NodeHttpHandler } from "@smithy/node-http-handler";
 import type { SignatureV4 } from "@smithy/signature-v4";
 import { z } from "zod";
+import { OPENSEARCH_SECURITY_MANIFEST } from "@paimon/core/workloads";
 import { configurationError } from "./kinds";
 
 /** The manifest a configuration directory holds: `[{ "path": "roles/<name>", "file": "<file>.json" }, …]`, applied in order. */
-export const SECURITY_MANIFEST = "requests.json";
 /** Where the security plugin's REST API lives on the domain. */
 export const SECURITY_API_PATH = "/_plugins/_security/api";
 
@@ -51,7 +51,7 @@ const duplicate = (values: readonly string[]) => values.find((value, index) => v
  * manifest's entry or the file.
  */
 export async function readSecurityConfig(directory: string): Promise<SecurityRequest[]> {
-  const manifestFile = path.join(directory, SECURITY_MANIFEST);
+  const manifestFile = path.join(directory, OPENSEARCH_SECURITY_MANIFEST);
   const where = (detail: string) => `${manifestFile}${detail}`;
   let text: string;
   try {
@@ -86,7 +86,9 @@ export async function readSecurityConfig(directory: string): Promise<SecurityReq
       );
   });
 
-  const present = (await readdir(directory)).filter((name) => !name.startsWith(".") && name !== SECURITY_MANIFEST);
+  const present = (await readdir(directory)).filter(
+    (name) => !name.startsWith(".") && name !== OPENSEARCH_SECURITY_MANIFEST,
+  );
   const unlisted = present.filter((name) => !entries.some((entry) => entry.file === name)).sort();
   if (unlisted.length > 0)
     throw configurationError(manifestFile, `does not list ${unlisted.join(", ")} (in ${directory}): list or remove it`);

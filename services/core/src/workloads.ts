@@ -17,3 +17,9 @@ export const workerName = (worker: Worker) => `paimon-${worker}-worker` as const
  * (the sender's lanes, settlements, assessments). The API stays up through a restore: it reads.
  */
 export const WRITER_DEPLOYMENTS: readonly string[] = [EVENT_LISTENER, ...WORKERS.map(workerName)];
+
+/**
+ * The OpenSearch security Job's ConfigMap: the file listing, in order, each security API path and
+ * the body file PUT to it — written by the logging chart, read by `ops opensearch-security apply`.
+ */
+export const OPENSEARCH_SECURITY_MANIFEST = "requests.json";

@@ -15,7 +15,7 @@ import { createTcpProxy } from "@paimon/core/testing/tcp-proxy";
 import { sql } from "kysely";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { touchCursor } from "../../../event-listener/src/checkpoint";
+import { touchCursor } from "@paimon/event-listener/checkpoint";
 import { openApiChecker } from "../testing";
 import { CACHE_CONTROL } from "./cached-body";
 import { blockHash, cachedApp, commitBlock, manualClock, RECHECK_MS, rollBackTo, TEST_CHAIN_ID } from "./testing";
