@@ -25,25 +25,10 @@ import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { expired, makeBackup, type ListedBackup } from "./backups";
-import { runOps } from "./cli";
 import { fileStore } from "./store";
-import { startMoto, startRedis, type LocalServer } from "./testing";
+import { runOpsForTest, type OpsRun, startMoto, startRedis, type LocalServer } from "./testing";
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-const ops = async (argv: string[], env: Record<string, string>): Promise<Run> => {
-  let out = "";
-  let err = "";
-  const code = await runOps(argv, {
-    env,
-    out: (text) => (out += text),
-    err: (text) => (err += text),
-  });
-  return { code, out, err };
-};
+const ops = runOpsForTest;
 
 /** Each table's row count and a checksum of its rows, in one snapshot. */
 async function contents(url: string): Promise<Record<string, string>> {
@@ -94,7 +79,7 @@ afterEach(async () => {
   await database.drop();
 });
 
-const backupId = (run: Run) => (JSON.parse(run.out) as { id: string }).id;
+const backupId = (run: OpsRun) => (JSON.parse(run.out) as { id: string }).id;
 const artefact = (id: string, name: string) =>
   path.join(new URL(env["BACKUP_TARGET"] ?? "").pathname, "postgres", id, name);
 

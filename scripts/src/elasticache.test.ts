@@ -19,22 +19,16 @@ import {
 } from "@aws-sdk/client-s3";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { runOps } from "./cli";
 import { startElastiCache, type LocalElastiCache } from "./elasticache-test-server";
 import { startPushgatewayRecorder, type PushgatewayRecorder } from "./pushgateway-recorder";
 import { saveRedis } from "./redis";
-import { startMoto, startRedis, type LocalServer } from "./testing";
+import { runOpsForTest, startMoto, startRedis, type LocalServer } from "./testing";
 
 const REGION = "ap-southeast-1";
 const BUCKET = "paimon-test-backups-111111111111-ap-southeast-1";
 const GROUP = "paimon-test-redis";
 
-const ops = async (argv: string[], env: Record<string, string>) => {
-  let out = "";
-  let err = "";
-  const code = await runOps(argv, { env, out: (text) => (out += text), err: (text) => (err += text) });
-  return { code, out, err };
-};
+const ops = runOpsForTest;
 const without = (env: Record<string, string>, name: string) =>
   Object.fromEntries(Object.entries(env).filter(([key]) => key !== name));
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");

@@ -16,16 +16,10 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { runOps } from "./cli";
-import { startMoto, type LocalServer } from "./testing";
+import { runOpsForTest, startMoto, type LocalServer } from "./testing";
 
 const REGION = "ap-southeast-1";
-const ops = async (argv: string[], env: Record<string, string>) => {
-  let out = "";
-  let err = "";
-  const code = await runOps(argv, { env, out: (text) => (out += text), err: (text) => (err += text) });
-  return { code, out, err };
-};
+const ops = runOpsForTest;
 
 const without = (env: Record<string, string>, name: string) =>
   Object.fromEntries(Object.entries(env).filter(([key]) => key !== name));

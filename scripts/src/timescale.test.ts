@@ -16,15 +16,10 @@ import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readStackConfigs } from "../../infra/planner/stack-configs";
-import { runOps } from "./cli";
 import { clientMajor, dumpClientProblem, serverMajor } from "./pg-tools";
+import { runOpsForTest } from "./testing";
 
-const ops = async (argv: string[], env: Record<string, string>) => {
-  let out = "";
-  let err = "";
-  const code = await runOps(argv, { env, out: (text) => (out += text), err: (text) => (err += text) });
-  return { code, out, err };
-};
+const ops = runOpsForTest;
 
 async function metricsContents(url: string): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: url });

@@ -16,12 +16,11 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeBackup } from "../backups";
-import { runOps } from "../cli";
 import { dumpPostgres } from "../postgres";
 import { drillId, writeDrillRecord } from "../records";
 import { saveRedis } from "../redis";
 import { fileStore } from "../store";
-import { startRedis, type LocalServer } from "../testing";
+import { runOpsForTest, startRedis, type LocalServer } from "../testing";
 import {
   ROOT,
   fixtureWorkspace,
@@ -39,11 +38,6 @@ const HOUR_MS = 3_600_000;
 const START_MS = 240_000;
 const WAIT_MS = 90_000;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
 interface Report {
   status: string;
   items: ItemResult[];
@@ -64,16 +58,7 @@ let scratch: string;
 let env: Record<string, string>;
 let started: Date;
 
-const ops = async (argv: string[], extra: Record<string, string> = {}): Promise<Run> => {
-  let out = "";
-  let err = "";
-  const code = await runOps(argv, {
-    env: { ...env, ...extra },
-    out: (text) => (out += text),
-    err: (text) => (err += text),
-  });
-  return { code, out, err };
-};
+const ops = (argv: string[], extra: Record<string, string> = {}) => runOpsForTest(argv, { ...env, ...extra });
 const item = (report: Report, id: string) => {
   const found = report.items.find((result) => result.id === id);
   if (!found) throw new Error(`no item ${id} in ${JSON.stringify(report.items.map((result) => result.id))}`);
