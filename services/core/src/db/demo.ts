@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
-import { formatUnits } from "../fund/decimal";
+import { AMOUNT_PLACES, formatUnits } from "../fund/decimal";
 import { assessRisk } from "../fund/risk";
 import { assessmentRow } from "./assessments";
 import { LISTENER_CHECKPOINT } from "./index";
@@ -40,7 +40,7 @@ const OWNERS = 240;
 const BLOCK_TIME_MS = 750;
 const REFERENCE = { timeMs: Date.UTC(2026, 0, 1), block: 72_000_000 } as const;
 const STANDARD_SETTLEMENT_HOURS = 44;
-const SCALE = 10n ** 18n;
+const SCALE = 10n ** BigInt(AMOUNT_PLACES);
 const INSERT_CHUNK_ROWS = 500;
 
 /** A number in [0, 1) that depends on `key` alone: the demo is the same on every load. */
@@ -54,7 +54,7 @@ const decimal = (units: bigint): string => formatUnits(units);
 
 /** A float rounded to `places` decimals, in base units: floats stop here, sums stay exact. */
 const unitsOf = (value: number, places = 6): bigint =>
-  BigInt(Math.round(value * 10 ** places)) * 10n ** BigInt(18 - places);
+  BigInt(Math.round(value * 10 ** places)) * 10n ** BigInt(AMOUNT_PLACES - places);
 
 const blockAt = (timeMs: number): number => REFERENCE.block + Math.floor((timeMs - REFERENCE.timeMs) / BLOCK_TIME_MS);
 

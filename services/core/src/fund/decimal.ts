@@ -10,15 +10,19 @@ const SCALE = 10n ** BigInt(AMOUNT_PLACES);
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d*))?$/;
 
-/** A decimal string ("1.5", "-0.25", "42") as units of 10^-18; more than 18 places is an error. */
-export function toUnits(value: string): bigint {
+/**
+ * A decimal string ("1.5", "-0.25", "42") as units of 10^-`places` (10^-18 unless told: the
+ * contract's own unit is 10^-6); a non-zero digit past `places` is an error, never rounded away.
+ */
+export function toUnits(value: string, places = AMOUNT_PLACES): bigint {
   const match = DECIMAL.exec(value.trim());
   if (!match) throw new RangeError(`not a decimal number: ${JSON.stringify(value)}`);
   const [, sign, whole = "0", fraction = ""] = match;
-  if (fraction.replace(/0+$/, "").length > AMOUNT_PLACES) {
-    throw new RangeError(`more than ${AMOUNT_PLACES} decimal places: ${value}`);
+  if (fraction.replace(/0+$/, "").length > places) {
+    throw new RangeError(`more than ${places} decimal places: ${value}`);
   }
-  const units = BigInt(whole) * SCALE + BigInt((fraction + "0".repeat(AMOUNT_PLACES)).slice(0, AMOUNT_PLACES));
+  const scale = places === AMOUNT_PLACES ? SCALE : 10n ** BigInt(places);
+  const units = BigInt(whole) * scale + BigInt((fraction + "0".repeat(places)).slice(0, places) || "0");
   return sign ? -units : units;
 }
 
@@ -30,6 +34,17 @@ export function formatUnits(units: bigint, places = AMOUNT_PLACES): string {
   const whole = (magnitude / scale).toString();
   const text = places === 0 ? whole : `${whole}.${(magnitude % scale).toString().padStart(places, "0")}`;
   return negative ? `-${text}` : text;
+}
+
+/**
+ * Units of 10^-`places` as the shortest decimal string that is exact, with at least one decimal
+ * ("1.5", "2.0", "-0.000001"): how ethers' `formatUnits` writes a chain amount, and how the
+ * listener's outbox payloads carry one.
+ */
+export function formatShortest(units: bigint, places: number): string {
+  const fixed = formatUnits(units, places);
+  if (places === 0) return `${fixed}.0`;
+  return fixed.replace(/0+$/, "").replace(/\.$/, ".0");
 }
 
 /** `part / whole` as a decimal string with `places` decimals, rounded down; undefined when `whole` is 0. */

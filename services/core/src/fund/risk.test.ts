@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatUnits, ratio, toUnits } from "./decimal";
+import { formatShortest, formatUnits, ratio, toUnits } from "./decimal";
 import { assessRisk, DEFAULT_RISK_POLICY, riskPolicyFromEnv, riskPolicyEnvShape } from "./risk";
 import { z } from "zod";
 
@@ -28,9 +28,31 @@ describe("decimal arithmetic", () => {
     expect(ratio("5", "0")).toBeUndefined();
   });
 
-  it("when a string is not a decimal or has more than 18 places, then it is refused", () => {
+  it("then the shortest form of any amount, at any scale, reads back to the same units", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }),
+        fc.integer({ min: 0, max: 18 }),
+        (units, places) => {
+          const text = formatShortest(units, places);
+          expect(toUnits(text, places)).toBe(units);
+          expect(text).toMatch(/^-?\d+\.(0|\d*[1-9])$/);
+        },
+      ),
+    );
+    expect(formatShortest(1_500_000n, 6)).toBe("1.5");
+    expect(formatShortest(2_000_000n, 6)).toBe("2.0");
+    expect(formatShortest(-1n, 6)).toBe("-0.000001");
+    expect(formatShortest(0n, 6)).toBe("0.0");
+    expect(formatShortest(7n, 0)).toBe("7.0");
+  });
+
+  it("when a string is not a decimal or has more than its places, then it is refused", () => {
     expect(() => toUnits("1e5")).toThrow(/not a decimal/);
     expect(() => toUnits("0.0000000000000000001")).toThrow(/more than 18/);
+    expect(() => toUnits("1.0000001", 6)).toThrow(/more than 6/);
+    expect(toUnits("1.5000000", 6)).toBe(1_500_000n);
+    expect(toUnits("3", 0)).toBe(3n);
   });
 });
 

@@ -4,16 +4,10 @@
  * stores them.
  */
 import { FUND_DECIMALS } from "@paimon/contracts";
-
-const SCALE = 10n ** BigInt(FUND_DECIMALS);
+import { formatShortest } from "@paimon/core/fund";
 
 /** An integer of the fund's unit as a decimal string (`1500000` → `"1.5"`), as ethers' formatUnits writes it. */
-export function fundUnits(value: bigint): string {
-  const sign = value < 0n ? "-" : "";
-  const magnitude = value < 0n ? -value : value;
-  const fraction = (magnitude % SCALE).toString().padStart(FUND_DECIMALS, "0").replace(/0+$/, "");
-  return `${sign}${(magnitude / SCALE).toString()}.${fraction === "" ? "0" : fraction}`;
-}
+export const fundUnits = (value: bigint): string => formatShortest(value, FUND_DECIMALS);
 
 /** An amount or a number of shares (a uint of the fund's unit). */
 export const units = (value: unknown): string => fundUnits(value as bigint);

@@ -10,21 +10,18 @@
  * `cancelled` when every leg was cancelled, `failed` otherwise (a leg reverted, or one leg of
  * several was cancelled), with the reason.
  */
-import { Layer, PaimonFund__factory, rebalanceExecutionId } from "@paimon/contracts";
+import { FUND_DECIMALS, Layer, PaimonFund__factory, rebalanceExecutionId } from "@paimon/contracts";
 import type { Database, RebalanceExecutionRow, TxIntentRow } from "@paimon/core/db";
 import { AppError } from "@paimon/core/errors";
-import type { RiskPolicy } from "@paimon/core/fund";
+import { formatShortest, toUnits, type RiskPolicy } from "@paimon/core/fund";
 import type { Logger } from "@paimon/core/logger";
 import type { Payload } from "@paimon/core/queues";
-import { formatUnits, parseUnits } from "ethers";
 import { sql, type Kysely } from "kysely";
 import type { Chain } from "../sender/chain";
 import type { Sender } from "../sender/sender";
 import { planRebalance, type RebalancePlan } from "./plan";
 
 const fund = PaimonFund__factory.createInterface();
-/** The contract counts in millionths (FUND_DECIMALS). */
-const DECIMALS = 6;
 
 export interface RebalanceOutcome {
   readonly outcome: "succeeded" | "failed" | "cancelled" | "nothing_to_do" | "already_done";
@@ -38,7 +35,7 @@ export interface RebalanceExecutor {
 /** The fund's layer balances as the contract holds them now, in fund units (decimal strings). */
 export async function onChainBalances(chain: Chain, fundAddress: string) {
   const read = async (name: "l1" | "l2" | "l3") =>
-    formatUnits(BigInt(await chain.call({ to: fundAddress, data: fund.getFunction(name).selector })), DECIMALS);
+    formatShortest(BigInt(await chain.call({ to: fundAddress, data: fund.getFunction(name).selector })), FUND_DECIMALS);
   const [block, l1, l2, l3] = await Promise.all([chain.head(), read("l1"), read("l2"), read("l3")]);
   return { l1, l2, l3, block: block.toString() };
 }
@@ -111,7 +108,7 @@ export function createRebalanceExecutor(deps: {
           rebalanceExecutionId(execution.id, leg),
           Layer[transfer.from],
           Layer[transfer.to],
-          parseUnits(transfer.amount, DECIMALS),
+          toUnits(transfer.amount, FUND_DECIMALS),
         ]);
         return { leg, data, gasLimit: await sender.estimateGasLimit({ to: deps.fundAddress, data }) };
       }),
