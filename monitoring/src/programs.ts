@@ -5,9 +5,9 @@
  * test compares the catalog, alerts and dashboards with this.
  */
 import { createServiceMetrics, type MetricOwner } from "@paimon/core/metrics";
+import { WORKERS } from "@paimon/core/workloads";
 import { createApiMetrics } from "@paimon/api/metrics";
 import { createListenerMetrics } from "@paimon/event-listener/metrics";
-import { WORKER_NAMES } from "@paimon/workers/config";
 import { createWorkerMetrics } from "@paimon/workers/metrics";
 import { checkStatusRegistry } from "@paimon/scripts/checks/push";
 import { backupSuccessRegistry, drillSuccessRegistry } from "@paimon/scripts/push-metrics";
@@ -65,7 +65,7 @@ export async function programExports(objects: readonly KubeObject[]): Promise<Pr
     await fromRegistry("event-listener", createListenerMetrics().registry, defaults),
   ];
   const workers = await Promise.all(
-    WORKER_NAMES.map((worker) => fromRegistry(`${worker}-worker`, createWorkerMetrics(worker).registry, defaults)),
+    WORKERS.map((worker) => fromRegistry(`${worker}-worker`, createWorkerMetrics(worker).registry, defaults)),
   );
   // The backup CronJobs run the ops CLI: what they push is the CLI's own registries (a backup's
   // and a drill's), and what a shell CronJob's script pushes, should one still push by hand.

@@ -16,6 +16,7 @@ import path from "node:path";
 import { ADMIN_DATABASE_URL } from "@paimon/core/testing";
 import { freePort } from "@paimon/core/testing/ports";
 import { deleteKeys } from "@paimon/core/redis";
+import { WORKERS, type Worker } from "@paimon/core/workloads";
 import { Redis } from "ioredis";
 import pg from "pg";
 
@@ -43,10 +44,16 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"
 export interface DevEnvironment {
   readonly apiUrl: string;
   readonly listenerUrl: string;
-  readonly workerUrls: Readonly<Record<"risk" | "scheduler" | "rebalance", string>>;
+  /** Each worker's health server (`/metrics`), on the port its "listening" log line names. */
+  readonly workerUrls: Readonly<Record<Worker, string>>;
+  /** The devnet's JSON-RPC endpoint. */
+  readonly chainUrl: string;
+  /** The demo fund's contract on the devnet, as the ready message names it. */
+  readonly fundAddress: string;
   readonly databaseUrl: string;
   /** The database's name (what `pnpm dev --database` was given). */
   readonly database: string;
+  /** Everything `pnpm dev` printed so far (each service's lines prefixed with its name); still read after `stop()`. */
   readonly output: () => string;
   /** Whether `pnpm dev` still runs. */
   running(): boolean;
@@ -54,7 +61,11 @@ export interface DevEnvironment {
   stop(): Promise<number | null>;
 }
 
-/** `pnpm dev` on ports and a database of its own, as services/runtime/src/dev.test.ts starts it. */
+/**
+ * `pnpm dev` on ports, a database and a queue prefix of its own, resolved once it says it is ready
+ * and every worker has said on which port it listens: the one way the tests start it
+ * (services/runtime/src/dev.test.ts imports it as `@paimon/scripts/checks/testing`).
+ */
 export async function startDev(name: string, timeoutMs: number): Promise<DevEnvironment> {
   const database = `paimon_${name}_${String(process.pid)}`;
   const queuePrefix = `paimon-${name.replace(/_/g, "-")}-${String(process.pid)}`;
@@ -88,15 +99,16 @@ export async function startDev(name: string, timeoutMs: number): Promise<DevEnvi
     redis.disconnect();
     return code;
   };
-  const port = (worker: string) =>
+  const port = (worker: Worker) =>
     new RegExp(`${worker}-worker \\| \\{.*"message":"listening","port":(\\d+)`).exec(output)?.[1];
+  const fundAddress = () => /\bfund (0x[0-9a-fA-F]{40})\b/.exec(output)?.[1];
   try {
     await until(
       "pnpm dev was not ready",
       () => {
         if (child.exitCode !== null) return Promise.reject(new Error(`pnpm dev exited:\n${output}`));
         return Promise.resolve(
-          output.includes("dev: ready") && ["risk", "scheduler", "rebalance"].every((w) => port(w)),
+          output.includes("dev: ready") && fundAddress() !== undefined && WORKERS.every((w) => port(w)),
         );
       },
       timeoutMs,
@@ -110,11 +122,12 @@ export async function startDev(name: string, timeoutMs: number): Promise<DevEnvi
   return {
     apiUrl: url(api),
     listenerUrl: url(listener),
-    workerUrls: {
-      risk: url(port("risk") ?? ""),
-      scheduler: url(port("scheduler") ?? ""),
-      rebalance: url(port("rebalance") ?? ""),
-    },
+    workerUrls: Object.fromEntries(WORKERS.map((worker) => [worker, url(port(worker) ?? "")])) as Record<
+      Worker,
+      string
+    >,
+    chainUrl: url(chain),
+    fundAddress: fundAddress() ?? "",
     databaseUrl: ADMIN_DATABASE_URL.replace(/\/test$/, `/${database}`),
     database,
     output: () => output,

@@ -7,8 +7,14 @@
 
 export const EVENT_LISTENER = "paimon-event-listener";
 
-/** The workers of §2.3, one image, `--worker=<name>` each. */
-export const WORKERS = ["rebalance", "risk", "scheduler"] as const;
+/**
+ * The workers of §2.3, one image, `--worker=<name>` each: the one list of them (the charts, the
+ * workers' `--worker` flag, `pnpm dev`, a restore's writers). In the order a rebalance flows
+ * through them — the risk monitor raises it, the scheduler raises the scheduled ones, the
+ * rebalance worker sends it — which is also the order of `pnpm dev`'s health ports (8002, 8003,
+ * 8004) and of the writers a restore stops.
+ */
+export const WORKERS = ["risk", "scheduler", "rebalance"] as const;
 export type Worker = (typeof WORKERS)[number];
 export const workerName = (worker: Worker) => `paimon-${worker}-worker` as const;
 

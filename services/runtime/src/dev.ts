@@ -31,6 +31,7 @@ import {
 } from "@paimon/contracts/devnet";
 import { runMigrate } from "@paimon/core/migrate";
 import { createRedisClient, deleteKeys } from "@paimon/core/redis";
+import { WORKERS, type Worker } from "@paimon/core/workloads";
 import { serveDevControl } from "@paimon/scripts/writers-dev";
 import pg from "pg";
 
@@ -40,8 +41,6 @@ const STOP_GRACE_MS = 35_000;
 const ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 const USAGE =
   "usage: pnpm dev [--database <name>] [--queue-prefix <name>] [--api-port <n>] [--listener-port <n>] [--worker-ports <first, or 0 for any>] [--chain-port <n>] [--redis-url <url>]";
-/** The workers `pnpm dev` runs, in the order of their health ports. */
-const DEV_WORKERS = ["risk", "scheduler", "rebalance"] as const;
 
 function options() {
   const { values } = parseArgs({
@@ -201,10 +200,11 @@ async function main(): Promise<void> {
     };
     // The rebalance worker signs as the devnet's operator (account #0, whose key is public):
     // the local signer, which production refuses.
-    const workerEnv = (worker: (typeof DEV_WORKERS)[number]) =>
+    const workerEnv = (worker: Worker) =>
       worker === "rebalance"
         ? { ...chainEnv, SIGNER: "local", OPERATOR_PRIVATE_KEY: operator.privateKey, SENDER_POLL_MS: "200" }
         : { METRICS_DATABASE_URL: databaseUrl };
+    // The workers' health ports follow WORKERS' order from --worker-ports: risk, scheduler, rebalance.
     const workerPort = (index: number) => (config.workerPorts === 0 ? 0 : config.workerPorts + index);
     const supervise = (child: ChildProcess) => {
       children.push(child);
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
           }),
         ),
       },
-      ...DEV_WORKERS.map((worker, index) => ({
+      ...WORKERS.map((worker, index) => ({
         name: `${worker}-worker`,
         child: supervise(
           service(
@@ -288,8 +288,8 @@ async function main(): Promise<void> {
         `  API              http://127.0.0.1:${String(config.apiPort)}   (curl ${fundUrl})`,
         `  event listener   http://127.0.0.1:${String(config.listenerPort)}/health/ready`,
         ...(config.workerPorts === 0
-          ? ["  workers          risk, scheduler, rebalance (health on ports of their own)"]
-          : DEV_WORKERS.map(
+          ? [`  workers          ${WORKERS.join(", ")} (health on ports of their own)`]
+          : WORKERS.map(
               (worker, index) =>
                 `  ${`${worker} worker`.padEnd(17)}http://127.0.0.1:${String(workerPort(index))}/metrics`,
             )),

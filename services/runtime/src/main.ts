@@ -9,14 +9,14 @@ import { parseArgs } from "node:util";
 import { runApi } from "@paimon/api/main";
 import { runEventListener } from "@paimon/event-listener/main";
 import { runMigrate } from "@paimon/core/migrate";
+import { WORKERS } from "@paimon/core/workloads";
 import { runWorker, workerName } from "@paimon/workers/main";
 import { runMain } from "@paimon/core/process";
 import { runOps } from "@paimon/scripts/cli";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const USAGE =
-  "usage: main.js api | event-listener | workers --worker=<rebalance|risk|scheduler> | migrate [--wait] | ops <command> (ops --help)";
+const USAGE = `usage: main.js api | event-listener | workers --worker=<${WORKERS.join("|")}> | migrate [--wait] | ops <command> (ops --help)`;
 
 /** What each first argument runs; the name is the one logs and errors carry. */
 export function resolveProgram(argv: readonly string[]): { name: string; run: (env: Env) => Promise<void> } {

@@ -2,12 +2,12 @@ import { baseEnvSchema, chainEnvShape, checkQueuePrefix, loadConfig, urlSchema, 
 import { DEFAULT_QUEUE_PREFIX } from "@paimon/core/queues";
 import { riskPolicyEnvShape, riskPolicyFromEnv, type RiskPolicy } from "@paimon/core/fund";
 import { AppError } from "@paimon/core/errors";
+import type { Worker } from "@paimon/core/workloads";
 import cronParser from "cron-parser";
 import { z } from "zod";
 
-/** The workers of the one program, `workers --worker=<name>`. */
-export const WORKER_NAMES = ["risk", "scheduler", "rebalance"] as const;
-export type WorkerName = (typeof WORKER_NAMES)[number];
+/** A worker of the one program, `workers --worker=<name>`: one of core's `WORKERS`. */
+export type WorkerName = Worker;
 
 /** Every worker's environment: the base variables, its health port and its queues. */
 const commonSchema = baseEnvSchema.extend({

@@ -15,16 +15,10 @@ import type { Metrics } from "@paimon/core/metrics";
 import { createRedisClient, type RedisClient } from "@paimon/core/redis";
 import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
+import { WORKERS } from "@paimon/core/workloads";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
-import {
-  loadRebalanceConfig,
-  loadRiskConfig,
-  loadSchedulerConfig,
-  WORKER_NAMES,
-  type CommonConfig,
-  type WorkerName,
-} from "./config";
+import { loadRebalanceConfig, loadRiskConfig, loadSchedulerConfig, type CommonConfig, type WorkerName } from "./config";
 import { createWorkerMetrics, workerServiceName } from "./metrics";
 import { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./queue-worker";
 import { createConfirmations } from "./rebalance/confirmations";
@@ -48,8 +42,8 @@ const REBALANCE_METRICS_REFRESH_MS = 30_000;
 
 /** Which worker `--worker=<name>` names; anything else is an error naming the choices. */
 export function workerName(value: string | undefined): WorkerName {
-  if (value !== undefined && (WORKER_NAMES as readonly string[]).includes(value)) return value as WorkerName;
-  throw new Error(`--worker must be one of ${WORKER_NAMES.join(", ")}, got ${JSON.stringify(value ?? null)}`);
+  if (value !== undefined && (WORKERS as readonly string[]).includes(value)) return value as WorkerName;
+  throw new Error(`--worker must be one of ${WORKERS.join(", ")}, got ${JSON.stringify(value ?? null)}`);
 }
 
 export async function runWorker(worker: WorkerName, env: Env): Promise<void> {

@@ -1,4 +1,5 @@
 import { createServiceMetrics, type MetricName, type ServiceMetrics } from "@paimon/core/metrics";
+import { workerName } from "@paimon/core/workloads";
 import type { WorkerName } from "./config";
 
 /** The metrics each worker exports (from the catalog), on its own registry. */
@@ -29,7 +30,7 @@ export const WORKER_METRICS = {
 export type WorkerMetrics<W extends WorkerName> = ServiceMetrics<(typeof WORKER_METRICS)[W][number]>;
 
 /** The service name a worker's logs and metrics carry: `paimon-<worker>-worker`, its Deployment's name. */
-export const workerServiceName = (worker: WorkerName) => `paimon-${worker}-worker`;
+export const workerServiceName = workerName;
 
 /** A worker's registry and metrics, exactly as its process exports them. */
 export function createWorkerMetrics<W extends WorkerName>(
