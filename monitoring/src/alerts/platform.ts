@@ -6,7 +6,14 @@ import type { AlertRule } from "./types";
 const REDIS_BACKUP_MAX_AGE_SECONDS = 75 * 60;
 const DAILY_BACKUP_MAX_AGE_HOURS = 26;
 
+/** The window in which an API instance heard no commit signal yet found commits by re-checking. */
+const SIGNALS_MISSED_WINDOW = "10m";
+
 const up = (labels: Readonly<Record<string, string>>) => series(m("up"), labels);
+const cacheRebuilds = (reason: string) =>
+  series(m("paimon_response_cache_rebuilds_total"), { ...TARGETS.api, route: "/v1/fund", reason });
+const rebuildsBy = (reason: string) =>
+  `sum by (job, instance) (increase(${m("paimon_response_cache_rebuilds_total")}{job="${PROGRAM_JOBS.api}",reason="${reason}"}[${SIGNALS_MISSED_WINDOW}]))`;
 const backup = (kind: string) =>
   series(m("paimon_backup_last_success_timestamp_seconds"), { ...TARGETS["backup-jobs"], kind });
 
@@ -27,6 +34,36 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
       value: 0,
     },
     quiet: { series: [{ series: up(TARGETS.api), values: "1x5" }], at: "2m" },
+  },
+  {
+    // A re-check finds a commit only if one was not announced: several in a window with not one
+    // rebuild by signal means this instance hears none (its LISTEN connection cannot come back, or
+    // listens where nothing is announced), while the listener commits. With signals flowing, a
+    // re-check that runs ahead of a signal in flight is rare, and the signals' rebuilds mute it.
+    alert: "ResponseCacheSignalsMissed",
+    expr: `${rebuildsBy("recheck")} > 0 unless on (job, instance) ${rebuildsBy("signal")} > 0`,
+    for: "5m",
+    severity: "warning",
+    component: "api",
+    upstream: ["postgres"],
+    summary: "An API instance hears no commit signals",
+    description: `{{ $labels.instance }} rebuilt {{ printf "%.0f" $value }} cached response(s) in the last ${SIGNALS_MISSED_WINDOW} only because re-checking the checkpoint found commits, and none on a commit signal: it serves each commit up to RESPONSE_CACHE_RECHECK_MS late.`,
+    fires: {
+      series: [
+        { series: cacheRebuilds("recheck"), values: "0+1x30" },
+        { series: cacheRebuilds("signal"), values: "0x30" },
+      ],
+      at: "16m",
+      resultLabels: TARGETS.api,
+      value: 10,
+    },
+    quiet: {
+      series: [
+        { series: cacheRebuilds("recheck"), values: "0+1x30" },
+        { series: cacheRebuilds("signal"), values: "0+5x30" },
+      ],
+      at: "16m",
+    },
   },
   {
     alert: "EventListenerDown",

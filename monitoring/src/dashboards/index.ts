@@ -89,9 +89,12 @@ function fundOperations(): dashboard.Dashboard {
     .build();
 }
 
-/** API health: rate, errors and latency by route. */
+/** API health: rate, errors and latency by route; the response cache's hits, rebuilds and data age. */
 function apiHealth(): dashboard.Dashboard {
   const duration = m("paimon_http_request_duration_seconds");
+  const lookups = m("paimon_response_cache_lookups_total");
+  const rebuilds = m("paimon_response_cache_rebuilds_total");
+  const dataAge = m("paimon_response_cache_data_age_seconds");
   return newDashboard(
     "paimon-api-health",
     "Paimon API Health",
@@ -149,6 +152,48 @@ function apiHealth(): dashboard.Dashboard {
       timeSeries("Mean latency", "s", [
         { expr: `sum(${rate5m(`${duration}_sum`)}) / sum(${rate5m(`${duration}_count`)})`, legend: "mean" },
       ]),
+    )
+    .withRow(row("Response cache"))
+    .withPanel(
+      timeSeries(
+        "Cache lookups by route and result",
+        "reqps",
+        [{ expr: `sum by (route, result) (${rate5m(lookups)})`, legend: "{{route}} {{result}}" }],
+        "hit: a body built before the request; miss: the request waited for one; bypass: a page past the first or a caller's own list, queried",
+      ),
+    )
+    .withPanel(
+      timeSeries("Cache hit ratio", "percentunit", [
+        {
+          expr: `sum by (route) (${rate5m(`${lookups}{result="hit"}`)}) / sum by (route) (${rate5m(`${lookups}{result=~"hit|miss"}`)})`,
+          legend: "{{route}}",
+        },
+      ]),
+    )
+    .withPanel(
+      timeSeries(
+        "Cache rebuilds by reason",
+        "short",
+        [{ expr: `sum by (reason) (increase(${rebuilds}[5m]))`, legend: "{{reason}}" }],
+        "Per 5 minutes. While commits flow, rebuilds come by signal; by recheck with none by signal, signals are being missed (ResponseCacheSignalsMissed); reconnect follows a LISTEN connection that came back; retry, builds that failed",
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        "Cached responses' data age (p50, p99)",
+        "s",
+        [
+          {
+            expr: `histogram_quantile(0.5, sum by (le, route) (${rate5m(`${dataAge}_bucket`)}))`,
+            legend: "p50 {{route}}",
+          },
+          {
+            expr: `histogram_quantile(0.99, sum by (le, route) (${rate5m(`${dataAge}_bucket`)}))`,
+            legend: "p99 {{route}}",
+          },
+        ],
+        "Since the listener wrote the checkpoint the body was built at (Paimon-Data-Age). Above the listener's pace with signals missed, the cache lags by up to RESPONSE_CACHE_RECHECK_MS; growing without bound, the listener has stalled",
+      ),
     )
     .build();
 }

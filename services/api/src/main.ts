@@ -64,6 +64,7 @@ export async function runApi(env: Readonly<Record<string, string | undefined>>):
     db,
     metricsDb,
     logger: logger.child("response-cache"),
+    metrics,
     recheckMs: config.RESPONSE_CACHE_RECHECK_MS,
   });
   hotReads.follow(commitSignals);

@@ -1,7 +1,12 @@
 import { createServiceMetrics, type MetricName, type ServiceMetrics } from "@paimon/core/metrics";
 
-/** The metrics the API exports (from the catalog). */
-export const API_METRICS = ["paimon_http_request_duration_seconds"] as const satisfies readonly MetricName[];
+/** The metrics the API exports (from the catalog): its requests, and its response cache's (cache/cache-metrics.ts). */
+export const API_METRICS = [
+  "paimon_http_request_duration_seconds",
+  "paimon_response_cache_lookups_total",
+  "paimon_response_cache_rebuilds_total",
+  "paimon_response_cache_data_age_seconds",
+] as const satisfies readonly MetricName[];
 
 export type ApiMetrics = ServiceMetrics<(typeof API_METRICS)[number]>;
 

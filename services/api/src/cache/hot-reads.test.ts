@@ -18,7 +18,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { touchCursor } from "@paimon/event-listener/checkpoint";
 import { openApiChecker } from "../testing";
 import { CACHE_CONTROL } from "./cached-body";
-import { blockHash, cachedApp, commitBlock, manualClock, RECHECK_MS, rollBackTo, TEST_CHAIN_ID } from "./testing";
+import { LISTENER_CHECKPOINT } from "@paimon/core/db";
+import { DATA_AGE_HEADER } from "../http/data-age";
+import { REBUILD_REASONS } from "./cache-metrics";
+import {
+  blockHash,
+  cachedApp,
+  commitBlock,
+  manualClock,
+  RECHECK_MS,
+  rollBackTo,
+  scrape,
+  TEST_CHAIN_ID,
+} from "./testing";
 
 let database: TestDatabase;
 const checkAgainstDocument = openApiChecker();
@@ -48,6 +60,18 @@ interface PageBody {
   next_cursor: string | null;
 }
 
+const FUND = { route: "/v1/fund" } as const;
+const REDEMPTIONS = { route: "/v1/redemptions" } as const;
+const LOOKUPS = "paimon_response_cache_lookups_total";
+const REBUILDS = "paimon_response_cache_rebuilds_total";
+const AGE = "paimon_response_cache_data_age_seconds";
+
+/** The fund's rebuilds by every reason, as its `/metrics` counts them. */
+const fundRebuilds = async (app: Parameters<typeof scrape>[0]) => {
+  const value = await scrape(app);
+  return Object.fromEntries(REBUILD_REASONS.map((reason) => [reason, value(REBUILDS, { ...FUND, reason })]));
+};
+
 describe("GET /v1/fund and the redemption lists' first pages, per committed block", () => {
   it("when the listener commits a block, then the next response reflects it, with a new ETag, and a client holding the old one gets the new body", async () => {
     const clock = manualClock();
@@ -64,6 +88,11 @@ describe("GET /v1/fund and the redemption lists' first pages, per committed bloc
       // A client that holds the current body revalidates for nothing: 304, no body.
       const unchanged = await request(cached.app).get("/v1/fund").set("if-none-match", etag).expect(304);
       expect(unchanged.text).toBe("");
+      // The first request built the body (a miss, the cold build); the second was served it.
+      let value = await scrape(cached.app);
+      expect(value(LOOKUPS, { ...FUND, result: "miss" })).toBe(1);
+      expect(value(LOOKUPS, { ...FUND, result: "hit" })).toBe(1);
+      expect(await fundRebuilds(cached.app)).toEqual({ cold: 1, signal: 0, recheck: 0, reconnect: 0, retry: 0 });
 
       const applied = once(cached.hotReads, "applied");
       const second = nextBlock++;
@@ -77,6 +106,11 @@ describe("GET /v1/fund and the redemption lists' first pages, per committed bloc
       });
       expect(after.headers["etag"]).not.toBe(etag);
       expect(Number(after.headers["paimon-data-age"])).toBeGreaterThanOrEqual(0);
+      // The commit's signal rebuilt it; nothing else did. Every response served counts its data's age.
+      expect(await fundRebuilds(cached.app)).toEqual({ cold: 1, signal: 1, recheck: 0, reconnect: 0, retry: 0 });
+      value = await scrape(cached.app);
+      expect(value(LOOKUPS, FUND)).toBe(3);
+      expect(value(`${AGE}_count`, FUND)).toBe(3);
     } finally {
       await cached.close();
     }
@@ -139,6 +173,16 @@ describe("GET /v1/fund and the redemption lists' first pages, per committed bloc
       ).body as PageBody;
       expect(next.data[0]?.id).toBe(ids[0]);
       expect(refreshes("redemptions:requested/any") + refreshes("redemptions:any/instant")).toBe(listsBuilt);
+      // Counted under the route's template, whatever the query: five first pages served, two queried past the cache.
+      const value = await scrape(cached.app);
+      expect(value(LOOKUPS, { ...REDEMPTIONS, result: "bypass" })).toBe(2);
+      expect(
+        value(LOOKUPS, { ...REDEMPTIONS, result: "hit" }) + value(LOOKUPS, { ...REDEMPTIONS, result: "miss" }),
+      ).toBe(5);
+      expect(value(`${AGE}_count`, REDEMPTIONS)).toBe(5);
+      expect(value(REBUILDS, { ...REDEMPTIONS, reason: "cold" })).toBe(3);
+      expect(value(REBUILDS, { ...REDEMPTIONS, reason: "signal" })).toBe(2);
+      expect(value(LOOKUPS, { ...FUND, result: "bypass" })).toBe(0);
     } finally {
       await cached.close();
     }
@@ -238,6 +282,8 @@ describe("GET /v1/fund and the redemption lists' first pages, per committed bloc
     try {
       const cold = await many();
       expect(refreshes("fund")).toBe(1);
+      expect((await fundRebuilds(cached.app)).cold).toBe(1);
+      expect((await scrape(cached.app))(LOOKUPS, FUND)).toBe(40);
       expect(new Set(cold.map((response) => (response.body as FundBody).as_of_block)).size).toBe(1);
       const applied = once(cached.hotReads, "applied");
       const number = nextBlock++;
@@ -250,10 +296,42 @@ describe("GET /v1/fund and the redemption lists' first pages, per committed bloc
       await cached.close();
     }
   });
+
+  it("when the listener last wrote its checkpoint a while ago, then each cached response counts that age, as its Paimon-Data-Age says, and a bypassed one counts none", async () => {
+    const clock = manualClock();
+    await commitBlock(database.db, { number: nextBlock++, layers: layers(100_000) });
+    await database.db
+      .updateTable("sync_checkpoints")
+      .set({ updated_at: sql<Date>`now() - interval '100 seconds'` })
+      .where("name", "=", LISTENER_CHECKPOINT)
+      .execute();
+    const cached = await cachedApp({ ...database, signalsUrl: database.url, now: clock.now, redis });
+    try {
+      const fund = await request(cached.app).get("/v1/fund").expect(200);
+      const header = Number(fund.headers[DATA_AGE_HEADER.toLowerCase()]);
+      expect(header).toBeGreaterThanOrEqual(100);
+      await request(cached.app).get("/v1/redemptions?status=requested").expect(200);
+      await request(cached.app)
+        .get(`/v1/redemptions?owner=0x${"ef".repeat(20)}`)
+        .expect(200);
+      const value = await scrape(cached.app);
+      expect(value(`${AGE}_count`, FUND)).toBe(1);
+      expect(value(`${AGE}_sum`, FUND)).toBeGreaterThanOrEqual(header);
+      expect(value(`${AGE}_sum`, FUND)).toBeLessThan(header + 5);
+      for (const route of [FUND, REDEMPTIONS]) {
+        expect(value(`${AGE}_bucket`, { ...route, le: "60" })).toBe(0);
+        expect(value(`${AGE}_bucket`, { ...route, le: "120" })).toBe(1);
+      }
+      expect(value(`${AGE}_count`, REDEMPTIONS)).toBe(1);
+      expect(value(LOOKUPS, { ...REDEMPTIONS, result: "bypass" })).toBe(1);
+    } finally {
+      await cached.close();
+    }
+  });
 });
 
 describe("when signals are missed or a rebuild fails", () => {
-  it("when the LISTEN connection is terminated and cannot come back, then a commit shows once the re-check interval has passed; once it listens again, commits show at the next response", async () => {
+  it("when the LISTEN connection is terminated and cannot come back, then a commit shows once the re-check interval has passed, rebuilt by the re-check; once it listens again, what committed meanwhile shows at once, and commits show at the next response", async () => {
     const role = `paimon_listen_${randomBytes(4).toString("hex")}`;
     const admin = createDatabase(ADMIN_DATABASE_URL, { maxConnections: 1 });
     await sql`create role ${sql.id(role)} login`.execute(admin);
@@ -289,13 +367,20 @@ describe("when signals are missed or a rebuild fails", () => {
       clock.advance(RECHECK_MS);
       expect(((await request(cached.app).get("/v1/fund")).body as FundBody).as_of_block).toBe(String(missed));
       expect(rechecks.at(-1)).toBe(true);
+      // What tells an operator that signals are missed: a rebuild by the re-check, none by a signal.
+      expect(await fundRebuilds(cached.app)).toEqual({ cold: 1, signal: 0, recheck: 1, reconnect: 0, retry: 0 });
 
-      // The connection comes back: it re-checks at once, and signals flow again.
+      // Another commit nobody hears; then the connection comes back: it re-checks at once and finds
+      // it, before any request and without the interval passing, and signals flow again.
+      const offline = nextBlock++;
+      await commitBlock(database.db, { number: offline, layers: layers(135_000) });
       const resynced = once(cached.hotReads, "recheck");
       const listening = once(cached.signals, "listening");
       await sql`alter role ${sql.id(role)} login`.execute(admin);
       await listening;
-      await resynced;
+      expect(await resynced).toEqual([{ behind: true }]);
+      expect(((await request(cached.app).get("/v1/fund")).body as FundBody).as_of_block).toBe(String(offline));
+      expect(await fundRebuilds(cached.app)).toEqual({ cold: 1, signal: 0, recheck: 1, reconnect: 1, retry: 0 });
       const rechecksBefore = rechecks.length;
       applied = once(cached.hotReads, "applied");
       const third = nextBlock++;
@@ -303,6 +388,7 @@ describe("when signals are missed or a rebuild fails", () => {
       await applied;
       expect(((await request(cached.app).get("/v1/fund")).body as FundBody).as_of_block).toBe(String(third));
       expect(rechecks.length).toBe(rechecksBefore);
+      expect(await fundRebuilds(cached.app)).toEqual({ cold: 1, signal: 1, recheck: 1, reconnect: 1, retry: 0 });
       expect((await request(cached.app).get("/health/ready").expect(200)).body).toEqual({ status: "ready" });
     } finally {
       await cached.close();
@@ -339,6 +425,14 @@ describe("when signals are missed or a rebuild fails", () => {
       expect(((await request(cached.app).get("/v1/fund").expect(200)).body as FundBody).as_of_block).toBe(
         String(second),
       );
+      // The signal's rebuild failed; each request after it that found no build in flight tried again.
+      const rebuilds = await fundRebuilds(cached.app);
+      expect(rebuilds).toMatchObject({ cold: 1, signal: 1, recheck: 0, reconnect: 0 });
+      expect(rebuilds["retry"]).toBeGreaterThanOrEqual(2);
+      // Every request waited for a build, and two of them failed: four misses, two ages served.
+      const value = await scrape(cached.app);
+      expect(value(LOOKUPS, { ...FUND, result: "miss" })).toBe(4);
+      expect(value(`${AGE}_count`, FUND)).toBe(2);
     } finally {
       await cached.close();
       await db.destroy();

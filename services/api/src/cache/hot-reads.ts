@@ -19,7 +19,10 @@
  *
  * A body is built from one snapshot of the fund's database (repeatable read): its rows and the
  * checkpoint it reports agree. Whatever depends on the caller — a page past the first (a cursor),
- * a list by owner — is never cached here; the routes query for it.
+ * a list by owner — is never cached here; the routes query for it (and say so, `bypass`).
+ *
+ * Each lookup, each rebuild and its reason, and the age of the data each cached response served
+ * are counted (cache-metrics.ts).
  */
 import { EventEmitter } from "node:events";
 import { latestAssessment } from "@paimon/core/assessments";
@@ -38,6 +41,7 @@ import { chainSync, latestRiskMark, latestSnapshot, type ChainSync } from "../fu
 import { presentFund } from "../fund/fund.routes";
 import { listRedemptions } from "../redemptions/redemptions.repository";
 import { MAX_PAGE_SIZE, redemptionPage } from "../redemptions/redemptions.routes";
+import { CacheMeter, type CachedRoute, type CacheMetrics, type RebuildReason } from "./cache-metrics";
 import { cachedBody, type CachedBody } from "./cached-body";
 import type { CommitSignals } from "./commit-signals";
 import { Slot, type Loaded } from "./slot";
@@ -46,6 +50,8 @@ export interface HotReadsDeps {
   readonly db: Kysely<Database>;
   readonly metricsDb: Kysely<MetricsDatabase>;
   readonly logger: Logger;
+  /** Where lookups, rebuilds and the served data's age are counted (the API's registry). */
+  readonly metrics: CacheMetrics;
   /** A cached body is served without re-reading the checkpoint for at most this long after it was last confirmed. */
   readonly recheckMs: number;
   /** A monotonic clock, in milliseconds. @default performance.now */
@@ -71,8 +77,8 @@ export interface RedemptionList {
 }
 
 export interface HotReadsEvents {
-  /** A body is being rebuilt from the databases. */
-  refresh: [{ readonly resource: string }];
+  /** A body is being rebuilt from the databases, and why. */
+  refresh: [{ readonly resource: string; readonly reason: RebuildReason }];
   /** A commit signal has been applied: from now on, nothing it made stale is served. */
   applied: [{ readonly channel: string }];
   /** The checkpoint was re-read; `behind`: something cached had fallen behind it (its signal was missed). */
@@ -121,14 +127,21 @@ interface Observation {
 
 const listKey = (list: RedemptionList) => `${list.status ?? "any"}/${list.channel ?? "any"}`;
 
+/** What made the cache compare itself with the committed state: a writer's signal, or a re-read of the checkpoint. */
+type ObservedBy = Extract<RebuildReason, "signal" | "recheck" | "reconnect">;
+
+const FUND_ROUTE: CachedRoute = "/v1/fund";
+const REDEMPTIONS_ROUTE: CachedRoute = "/v1/redemptions";
+
 export class HotReads extends EventEmitter<HotReadsEvents> {
   readonly #db: Kysely<Database>;
   readonly #metricsDb: Kysely<MetricsDatabase>;
   readonly #logger: Logger;
   readonly #recheckMs: number;
   readonly #now: () => number;
-  readonly #fund: Slot<FundEntry>;
-  readonly #lists = new Map<string, Slot<ListEntry>>();
+  readonly #meter: CacheMeter;
+  readonly #fund: Slot<FundEntry, RebuildReason>;
+  readonly #lists = new Map<string, Slot<ListEntry, RebuildReason>>();
   /** When the cached state was last confirmed against the database (the start of that re-read). */
   #verifiedAt = Number.NEGATIVE_INFINITY;
   /** How many times the signals' connections have listened again: a re-read started before the last one confirms nothing. */
@@ -142,7 +155,9 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     this.#logger = deps.logger;
     this.#recheckMs = deps.recheckMs;
     this.#now = deps.now ?? (() => performance.now());
-    this.#fund = new Slot(() => this.#loadFund());
+    this.#meter = new CacheMeter(deps.metrics);
+    // A load no caller gave a reason for is a request's: the first build, or one after a failed one.
+    this.#fund = new Slot((cause) => this.#loadFund(cause ?? (this.#fund.used ? "retry" : "cold")));
   }
 
   /** Applies `signals`' commits, and re-checks whenever one of its connections listens again. */
@@ -152,8 +167,8 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     });
     signals.on("malformed", ({ channel }) => {
       // Something committed, but what is unknown: everything cached may be stale.
-      this.#stale(this.#fund);
-      for (const slot of this.#lists.values()) this.#stale(slot);
+      this.#stale(this.#fund, "signal");
+      for (const slot of this.#lists.values()) this.#stale(slot, "signal");
       this.emit("applied", { channel });
     });
     signals.on("listening", () => {
@@ -165,10 +180,10 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
   observe(signal: CommitSignal): void {
     if (signal.channel === CHAIN_COMMIT_CHANNEL) {
       const { blockNumber, blockHash, updatedAt } = signal.checkpoint;
-      this.#observe({ sync: { block_number: blockNumber, block_hash: blockHash, updated_at: updatedAt } });
+      this.#observe({ sync: { block_number: blockNumber, block_hash: blockHash, updated_at: updatedAt } }, "signal");
     } else {
       // An assessment recorded or forgotten: only the fund carries the risk.
-      this.#stale(this.#fund);
+      this.#stale(this.#fund, "signal");
     }
     this.emit("applied", { channel: signal.channel });
   }
@@ -178,52 +193,92 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     this.#resyncs += 1;
     this.#verifiedAt = Number.NEGATIVE_INFINITY;
     if (this.#fund.used || this.#lists.size > 0) {
-      this.#recheck().catch((error: unknown) => {
+      this.#recheck("reconnect").catch((error: unknown) => {
         this.#logger.warn("re-checking the cached responses failed; the next request tries again", { error });
       });
     }
   }
 
-  /** The fund's read when it is known current without waiting (the common case); else undefined. */
+  /** The fund's read when it is known current without waiting (the common case); else undefined (ask `fund()`). */
   fundNow(): FundRead | undefined {
-    return this.#due() ? undefined : this.#fund.current();
+    const entry = this.#due() ? undefined : this.#fund.current();
+    if (entry) this.#hit(FUND_ROUTE, entry);
+    return entry;
   }
 
   /** The fund's read as of the last commit: after the re-check if one is due, and the rebuild if one is needed. */
-  async fund(): Promise<FundRead> {
-    if (this.#due()) await this.#recheck();
-    return this.#fund.get();
+  fund(): Promise<FundRead> {
+    return this.#lookup(FUND_ROUTE, this.#fund);
   }
 
-  /** A list's first page of `limit` when it is known current without waiting; else undefined. */
+  /** A list's first page of `limit` when it is known current without waiting; else undefined (ask `redemptions()`). */
   redemptionsNow(list: RedemptionList, limit: number): PageRead | undefined {
-    if (this.#due()) return undefined;
-    const entry = this.#list(list).current();
-    return entry && { body: this.#page(entry, limit), sync: entry.sync };
+    const entry = this.#due() ? undefined : this.#list(list).current();
+    if (!entry) return undefined;
+    this.#hit(REDEMPTIONS_ROUTE, entry);
+    return { body: this.#page(entry, limit), sync: entry.sync };
   }
 
   /** A list's first page of `limit` as of the last commit. */
   async redemptions(list: RedemptionList, limit: number): Promise<PageRead> {
-    if (this.#due()) await this.#recheck();
-    const entry = await this.#list(list).get();
+    const entry = await this.#lookup(REDEMPTIONS_ROUTE, this.#list(list));
     return { body: this.#page(entry, limit), sync: entry.sync };
+  }
+
+  /** A request to `route` that the cache does not serve (its route queries): counted beside the lookups. */
+  bypass(route: CachedRoute): void {
+    this.#meter.lookup(route, "bypass");
+  }
+
+  #hit(route: CachedRoute, entry: { readonly sync: ChainSync | undefined }): void {
+    this.#meter.lookup(route, "hit");
+    this.#meter.served(route, entry.sync);
+  }
+
+  /** `slot`'s value for a request that could not have it at once: a hit if the re-check confirms it, else a miss. */
+  async #lookup<E extends { readonly sync: ChainSync | undefined }>(
+    route: CachedRoute,
+    slot: Slot<E, RebuildReason>,
+  ): Promise<E> {
+    let result: "hit" | "miss" = "miss";
+    try {
+      if (this.#due()) await this.#recheck("recheck");
+      const ready = slot.current();
+      if (ready !== undefined) result = "hit";
+      const entry = ready ?? (await slot.get());
+      this.#meter.served(route, entry.sync);
+      return entry;
+    } finally {
+      this.#meter.lookup(route, result);
+    }
   }
 
   #due(): boolean {
     return this.#now() - this.#verifiedAt >= this.#recheckMs;
   }
 
-  #observe(observed: Observation): boolean {
+  /**
+   * Makes stale whatever `observed` shows behind, and returns whether anything was. A body that
+   * was not valid anyway (being built, or its last build failed) is built again: for the signal,
+   * or — a re-read cannot tell whether it would have been behind — as a retry.
+   */
+  #observe(observed: Observation, by: ObservedBy): boolean {
     let behind = false;
+    const unknown: RebuildReason = by === "signal" ? by : "retry";
     const fund = this.#fund.current();
     const risk = observed.risk;
-    if (
-      fund === undefined ||
+    if (fund === undefined) {
+      this.#stale(this.#fund, unknown);
+    } else if (
       !sameCheckpoint(fund.sync, observed.sync) ||
-      (risk !== undefined && (risk === "unknown" || !sameRisk(fund.risk, risk.mark)))
+      (risk !== undefined && risk !== "unknown" && !sameRisk(fund.risk, risk.mark))
     ) {
-      behind ||= fund !== undefined;
-      this.#stale(this.#fund);
+      behind = true;
+      this.#stale(this.#fund, by);
+    } else if (risk === "unknown") {
+      // The latest assessment could not be read: nothing is known to have committed, but the
+      // body's risk cannot be confirmed either.
+      this.#stale(this.#fund, "retry");
     }
     for (const slot of this.#lists.values()) {
       const list = slot.current();
@@ -233,32 +288,36 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
         continue;
       }
       behind ||= list !== undefined;
-      this.#stale(slot);
+      this.#stale(slot, list === undefined ? unknown : by);
     }
     return behind;
   }
 
-  /** Invalid from now on; rebuilt at once if it was in use, so the next request likely finds it ready. */
-  #stale(slot: Slot<FundEntry> | Slot<ListEntry>): void {
+  /** Invalid from now on; rebuilt at once (for `reason`) if it was in use, so the next request likely finds it ready. */
+  #stale(slot: Slot<FundEntry, RebuildReason> | Slot<ListEntry, RebuildReason>, reason: RebuildReason): void {
     slot.invalidate();
     if (!slot.used) return;
-    void (slot.get() as Promise<unknown>).catch((error: unknown) => {
+    void (slot.get(reason) as Promise<unknown>).catch((error: unknown) => {
       this.#logger.warn("rebuilding a cached response failed; the next request tries again", { error });
     });
   }
 
-  /** One re-read at a time, shared by every request that finds one due (a new one once the connections listen again). */
-  #recheck(): Promise<void> {
+  /**
+   * One re-read at a time, shared by every request that finds one due (a new one once the
+   * connections listen again); `by` says which it is, for the rebuilds it causes (a request that
+   * joins a re-read after a reconnection counts under the reconnection).
+   */
+  #recheck(by: Exclude<ObservedBy, "signal">): Promise<void> {
     if (this.#rechecking?.resyncs === this.#resyncs) return this.#rechecking.promise;
     const resyncs = this.#resyncs;
-    const promise: Promise<void> = this.#reread(resyncs).finally(() => {
+    const promise: Promise<void> = this.#reread(resyncs, by).finally(() => {
       if (this.#rechecking?.promise === promise) this.#rechecking = undefined;
     });
     this.#rechecking = { promise, resyncs };
     return promise;
   }
 
-  async #reread(resyncs: number): Promise<void> {
+  async #reread(resyncs: number, by: Exclude<ObservedBy, "signal">): Promise<void> {
     const started = this.#now();
     const [sync, risk] = await Promise.all([
       chainSync(this.#db),
@@ -269,20 +328,21 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
           )
         : undefined,
     ]);
-    const behind = this.#observe(risk === undefined ? { sync } : { sync, risk });
+    const behind = this.#observe(risk === undefined ? { sync } : { sync, risk }, by);
     // A signal lost, or one still on its way as the re-read ran ahead of it.
     if (behind) this.#logger.info("re-reading the checkpoint found a commit the signals had not announced yet");
     if (this.#resyncs === resyncs) this.#verifiedAt = Math.max(this.#verifiedAt, started);
     this.emit("recheck", { behind });
   }
 
-  #list(list: RedemptionList): Slot<ListEntry> {
+  #list(list: RedemptionList): Slot<ListEntry, RebuildReason> {
     const key = listKey(list);
-    let slot = this.#lists.get(key);
-    if (!slot) {
-      slot = new Slot(() => this.#loadList(key, list));
-      this.#lists.set(key, slot);
-    }
+    const existing = this.#lists.get(key);
+    if (existing) return existing;
+    const slot: Slot<ListEntry, RebuildReason> = new Slot((cause) =>
+      this.#loadList(key, list, cause ?? (slot.used ? "retry" : "cold")),
+    );
+    this.#lists.set(key, slot);
     return slot;
   }
 
@@ -300,8 +360,9 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     return this.#db.transaction().setIsolationLevel("repeatable read").setAccessMode("read only").execute(work);
   }
 
-  async #loadFund(): Promise<Loaded<FundEntry>> {
-    this.emit("refresh", { resource: "fund" });
+  async #loadFund(reason: RebuildReason): Promise<Loaded<FundEntry>> {
+    this.emit("refresh", { resource: "fund", reason });
+    this.#meter.rebuild(FUND_ROUTE, reason);
     let riskRead = true;
     const [state, risk] = await Promise.all([
       this.#consistent(async (trx) => ({ snapshot: await latestSnapshot(trx), sync: await chainSync(trx) })),
@@ -320,8 +381,9 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     return { value, keep: riskRead };
   }
 
-  async #loadList(key: string, list: RedemptionList): Promise<Loaded<ListEntry>> {
-    this.emit("refresh", { resource: `redemptions:${key}` });
+  async #loadList(key: string, list: RedemptionList, reason: RebuildReason): Promise<Loaded<ListEntry>> {
+    this.emit("refresh", { resource: `redemptions:${key}`, reason });
+    this.#meter.rebuild(REDEMPTIONS_ROUTE, reason);
     const { rows, sync } = await this.#consistent(async (trx) => ({
       rows: await listRedemptions(trx, { ...list, limit: MAX_PAGE_SIZE + 1 }),
       sync: await chainSync(trx),

@@ -1,11 +1,12 @@
 /**
  * The API as a real process (bin.ts, wired by main.ts) with its response cache: it follows the
  * listener's commits, and a restart serves what was committed while it was down. The re-check
- * interval is set far beyond the test, so only the commit signals can make a response move.
+ * interval is set far beyond the test, so only the commit signals can make a response move; the
+ * process's own /metrics counts the rebuilds they caused.
  */
 import { describe, expect, it, vi } from "vitest";
 import { apiProcesses, TEST_JWT_SECRET } from "../testing";
-import { commitBlock } from "./testing";
+import { commitBlock, seriesValue } from "./testing";
 
 const processes = apiProcesses();
 
@@ -65,6 +66,12 @@ describe("the API process and its response cache", () => {
       },
       { timeout: 30_000, interval: 20 },
     );
+    const exposition = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+    const rebuilds = (reason: string) =>
+      seriesValue(exposition, "paimon_response_cache_rebuilds_total", { route: "/v1/fund", reason });
+    expect(rebuilds("cold")).toBe(1);
+    expect(rebuilds("signal")).toBeGreaterThanOrEqual(1);
+    expect(rebuilds("recheck")).toBe(0);
     api.child.kill("SIGTERM");
     expect((await api.exited).code).toBe(0);
     expect(api.lines().filter((line) => line["level"] === "error")).toEqual([]);

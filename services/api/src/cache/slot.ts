@@ -4,6 +4,9 @@
  * an invalidation never gets a value loaded before it — and every request that arrives within one
  * epoch shares that epoch's single load. A load that fails stores nothing: the value it would have
  * replaced stays invalid, the waiters get the error, and the next request loads again.
+ *
+ * `Cause` is what the caller says a load it starts is for (the cache's rebuild reason); a load
+ * started without one is given `undefined`.
  */
 export interface Loaded<T> {
   readonly value: T;
@@ -11,12 +14,12 @@ export interface Loaded<T> {
   readonly keep: boolean;
 }
 
-export class Slot<T> {
+export class Slot<T, Cause = never> {
   #epoch = 0;
   #stored: { readonly epoch: number; readonly value: T } | undefined;
   #loading: { readonly epoch: number; readonly promise: Promise<T> } | undefined;
 
-  constructor(private readonly load: () => Promise<Loaded<T>>) {}
+  constructor(private readonly load: (cause: Cause | undefined) => Promise<Loaded<T>>) {}
 
   /** The value, if it is valid now; never loads. */
   current(): T | undefined {
@@ -28,13 +31,13 @@ export class Slot<T> {
     return this.#stored !== undefined;
   }
 
-  /** The valid value, or the load of this epoch (started now, or joined). */
-  get(): Promise<T> {
+  /** The valid value, or the load of this epoch (started now, for `cause`, or joined). */
+  get(cause?: Cause): Promise<T> {
     const stored = this.current();
     if (stored !== undefined) return Promise.resolve(stored);
     if (this.#loading?.epoch === this.#epoch) return this.#loading.promise;
     const epoch = this.#epoch;
-    const promise = this.load().then(
+    const promise = this.load(cause).then(
       ({ value, keep }) => {
         // A slower load of an older epoch never replaces what a newer one stored.
         if (keep && (this.#stored === undefined || this.#stored.epoch <= epoch)) this.#stored = { epoch, value };

@@ -1,18 +1,22 @@
 /**
  * What the response cache's tests share: the listener's own commit path (`commitBatch`,
  * `rollBack`, `touchCursor`) writing blocks of fund history into a test database, and an app
- * wired as main.ts wires it — commit signals, the cache following them, the routes — on a clock the
- * test moves.
+ * wired as main.ts wires it — commit signals, the cache following them, the routes, one metrics
+ * registry — on a clock the test moves, and what its `/metrics` says.
  */
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import { CHAIN_COMMIT_CHANNEL, RISK_COMMIT_CHANNEL } from "@paimon/core/commit-signal";
 import type { Database, MetricsDatabase } from "@paimon/core/db";
 import { createLogger, type Logger } from "@paimon/core/logger";
+import type { MetricName } from "@paimon/core/metrics";
 import type { RedisClient } from "@paimon/core/redis";
 import type { ChainEvent } from "@paimon/event-listener/events";
 import { commitBatch, rollBack } from "@paimon/event-listener/store";
+import type { Express } from "express";
 import type { Kysely } from "kysely";
+import request from "supertest";
+import { createApiMetrics } from "../metrics";
 import { createTestApp } from "../testing";
 import { createCommitSignals, type CommitSignals } from "./commit-signals";
 import { HotReads } from "./hot-reads";
@@ -119,10 +123,12 @@ export async function cachedApp(options: {
     reconnect: { startingDelayMs: 20, maxDelayMs: 200 },
     heartbeatMs: 60_000,
   });
+  const { registry, metrics } = createApiMetrics({ defaultMetrics: false });
   const hotReads = new HotReads({
     db: options.db,
     metricsDb: options.metricsDb,
     logger,
+    metrics,
     recheckMs: RECHECK_MS,
     now: options.now,
   });
@@ -135,6 +141,8 @@ export async function cachedApp(options: {
     metricsDb: options.metricsDb,
     redis: options.redis,
     logger,
+    registry,
+    metrics,
     hotReads,
     commitSignals: signals,
     rateLimitPerMinute: 1_000_000,
@@ -146,4 +154,28 @@ export async function cachedApp(options: {
     return (resource: string) => counts.get(resource) ?? 0;
   };
   return { app, signals, hotReads, refreshes, close: () => signals.close() };
+}
+
+/** A series of a catalogued metric, a histogram's `_bucket`, `_sum` and `_count` included. */
+export type SeriesName = MetricName | `${MetricName}_${"bucket" | "sum" | "count"}`;
+
+/**
+ * The Prometheus text exposition `text`, read as a query would: the sum of `name`'s series whose
+ * labels include `labels` (0 when none has them).
+ */
+export function seriesValue(text: string, name: SeriesName, labels: Readonly<Record<string, string>> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (sample?.[1] !== name) continue;
+    const own = new Map([...(sample[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]));
+    if (Object.entries(labels).every(([label, value]) => own.get(label) === value)) sum += Number(sample[3]);
+  }
+  return sum;
+}
+
+/** The app's `/metrics` as it is now: `seriesValue` over it. */
+export async function scrape(app: Express) {
+  const { text } = await request(app).get("/metrics").expect(200);
+  return (name: SeriesName, labels: Readonly<Record<string, string>> = {}) => seriesValue(text, name, labels);
 }

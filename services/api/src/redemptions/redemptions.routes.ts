@@ -80,6 +80,7 @@ export function redemptionRoutes(db: Kysely<Database>, hotReads?: HotReads): Rou
       sendCached(request, response, read.body, read.sync);
       return;
     }
+    hotReads?.bypass("/v1/redemptions");
     const after = query.cursor ? afterCursor(cursors.decode(query.cursor)) : undefined;
     const [rows, sync] = await Promise.all([
       listRedemptions(db, {

@@ -155,6 +155,26 @@ export const METRICS = {
     labels: ["method", "route", "status"],
     buckets: HTTP_DURATION_BUCKETS_SECONDS,
   },
+  // The API's response cache: `GET /v1/fund` and the redemption lists' first pages, per commit
+  paimon_response_cache_lookups_total: {
+    type: "counter",
+    owner: "api",
+    help: "Requests to the cached routes, by route template and result (hit: served a body built before it; miss: waited for one to be built; bypass: a request the cache does not serve, queried)",
+    labels: ["route", "result"],
+  },
+  paimon_response_cache_rebuilds_total: {
+    type: "counter",
+    owner: "api",
+    help: "Cached bodies built, by route template and reason (cold: the first; signal: a commit signal; recheck: the periodic re-check found a commit no signal announced; reconnect: the re-check after listening again found one; retry: the last build failed or kept only part)",
+    labels: ["route", "reason"],
+  },
+  paimon_response_cache_data_age_seconds: {
+    type: "histogram",
+    owner: "api",
+    help: "Age of the chain data each cached response served (its Paimon-Data-Age: since the listener wrote the checkpoint the body was built at), by route template",
+    labels: ["route"],
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+  },
   // §5.1: events
   paimon_event_processing_duration_seconds: {
     type: "histogram",
