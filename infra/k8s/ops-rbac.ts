@@ -1,12 +1,11 @@
 import { Chart, type ChartProps } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
-import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { WRITER_DEPLOYMENTS } from "@paimon/core/workloads";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { backupJobName } from "./backups-chart";
 import { selectorLabels } from "./pod";
-import { tcpPorts } from "./plus";
+import { asRole, tcpPorts } from "./plus";
 import type { WorkloadValues } from "./values";
 
 /** The Role (and its binding) a restore runs under: `ops restore` and `ops dr-drill` in a pod. */
@@ -24,32 +23,37 @@ export interface OpsRbacChartProps extends ChartProps {
  * and list and watch pods, to see theirs go. And the way to the API server: the cluster's private
  * endpoint is inside the VPC, which the namespace's HTTPS egress leaves out.
  *
- * The Role stays a raw object: cdk8s-plus-28's `Role` writes one rule per resource name, and the
- * binding names it.
+ * cdk8s-plus writes one rule per resource name: four rules granting `get` and `patch` on one
+ * Deployment's `scale` each, equal in effect to one rule listing the four names.
  */
 export class OpsRbacChart extends Chart {
   constructor(scope: Construct, id: string, props: OpsRbacChartProps) {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
     const labels = { "app.kubernetes.io/name": OPS_WRITERS_ROLE, "app.kubernetes.io/part-of": "paimon" };
-    const role = new k8s.KubeRole(this, "role", {
+    const role = new kplus.Role(this, "role", { metadata: { name: OPS_WRITERS_ROLE, labels } });
+    const scaleOf = (deployment: string): kplus.IApiResource => ({
+      apiGroup: "apps",
+      resourceType: "deployments/scale",
+      resourceName: deployment,
+    });
+    role.allow(["get", "patch"], ...WRITER_DEPLOYMENTS.map(scaleOf));
+    // A list or a watch cannot be narrowed by name: pods are read, never changed.
+    role.allow(["list", "watch"], kplus.ApiResource.PODS);
+    const binding = new kplus.RoleBinding(this, "binding", {
       metadata: { name: OPS_WRITERS_ROLE, labels },
-      rules: [
+      role: asRole(role),
+    });
+    binding.addSubjects(
+      kplus.ServiceAccount.fromServiceAccountName(
+        this,
+        "postgres-backup-account",
+        SERVICE_ACCOUNTS.postgresBackup.name,
         {
-          apiGroups: ["apps"],
-          resources: ["deployments/scale"],
-          resourceNames: [...WRITER_DEPLOYMENTS],
-          verbs: ["get", "patch"],
+          namespaceName: values.namespace,
         },
-        // A list or a watch cannot be narrowed by name: pods are read, never changed.
-        { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
-      ],
-    });
-    new k8s.KubeRoleBinding(this, "binding", {
-      metadata: { name: OPS_WRITERS_ROLE, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.name },
-      subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNTS.postgresBackup.name, namespace: values.namespace }],
-    });
+      ),
+    );
     new kplus.NetworkPolicy(this, "kubernetes-api", {
       metadata: { name: "allow-kubernetes-api", labels },
       selector: kplus.Pods.select(this, "postgres-backup", { labels: selectorLabels(backupJobName("postgres")) }),

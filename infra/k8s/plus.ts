@@ -125,6 +125,14 @@ export function withoutAddressLabel(workload: kplus.Workload, templatePath: stri
   );
 }
 
+/**
+ * The headless Service a StatefulSet is governed by, selecting only the labels given it:
+ * cdk8s-plus's StatefulSet adds its own address label to that Service's selector.
+ */
+export function withoutAddressSelector(service: kplus.Service): void {
+  ApiObject.of(service).addJsonPatch(JsonPatch.remove(`/spec/selector/${kplus.Pod.ADDRESS_LABEL.replace("/", "~1")}`));
+}
+
 /** A ClusterIP Service selecting `labels`, each port targeting the container port of its number. */
 export function clusterService(
   scope: Construct,
@@ -142,8 +150,8 @@ export function clusterService(
 }
 
 /**
- * A ServiceAccount as a pod's account, a ConfigMap as a volume's source: the constructs'
- * `resourceName` getter is typed `string | undefined`, which `exactOptionalPropertyTypes` refuses
+ * A ServiceAccount as a pod's account, a ConfigMap as a volume's source, a Role as a binding's:
+ * the constructs' `resourceName` getter is typed `string | undefined`, which `exactOptionalPropertyTypes` refuses
  * for the interfaces' optional `string`; it returns the object's name, always set.
  */
 export function asAccount(account: kplus.ServiceAccount): kplus.IServiceAccount {
@@ -151,6 +159,9 @@ export function asAccount(account: kplus.ServiceAccount): kplus.IServiceAccount 
 }
 export function asConfigMap(configMap: kplus.ConfigMap): kplus.IConfigMap {
   return configMap as kplus.IConfigMap;
+}
+export function asRole(role: kplus.Role): kplus.IRole {
+  return role as kplus.IRole;
 }
 
 /** The Job template's path in a CronJob. */

@@ -1,19 +1,20 @@
-import { Chart, type ChartProps } from "cdk8s";
+import { ApiObject, Chart, Duration, JsonPatch, type ChartProps } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
-import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
+import { disruptionBudget, quantity, selectorLabels } from "./pod";
 import {
-  containerSecurityContext,
-  disruptionBudget,
-  plainEnv,
-  podSecurityContext,
-  quantity,
-  resources,
-  secretEnv,
-  selectorLabels,
-  tmpMount,
-  tmpVolume,
-} from "./pod";
+  IMAGE_PULL_POLICY,
+  containerResources,
+  containerSecurity,
+  fromSecret,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  selectExactly,
+  syncedSecret,
+  tmpDirectory,
+  withoutAddressSelector,
+} from "./plus";
 import { PORTS, type WorkloadValues } from "./values";
 
 export const TIMESCALEDB = "paimon-timescaledb";
@@ -50,76 +51,83 @@ export class TimescaleChart extends Chart {
     super(scope, id, { ...props, namespace: props.values.namespace });
     const { values } = props;
     const labels = selectorLabels(TIMESCALEDB);
-    const probe = (initialDelaySeconds: number, periodSeconds: number): k8s.Probe => ({
-      exec: { command: ["pg_isready", "-U", TIMESCALEDB_USER, "-d", TIMESCALEDB_DATABASE, "-h", "127.0.0.1"] },
-      initialDelaySeconds,
-      periodSeconds,
-      timeoutSeconds: 5,
-    });
+    const probe = (initialDelaySeconds: number, periodSeconds: number): kplus.Probe =>
+      kplus.Probe.fromCommand(["pg_isready", "-U", TIMESCALEDB_USER, "-d", TIMESCALEDB_DATABASE, "-h", "127.0.0.1"], {
+        initialDelaySeconds: Duration.seconds(initialDelaySeconds),
+        periodSeconds: Duration.seconds(periodSeconds),
+        timeoutSeconds: Duration.seconds(5),
+      });
+    // The pods' stable names (`paimon-timescaledb-0.paimon-timescaledb`) come from this Service.
     const service = new kplus.Service(this, "service", {
       metadata: { name: TIMESCALEDB, labels },
       clusterIP: "None",
       ports: [{ name: "postgres", port: PORTS.timescaledb, targetPort: PORTS.timescaledb }],
     });
     for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
-    // Raw, unlike the other workloads: the metrics database's volume rides on this object, so its
-    // spec stays exactly what it was (a cdk8s-plus StatefulSet writes the API's defaults out, and
-    // the plan reads any change to a StatefulSet's spec as a possible replacement of its data);
-    // and cdk8s-plus-28 models neither its claim templates nor their retention.
-    new k8s.KubeStatefulSet(this, "statefulset", {
+    // The fields Pulumi replaces the StatefulSet on (infra/planner/replacement.ts: its name, selector,
+    // service name, pod management policy, revision history and claim templates) are exactly what
+    // the raw object held; what cdk8s-plus adds is the API's defaults (minReadySeconds 0, a
+    // rolling update's partition 0), updated in place.
+    const statefulSet = new kplus.StatefulSet(this, "statefulset", {
       metadata: { name: TIMESCALEDB, labels },
-      spec: {
-        serviceName: TIMESCALEDB,
-        replicas: 1,
-        selector: { matchLabels: labels },
-        podManagementPolicy: "OrderedReady",
-        updateStrategy: { type: "RollingUpdate" },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-        template: {
-          metadata: { labels },
+      service,
+      select: false,
+      podMetadata: { labels },
+      replicas: 1,
+      podManagementPolicy: kplus.PodManagementPolicy.ORDERED_READY,
+      strategy: kplus.StatefulSetUpdateStrategy.rollingUpdate(),
+      automountServiceAccountToken: false,
+      securityContext: podSecurity,
+      terminationGracePeriod: Duration.seconds(120),
+    });
+    const tmp = tmpDirectory(statefulSet);
+    const run = kplus.Volume.fromEmptyDir(statefulSet, "run-volume", "run");
+    const secret = syncedSecret(this);
+    statefulSet.addContainer({
+      name: "timescaledb",
+      image: values.timescaledbImage,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      ports: [{ name: "postgres", number: PORTS.timescaledb }],
+      envVariables: {
+        ...plainValues({
+          POSTGRES_USER: TIMESCALEDB_USER,
+          POSTGRES_DB: TIMESCALEDB_DATABASE,
+          PGDATA: "/var/lib/postgresql/data/pgdata",
+        }),
+        POSTGRES_PASSWORD: fromSecret(secret, "timescaledb-password"),
+      },
+      resources: containerResources({ memoryMi: 1024, cpuMillis: 500 }, { memoryMi: 2048, cpuMillis: 1000 }),
+      liveness: probe(30, 15),
+      readiness: probe(5, 10),
+      securityContext: containerSecurity,
+      volumeMounts: [tmp, { path: "/var/run/postgresql", volume: run }],
+    });
+    const template = "/spec/template";
+    const container = `${template}/spec/containers/0`;
+    selectExactly(statefulSet, labels, template);
+    withoutAddressSelector(service);
+    restrictPod(statefulSet, template);
+    // Not modelled by cdk8s-plus-28: the claim templates and their retention (a deleted or
+    // scaled-in StatefulSet leaves its volumes), and a mount of the claim, which is no pod volume.
+    // cdk8s-plus writes memory in MiB only: the limit stays 2Gi as the manifest held it (2048Mi is
+    // also cdk8s-plus's default limit, which plus.test.ts reads as a container left to defaults).
+    // The patches apply before the generated types serialize their quantities: those are given as
+    // `Quantity`, or they are dropped.
+    ApiObject.of(statefulSet).addJsonPatch(
+      JsonPatch.add("/spec/persistentVolumeClaimRetentionPolicy", { whenDeleted: "Retain", whenScaled: "Retain" }),
+      JsonPatch.add("/spec/volumeClaimTemplates", [
+        {
+          metadata: { name: "data", labels },
           spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext,
-            terminationGracePeriodSeconds: 120,
-            volumes: [tmpVolume, { name: "run", emptyDir: {} }],
-            containers: [
-              {
-                name: "timescaledb",
-                image: values.timescaledbImage,
-                ports: [{ name: "postgres", containerPort: PORTS.timescaledb }],
-                env: [
-                  ...plainEnv({
-                    POSTGRES_USER: TIMESCALEDB_USER,
-                    POSTGRES_DB: TIMESCALEDB_DATABASE,
-                    PGDATA: "/var/lib/postgresql/data/pgdata",
-                  }),
-                  secretEnv("POSTGRES_PASSWORD", "timescaledb-password"),
-                ],
-                resources: resources({ memory: "1Gi", cpu: "500m" }, { memory: "2Gi", cpu: "1" }),
-                livenessProbe: probe(30, 15),
-                readinessProbe: probe(5, 10),
-                securityContext: containerSecurityContext,
-                volumeMounts: [
-                  tmpMount,
-                  { name: "run", mountPath: "/var/run/postgresql" },
-                  { name: "data", mountPath: "/var/lib/postgresql/data" },
-                ],
-              },
-            ],
+            accessModes: ["ReadWriteOnce"],
+            storageClassName: values.timescaleStorageClass,
+            resources: { requests: { storage: quantity(`${values.timescaleVolumeGiB}Gi`) } },
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: "data", labels },
-            spec: {
-              accessModes: ["ReadWriteOnce"],
-              storageClassName: values.timescaleStorageClass,
-              resources: { requests: { storage: quantity(`${values.timescaleVolumeGiB}Gi`) } },
-            },
-          },
-        ],
-      },
-    });
+      ]),
+      JsonPatch.add(`${container}/volumeMounts/-`, { name: "data", mountPath: "/var/lib/postgresql/data" }),
+      JsonPatch.replace(`${container}/resources/limits/memory`, quantity("2Gi")),
+    );
     // One replica: the budget only makes a drain wait until the volume can follow the pod.
     if (values.highAvailability) disruptionBudget(this, TIMESCALEDB, labels);
   }

@@ -5,7 +5,7 @@ import { bySeverity, type ChangeKind, type Finding, type ResourceRef, type Sever
 import { flatten, surface } from "./leaves";
 import type { PolicyViolation } from "./policy";
 import { loadPriceTable, type PriceTable } from "./prices/table";
-import { decide, isStateful, type Decision } from "./replacement";
+import { decide, isStateful, replacementConsequence, type Decision } from "./replacement";
 import { categorize, directionOf, type Direction, type PropertyPath, type SecurityCategory } from "./security";
 import { OUTPUTS_KEY, type Json, type PlannedResource, type PlanSnapshot } from "./snapshot";
 import { securityFacts } from "./summary";
@@ -33,7 +33,8 @@ export interface ResourceChange extends ResourceRef {
 export type FlaggedChange = Finding;
 
 export interface StatefulChange extends ResourceRef {
-  readonly reason: "deleted" | "replaced" | "may be replaced";
+  /** `refused`: updated in place, and the API refuses the update (`pulumi up` fails; nothing is replaced). */
+  readonly reason: "deleted" | "replaced" | "refused" | "may be replaced";
   readonly detail: string;
   /** Whether the base had `protect` set: `pulumi up` refuses to delete it until that is lifted. */
   readonly protected: boolean;
@@ -302,6 +303,7 @@ export function diffSnapshots(
       }
       const found = [...decisions.values()];
       const replaces = found.filter((decision) => decision.action === "replace");
+      const refuses = found.filter((decision) => decision.action === "refuse");
       const mayReplace = found.filter((decision) => decision.action === "may replace");
       if (found.length > 0) {
         const kindName = resource.type.split(":").pop() ?? resource.type;
@@ -309,18 +311,22 @@ export function diffSnapshots(
         const guarded = old.inputs["deletionProtection"] === true;
         const explain = (list: readonly Decision[]) =>
           list.map((d) => `\`${d.property}\` (${d.note}; ${d.source})`).join(", ");
+        const refused =
+          refuses.length > 0 ? `changing ${explain(refuses)} is refused by the API: \`pulumi up\` fails there` : "";
         const detail =
           replaces.length > 0
-            ? `changing ${explain(replaces)} forces a new ${kindName}; the old one and its data are deleted${
+            ? `changing ${explain(replaces)} forces a new ${kindName}; ${replacementConsequence(resource.type, old.inputs, resource.inputs)}${
                 guarded
                   ? ". AWS refuses to delete it while deletionProtection is on: `pulumi up` fails after creating the new one"
                   : ""
-              }${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace it too` : ""}`
-            : `changing ${explain(mayReplace)} may replace the ${kindName} and delete its data: check \`pulumi preview\``;
+              }${refused ? `; ${refused}` : ""}${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace it too` : ""}`
+            : refuses.length > 0
+              ? `${refused}, and nothing is replaced${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace the ${kindName}: check \`pulumi preview\`` : ""}`
+              : `changing ${explain(mayReplace)} may replace the ${kindName} and delete its data: check \`pulumi preview\``;
         const severity: Severity = replaces.length > 0 ? (isProtected ? "high" : "critical") : "medium";
         stateful.push({
           ...refOf(resource),
-          reason: replaces.length > 0 ? "replaced" : "may be replaced",
+          reason: replaces.length > 0 ? "replaced" : refuses.length > 0 ? "refused" : "may be replaced",
           detail,
           protected: isProtected,
           severity,
@@ -359,7 +365,7 @@ export function diffSnapshots(
       kind: entry.reason === "deleted" ? "removed" : "changed",
       direction: "weakened",
       severity: entry.severity,
-      reason: `**${entry.reason}**: ${entry.detail}${entry.protected ? " (protected: `pulumi up` refuses until `protect` is lifted)" : ""}`,
+      reason: `**${entry.reason}**: ${entry.detail}${entry.protected && entry.reason !== "refused" ? " (protected: `pulumi up` refuses until `protect` is lifted)" : ""}`,
     });
   }
 

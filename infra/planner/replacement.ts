@@ -7,17 +7,24 @@ import type { Json } from "./snapshot";
  * bridged from terraform-provider-aws 6.x, whose `ForceNew` / `RequiresReplace` arguments (and
  * CustomizeDiff hooks) force a replacement in Pulumi too. Rows are restated from
  * terraform-provider-aws v6.58.0 (the schema functions of each resource, 2026-08-05), with the
- * upstream file each comes from. A property no table lists is reported as "may replace": never a
- * guess.
+ * upstream file each comes from. The Kubernetes provider decides from its own list of
+ * force-new fields per kind (a change at or under one replaces the object; any other is sent as an
+ * update, which the API server may refuse): those rows are read from pulumi-kubernetes and from
+ * Kubernetes' update validation of the same kind. A property no table lists is reported as
+ * "may replace": never a guess.
  */
 
 export type ReplacementAction = "update" | "replace" | "refuse" | "may replace";
 
 export interface PropertyRule {
-  /** `update` / `replace`, or a function of the old and new values for a conditional rule. */
+  /**
+   * `update` / `replace` / `refuse` (updated in place, and the API refuses the update), or a
+   * function of the old and new values for a conditional rule.
+   */
   readonly action:
     | "update"
     | "replace"
+    | "refuse"
     | ((before: Json | undefined, after: Json | undefined, inputs: { [key: string]: Json }) => ReplacementAction);
   /** Why, in the provider's words. */
   readonly note: string;
@@ -27,10 +34,18 @@ export interface ReplacementTable {
   /** The provider source file the rows come from. */
   readonly source: string;
   readonly properties: Readonly<Record<string, PropertyRule>>;
+  /**
+   * What a replacement does to the data, from the old and new inputs.
+   * @default the old resource and its data are deleted
+   */
+  readonly replaced?: (before: Inputs | undefined, after: Inputs) => string;
 }
+
+type Inputs = { [key: string]: Json };
 
 const update = (note = "not ForceNew: updated in place"): PropertyRule => ({ action: "update", note });
 const replace = (note = "ForceNew: a change replaces the resource"): PropertyRule => ({ action: "replace", note });
+const refuse = (note: string): PropertyRule => ({ action: "refuse", note });
 
 /** Note R: v6 injects `region`; a change replaces, except between unset and the provider's region. */
 const REGION: PropertyRule = {
@@ -50,6 +65,78 @@ const compareVersions = (a: number[], b: number[]): number => {
   }
   return 0;
 };
+
+/**
+ * The Kubernetes provider's rules (pulumi-kubernetes `forceNewProperties` and `Diff`, read at
+ * main 9497796, 2026-07-01, after v4.32.0; the StatefulSet and claim lists are unchanged since
+ * 2021, and the workspace pins 4.34.2): every kind replaces on its name or namespace, a
+ * StatefulSet on its pod management policy, revision history, selector, service name and claim
+ * templates, a claim on its access modes, selector, class and volume name; a named object is
+ * deleted before its successor is created. Everything else is sent as an update, which
+ * Kubernetes' validation of that kind's update may refuse (`pulumi up` then fails, and nothing is
+ * replaced): read in kubernetes/kubernetes, ValidateStatefulSetUpdate at 2dd1588c and
+ * ValidatePersistentVolumeClaimUpdate at 000f2605.
+ */
+const K8S_FORCE_NEW = "force-new in pulumi-kubernetes: a change replaces the object";
+const K8S_METADATA: Readonly<Record<string, PropertyRule>> = {
+  "metadata.name": replace("the object's identity: a change replaces it"),
+  "metadata.namespace": replace("the object's identity: a change replaces it"),
+  "metadata.labels": update("metadata: updated in place"),
+  "metadata.annotations": update("metadata: updated in place"),
+};
+const STATEFUL_SET_MUTABLE =
+  "updated in place: Kubernetes lets a StatefulSet's update change only 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds'";
+
+const QUANTITY_SUFFIXES: Readonly<Record<string, number>> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** A Kubernetes storage quantity (`200Gi`, `5e9`, `500M`) in bytes; undefined if it is none. */
+export function storageBytes(value: Json | undefined): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value !== "string") return undefined;
+  const match = /^(\d+(?:\.\d+)?(?:e\d+)?)([kMGTPE]i?|Ki)?$/.exec(value.trim());
+  const multiplier = QUANTITY_SUFFIXES[match?.[2] ?? ""];
+  return match && multiplier !== undefined ? Number(match[1]) * multiplier : undefined;
+}
+
+const claimTemplateNames = (inputs: Inputs | undefined): string[] => {
+  const templates = at(inputs, "spec.volumeClaimTemplates");
+  if (!Array.isArray(templates)) return [];
+  return templates.map((template) => {
+    const name = at(template as Inputs, "metadata.name");
+    return typeof name === "string" ? name : "";
+  });
+};
+
+/**
+ * A StatefulSet's replacement: Pulumi deletes it first (it keeps its name), and what becomes of
+ * its claims (`<template>-<set>-<ordinal>`) is its retention policy's — Retain unless it says
+ * Delete — and whether the successor's claim names are the same.
+ */
+function statefulSetReplaced(before: Inputs | undefined, after: Inputs): string {
+  const deleted = at(before, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted") === "Delete";
+  const first = "Pulumi deletes it before creating its successor under the same name, so its pods stop meanwhile";
+  if (deleted) return `${first}; its claims are deleted with it (whenDeleted: Delete), and their data`;
+  const names = claimTemplateNames(before);
+  const kept = claimTemplateNames(after);
+  const same = at(before, "metadata.name") === at(after, "metadata.name") && names.every((name) => kept.includes(name));
+  return same
+    ? `${first}; its claims are kept (whenDeleted: Retain) and the successor mounts them again as they are`
+    : `${first}; its claims are kept (whenDeleted: Retain), but the successor's claims are named differently: it starts on new, empty volumes, the data left on claims nothing mounts`;
+}
 
 export const REPLACEMENT_TABLES: Readonly<Record<string, ReplacementTable>> = {
   "aws:rds/instance:Instance": {
@@ -241,9 +328,64 @@ export const REPLACEMENT_TABLES: Readonly<Record<string, ReplacementTable>> = {
       region: REGION,
     },
   },
+  "kubernetes:apps/v1:StatefulSet": {
+    source:
+      "pulumi-kubernetes provider/pkg/provider/diff.go (forceNew statefulSet); kubernetes pkg/apis/apps/validation/validation.go (ValidateStatefulSetUpdate)",
+    properties: {
+      ...K8S_METADATA,
+      "spec.podManagementPolicy": replace(K8S_FORCE_NEW),
+      "spec.revisionHistoryLimit": replace(K8S_FORCE_NEW),
+      "spec.selector": replace(K8S_FORCE_NEW),
+      "spec.serviceName": replace(K8S_FORCE_NEW),
+      "spec.volumeClaimTemplates": replace(
+        `${K8S_FORCE_NEW}; the claims it already made are not changed (a new size or class reaches none of them)`,
+      ),
+      "spec.template": update(
+        "updated in place; the controller then recreates each pod on its claims, one at a time (one replica: the database restarts)",
+      ),
+      "spec.replicas": update(STATEFUL_SET_MUTABLE),
+      "spec.updateStrategy": update(STATEFUL_SET_MUTABLE),
+      "spec.minReadySeconds": update(STATEFUL_SET_MUTABLE),
+      "spec.ordinals": update(STATEFUL_SET_MUTABLE),
+      "spec.persistentVolumeClaimRetentionPolicy": update(STATEFUL_SET_MUTABLE),
+    },
+    replaced: statefulSetReplaced,
+  },
+  "kubernetes:core/v1:PersistentVolumeClaim": {
+    source:
+      "pulumi-kubernetes provider/pkg/provider/diff.go (forceNew PersistentVolumeClaim); kubernetes pkg/apis/core/validation/validation.go (ValidatePersistentVolumeClaimUpdate)",
+    properties: {
+      ...K8S_METADATA,
+      "metadata.annotations.volume.beta.kubernetes.io/storage-class": refuse(
+        "updated in place, and refused by the API server: the beta storage-class annotation is immutable",
+      ),
+      "spec.accessModes": replace(K8S_FORCE_NEW),
+      "spec.selector": replace(K8S_FORCE_NEW),
+      "spec.storageClassName": replace(K8S_FORCE_NEW),
+      "spec.volumeName": replace(K8S_FORCE_NEW),
+      spec: refuse(
+        "not force-new, so updated in place, and refused by the API server: a claim's spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+      ),
+      "spec.resources.requests.storage": {
+        action: (before, after) => {
+          const was = storageBytes(before);
+          const is = storageBytes(after);
+          if (was === undefined || is === undefined) return "may replace";
+          return is < was ? "refuse" : "update";
+        },
+        note: "a bound claim grows in place (if its StorageClass allows volume expansion); a smaller request is refused: field can not be less than previous value",
+      },
+      "spec.volumeAttributesClassName": {
+        action: (before, after) => (before !== undefined && after === undefined ? "refuse" : "update"),
+        note: "changes in place for a bound claim; from a class back to none is refused",
+      },
+    },
+    replaced: () =>
+      "Pulumi deletes the claim before creating its successor under the same name: the successor binds a new, empty volume, and the old volume is deleted with its data unless its StorageClass's reclaimPolicy is Retain",
+  },
 };
 
-/** Kubernetes objects whose data outlives a pod; the AWS provider source says nothing of them. */
+/** Kubernetes objects whose data outlives a pod (each has its table above). */
 export const KUBERNETES_STATEFUL = new Set([
   "kubernetes:core/v1:PersistentVolumeClaim",
   "kubernetes:apps/v1:StatefulSet",
@@ -260,8 +402,6 @@ export interface Decision {
   /** Where the rule comes from. */
   readonly source: string;
 }
-
-type Inputs = { [key: string]: Json };
 
 function at(inputs: Inputs | undefined, row: string): Json | undefined {
   let current: Json | undefined = inputs;
@@ -308,7 +448,7 @@ export function decide(
     return {
       property: top,
       action: "may replace",
-      note: "no replacement table for this type: Kubernetes rejects changes to a StatefulSet's or claim's immutable fields, and Pulumi may replace the object",
+      note: "no replacement table for this type: check `pulumi preview`",
       source: "none",
     };
   }
@@ -327,4 +467,9 @@ export function decide(
   }
   const action = typeof rule.action === "function" ? rule.action(at(before, row), at(after, row), after) : rule.action;
   return { property: row, action, note: rule.note, source: table.source };
+}
+
+/** What replacing a `type` resource does to its data, in words. */
+export function replacementConsequence(type: string, before: Inputs | undefined, after: Inputs): string {
+  return REPLACEMENT_TABLES[type]?.replaced?.(before, after) ?? "the old one and its data are deleted";
 }
