@@ -63,6 +63,13 @@ export interface StackNames {
   readonly redisReplicationGroupId: string;
   /** Snapshots the hourly Redis backup takes (and may delete) start with this. */
   readonly redisSnapshotPrefix: string;
+  /** The RDS instance, as the database component names it (`<prefix>-postgres`): the DR drill's source. */
+  readonly databaseInstance: string;
+  /**
+   * The DR drill's scratch instances are named with this (and the drill's time); its role may
+   * create and delete no other instance.
+   */
+  readonly drillScratchPrefix: string;
   /** The OpenSearch domain (≤ 28 characters). */
   readonly logDomain: string;
   /**
@@ -100,6 +107,8 @@ export function stackNames(identity: StackIdentity): StackNames {
     dataKeyAliasArn: `arn:${partition}:kms:${identity.region}:${identity.awsAccountId}:${dataKeyAlias(prefix)}`,
     redisReplicationGroupId: `${prefix}-redis`,
     redisSnapshotPrefix: `${prefix}-`,
+    databaseInstance: `${prefix}-postgres`,
+    drillScratchPrefix: `${prefix}-drill-`,
     logDomain: `${prefix}-logs`,
     originLoadBalancer: `${prefix}-origin`,
     namespace: identity.namespace,

@@ -119,7 +119,7 @@ describe.each(["staging", "production"])("the %s platform", (stack) => {
     const roles = all(stack, "aws:iam/role:Role").filter((role) =>
       JSON.stringify(role.inputs).includes("AssumeRoleWithWebIdentity"),
     );
-    expect(roles.length).toBe(12);
+    expect(roles.length).toBe(13);
     for (const role of roles) {
       const [trust] = statements(role, "assumeRolePolicy");
       const equals = (trust!["Condition"] as { StringEquals: Record<string, string> }).StringEquals;

@@ -222,6 +222,14 @@ export async function program(): Promise<StackOutputs> {
       cacheArn: cache.replicationGroupArn,
       cacheSnapshotArnPrefix: `arn:${scope.partition}:elasticache:${config.region}:${config.awsAccountId}:snapshot:${names.redisSnapshotPrefix}`,
       secretArnPattern: secretArnPattern(scope, names.secretPrefix),
+      drill: {
+        region: config.region,
+        sourceInstanceArn: database.instanceArn,
+        subnetGroupArn: database.subnetGroupArn,
+        parameterGroupArn: database.parameterGroupArn,
+        scratchInstanceArnPrefix: `arn:${scope.partition}:rds:${config.region}:${config.awsAccountId}:db:${names.drillScratchPrefix}`,
+        defaultOptionGroupArns: `arn:${scope.partition}:rds:${config.region}:${config.awsAccountId}:og:default:postgres-*`,
+      },
       logDomainArn: domainArn(scope.partition, config.region, config.awsAccountId, names.logDomain),
       hostedZoneId: edge.zoneId,
       // The ingress serves the origin host; cert-manager proves it holds it.

@@ -58,6 +58,36 @@ describe("the staging platform's wiring", () => {
     expect(check(recorded)).toEqual([]);
   });
 
+  it("then the DR drill restores the instance the stack creates, into a prefix no instance of the stack has", () => {
+    const instances = recorded
+      .filter((resource) => resource.type === "aws:rds/instance:Instance")
+      .map((resource) => String(resource.inputs["identifier"]));
+    const drill = recorded.find(
+      (resource) =>
+        resource.type === "kubernetes:batch/v1:CronJob" &&
+        (resource.inputs["metadata"] as { name?: string }).name === "paimon-dr-drill",
+    );
+    const container = (
+      drill?.inputs["spec"] as
+        | {
+            jobTemplate: {
+              spec: {
+                template: { spec: { containers: { args: string[]; env: { name: string; value?: string }[] }[] } };
+              };
+            };
+          }
+        | undefined
+    )?.jobTemplate.spec.template.spec.containers[0];
+    if (!container) throw new Error("no CronJob paimon-dr-drill in the plan");
+    const source = container.args[container.args.indexOf("--rds-source") + 1];
+    const prefix = container.env.find((variable) => variable.name === "RDS_SCRATCH_PREFIX")?.value ?? "";
+    expect(instances).toContain(source);
+    expect(prefix).not.toBe("");
+    expect(instances.filter((identifier) => identifier.startsWith(prefix))).toEqual([]);
+    const policy = recorded.find((resource) => resource.name === "roles-drDrill-policy");
+    expect(String(policy?.inputs["policy"])).toContain(`:db:${prefix}*`);
+  });
+
   it("when the secret stores are namespaced and name the controller's account, then the service-account rule fires", () => {
     const stores = plant(
       kind("ClusterSecretStore"),
@@ -176,6 +206,7 @@ describe("a stack whose paimon:workloads.namespace is not the default", () => {
         "paimon-backup-redis",
         "paimon-backup-secrets",
         "paimon-backup-timescaledb",
+        "paimon-dr-drill",
         "paimon-rebalance-worker",
       ].map((name) => `system:serviceaccount:fund:${name}`),
     );

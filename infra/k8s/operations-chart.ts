@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import { EVENT_LISTENER, WORKERS, workerName } from "@paimon/core/workloads";
 import { API } from "./api-chart";
 import { PUSHGATEWAY_URL } from "./backups-chart";
+import { DrDrill } from "./dr-drill";
 import { selectorLabels } from "./pod";
 import {
   CRON_JOB_TEMPLATE,
@@ -36,14 +37,16 @@ export interface OperationsChartProps extends ChartProps {
 }
 
 /**
- * The §9.1 daily checklist as a CronJob of the services' image, every morning before the working
- * day (08:30 in Singapore, the stacks' region): each service's readiness, the risk indicators,
- * the pending redemptions in PostgreSQL, the event pipeline's lag, the alerts that fired and the
- * backups' ages, read from Prometheus and the services. It pushes every item's status to the
+ * The §9 checklists that run in the cluster. The §9.1 daily checklist as a CronJob of the
+ * services' image, every morning before the working day (08:30 in Singapore, the stacks'
+ * region): each service's readiness, the risk indicators, the pending redemptions in PostgreSQL,
+ * the event pipeline's lag, the alerts that fired and the backups' ages, read from Prometheus and
+ * the services. It pushes every item's status to the
  * Pushgateway, where OpsCheckFailing routes a failing one to the team's channel; the Job itself
  * fails when an item does, and is not retried (the next run is tomorrow's; a rerun is a manual
  * Job). The backups' ages come from the successes the backup jobs pushed, each recorded only once
- * its read-back was verified: the check needs no access to the bucket.
+ * its read-back was verified: the check needs no access to the bucket. And §9.3's monthly
+ * disaster-recovery drill (dr-drill.ts), with a role and network access of its own.
  */
 export class OperationsChart extends Chart {
   constructor(scope: Construct, id: string, props: OperationsChartProps) {
@@ -134,5 +137,7 @@ export class OperationsChart extends Chart {
       selector: kplus.Pods.select(this, "services-selected", { expressions: services }),
       ingress: { rules: [{ peer: check, ports: servicePorts() }] },
     });
+
+    new DrDrill(this, "dr-drill", { values });
   }
 }

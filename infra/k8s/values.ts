@@ -54,6 +54,10 @@ export interface WorkloadValues {
   /** The data key by its alias's ARN: the backups' SSE-KMS key and the secrets export's envelope key. */
   readonly backupKmsKeyId: string;
   readonly redisReplicationGroupId: string;
+  /** The RDS instance: what the DR drill restores to a point in time. */
+  readonly databaseInstance: string;
+  /** The DR drill's scratch instances are named with it; its role may create and delete no others. */
+  readonly drillScratchPrefix: string;
   /** The Redis backup's snapshots are named with it; its role may delete no others. */
   readonly redisSnapshotPrefix: string;
   /** ElastiCache runs in cluster mode: the services must discover its shards (`REDIS_CLUSTER`). */
@@ -95,6 +99,8 @@ export function workloadValues(config: StackConfig): WorkloadValues {
     backupBucket: names.backupBucket,
     backupKmsKeyId: names.dataKeyAliasArn,
     redisReplicationGroupId: names.redisReplicationGroupId,
+    databaseInstance: names.databaseInstance,
+    drillScratchPrefix: names.drillScratchPrefix,
     redisSnapshotPrefix: names.redisSnapshotPrefix,
     redisCluster: config.cache.clusterMode,
     logDomain: names.logDomain,

@@ -32,6 +32,18 @@ export const drillEnvSchema = z.object({
   AWS_REGION: z.string().min(1).optional(),
   /** An RDS-compatible endpoint (a local server in tests); AWS's own otherwise. */
   AWS_RDS_ENDPOINT: urlSchema(["http:", "https:"]).optional(),
+  /**
+   * With `--rds-source`: the scratch instance is named with this prefix and the drill's time —
+   * the prefix the drill's IAM role may create and delete under (the cluster's CronJob sets it).
+   */
+  RDS_SCRATCH_PREFIX: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]{0,36}-$/,
+      "must be a lowercase RDS identifier's start, ending in '-' (at most 38 characters)",
+    )
+    .refine((value) => !value.includes("--"), "must not contain '--'")
+    .optional(),
   PATH: z.string().optional(),
   HOME: z.string().optional(),
 });
@@ -95,7 +107,7 @@ export async function drillCommand(options: DrillCommandOptions): Promise<{ reco
               client: rds,
               source: rdsSource,
               sourceUrl: config.DATABASE_URL,
-              name: scratchIdentifier(rdsSource, id),
+              name: scratchIdentifier(rdsSource, id, config.RDS_SCRATCH_PREFIX),
               log: options.log,
             }),
       entry: options.services,

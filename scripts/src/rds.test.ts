@@ -20,11 +20,18 @@ import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2C
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { loadConfig } from "@paimon/core/config";
 import { createTestDatabase } from "@paimon/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { DR_DRILL } from "../../infra/k8s/dr-drill";
+import { synthesizeStack } from "../../infra/k8s/main";
+import { metricsDatabaseUrl } from "../../infra/k8s/timescaledb-chart";
+import { readStackConfigs } from "../../infra/planner/stack-configs";
+import { opsEnvSchema } from "./cli";
+import { drillEnvSchema } from "./drill-command";
 import { servicesFromSource } from "./drill-services";
 import { deleteScratchInstance, restoreScratchInstance, scratchIdentifier, sourceSettings } from "./rds";
-import type { DrillRecord } from "./records";
+import { drillId, type DrillRecord } from "./records";
 import { runOpsForTest, startMoto, type LocalServer } from "./testing";
 
 const REGION = "ap-southeast-1";
@@ -171,6 +178,29 @@ describe("a drill's scratch RDS instance", () => {
     expect(source.DBInstances?.[0]?.DBInstanceStatus).toBe("available");
   });
 
+  it("when a prefix is given, then the scratch identifier is that prefix and the drill's time, whatever the source", () => {
+    expect(
+      scratchIdentifier("paimon-production-dr-postgres", "drill-20261201T134500123Z", "paimon-production-dr-drill-"),
+    ).toBe("paimon-production-dr-drill-20261201t134500123z");
+    expect(scratchIdentifier("paimon-test", "drill-20261201T134500123Z")).toBe("paimon-test-drill-20261201t134500123z");
+  });
+
+  it("when RDS_SCRATCH_PREFIX is not an RDS identifier's start, then the drill refuses to run, naming it", async () => {
+    const run = await runOpsForTest(
+      ["--json", "dr-drill", "--rds-source", "paimon-test"],
+      {
+        BACKUP_TARGET: "file:///nonexistent",
+        DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/postgres",
+        REDIS_URL: "redis://127.0.0.1:6379",
+        BSC_RPC_URL: "http://127.0.0.1:9",
+        RDS_SCRATCH_PREFIX: "Paimon--drill",
+      },
+      { services: servicesFromSource(path.resolve(__dirname, "..", "..")) },
+    );
+    expect(run.code).toBe(64);
+    expect(run.err).toContain("RDS_SCRATCH_PREFIX");
+  });
+
   it("when `ops dr-drill --rds-source` restores into a scratch instance it cannot reach, then the drill fails, and the instance is deleted all the same", async () => {
     // The SDK's default credential chain reads the process's environment, not the CLI's.
     vi.stubEnv("AWS_ACCESS_KEY_ID", credentials.accessKeyId);
@@ -189,6 +219,8 @@ describe("a drill's scratch RDS instance", () => {
           FUND_ADDRESS: `0x${"11".repeat(20)}`,
           AWS_REGION: REGION,
           AWS_RDS_ENDPOINT: moto.url,
+          // As the cluster's CronJob runs it: the scratch named under its role's prefix.
+          RDS_SCRATCH_PREFIX: "paimon-test-scratch-",
         },
         { services: servicesFromSource(path.resolve(__dirname, "..", "..")) },
       );
@@ -198,7 +230,7 @@ describe("a drill's scratch RDS instance", () => {
         passed: false,
         restore: {
           method: "rds-point-in-time",
-          scratch: expect.stringMatching(/^paimon-test-drill-\d{8}t\d{9}z$/) as string,
+          scratch: expect.stringMatching(/^paimon-test-scratch-\d{8}t\d{9}z$/) as string,
         },
         rto: null,
       });
@@ -229,3 +261,65 @@ describe("a drill's scratch RDS instance", () => {
     ).rejects.toMatchObject({ name: "DBInstanceNotFoundFault" });
   });
 });
+
+/** What the synced secrets hold, in the shape infra/program.ts composes them. */
+const SECRETS: Readonly<Record<string, string>> = {
+  "database-url":
+    "postgresql://paimon:pw@paimon-postgres.abc.ap-southeast-1.rds.amazonaws.com:5432/paimon?sslmode=verify-full",
+  "metrics-database-url": metricsDatabaseUrl("paimon", "pw"),
+  "redis-url": "rediss://:token@master.paimon-redis.abc.apse1.cache.amazonaws.com:6379",
+  "bsc-rpc-url": "https://bsc.example/rpc",
+  "bsc-ws-url": "wss://bsc.example/ws",
+};
+
+interface CronJob {
+  kind: string;
+  metadata: { name: string };
+  spec: {
+    jobTemplate: {
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              args: string[];
+              env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string } } }[];
+            }[];
+          };
+        };
+      };
+    };
+  };
+}
+
+describe.each(readStackConfigs().map((config) => [config.stack, config] as const))(
+  "the %s cluster's DR drill CronJob",
+  (_stack, config) => {
+    const container = synthesizeStack(config)
+      .flatMap((chart) => chart.objects as unknown as CronJob[])
+      .find((object) => object.kind === "CronJob" && object.metadata.name === DR_DRILL)?.spec.jobTemplate.spec.template
+      .spec.containers[0];
+
+    it("then `ops dr-drill` accepts its environment, reads every variable it is given, and names its scratch under the prefix, never the source", () => {
+      if (!container) throw new Error(`no CronJob ${DR_DRILL}`);
+      const env = Object.fromEntries(
+        container.env.map((variable) => {
+          const key = variable.valueFrom?.secretKeyRef?.key;
+          const value = variable.value ?? (key === undefined ? undefined : SECRETS[key]);
+          if (value === undefined) throw new Error(`${variable.name}: secret ${String(key)} has no fixture`);
+          return [variable.name, value];
+        }),
+      );
+      const known = [...Object.keys(opsEnvSchema.shape), ...Object.keys(drillEnvSchema.shape)];
+      expect(Object.keys(env).filter((name) => !known.includes(name))).toEqual([]);
+      loadConfig(opsEnvSchema, env);
+      const drill = loadConfig(drillEnvSchema, env);
+      const source = container.args[container.args.indexOf("--rds-source") + 1] ?? "";
+      const prefix = drill.RDS_SCRATCH_PREFIX ?? "";
+      expect(prefix).not.toBe("");
+      const scratch = scratchIdentifier(source, drillId(new Date("2026-12-31T23:59:59.999Z")), prefix);
+      expect(scratch.startsWith(prefix)).toBe(true);
+      expect(scratch.length).toBeLessThanOrEqual(63);
+      expect(source.startsWith(prefix)).toBe(false);
+    });
+  },
+);

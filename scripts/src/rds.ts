@@ -198,9 +198,19 @@ export async function deleteScratchInstance(options: {
   );
 }
 
-/** A scratch identifier from the source's: RDS allows 63 characters, a letter first, no `--`. */
-export const scratchIdentifier = (source: string, drill: string): string =>
-  `${source.slice(0, 30)}-${drill.toLowerCase()}`.replace(/-+/g, "-").slice(0, 63).replace(/-$/, "");
+/**
+ * A scratch identifier: RDS allows 63 characters, a letter first, no `--`. From the source's by
+ * default; with `prefix` (the one the drill's IAM role may create and delete under, which the
+ * cluster's CronJob passes) that prefix and the drill's time.
+ */
+export const scratchIdentifier = (source: string, drill: string, prefix?: string): string =>
+  (prefix === undefined
+    ? `${source.slice(0, 30)}-${drill.toLowerCase()}`
+    : `${prefix}${drill.toLowerCase().replace(/^drill-/, "")}`
+  )
+    .replace(/-+/g, "-")
+    .slice(0, 63)
+    .replace(/-$/, "");
 
 /**
  * The drill's scratch as an RDS instance: `source` restored to the backup's snapshot time, reached

@@ -126,7 +126,9 @@ describe("BackupBucket with ElastiCache's snapshot export", () => {
     ]);
   });
 
-  it("then TLS is still required of it, and only the encryption-header denials spare AWS service principals", () => {
+  const elastiCache = ["ap-southeast-1.elasticache-snapshot.amazonaws.com", "elasticache.amazonaws.com"];
+
+  it("then TLS is still required of it, and only the encryption-header denials spare ElastiCache, by its service names", () => {
     const denies = Object.fromEntries(
       statements()
         .filter((s) => s["Effect"] === "Deny")
@@ -136,14 +138,68 @@ describe("BackupBucket with ElastiCache's snapshot export", () => {
       DenyInsecureTransport: { Bool: { "aws:SecureTransport": "false" } },
       DenyTlsOlderThan12: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
       DenyOtherEncryption: {
-        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" },
-        Bool: { "aws:PrincipalIsAWSService": "false" },
+        StringNotEqualsIfExists: {
+          "s3:x-amz-server-side-encryption": "aws:kms",
+          "aws:PrincipalServiceName": elastiCache,
+        },
       },
       DenyOtherKmsKeys: {
-        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
-        Bool: { "aws:PrincipalIsAWSService": "false" },
+        StringNotEqualsIfExists: {
+          "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn,
+          "aws:PrincipalServiceName": elastiCache,
+        },
       },
     });
+  });
+
+  /**
+   * Whether a `StringNotEqualsIfExists` block holds for a request, as AWS evaluates one: every key
+   * (AND) absent, or equal to none of its values (NOR).
+   */
+  const notEqualsIfExists = (block: Record<string, string | string[]>, request: Record<string, string>) =>
+    Object.entries(block).every(([key, values]) => {
+      const value = request[key];
+      return value === undefined || !(Array.isArray(values) ? values : [values]).includes(value);
+    });
+  const denied = (request: Record<string, string>) =>
+    statements()
+      .filter((s) => s["Effect"] === "Deny" && String(s["Sid"]).startsWith("DenyOther"))
+      .filter((s) =>
+        notEqualsIfExists(
+          (s["Condition"] as { StringNotEqualsIfExists: Record<string, string | string[]> }).StringNotEqualsIfExists,
+          request,
+        ),
+      )
+      .map((s) => String(s["Sid"]));
+
+  it.each([
+    ["an IAM role sending no encryption headers", {}],
+    ["an IAM role naming SSE-S3", { "s3:x-amz-server-side-encryption": "AES256" }],
+    [
+      "another AWS service principal sending no encryption headers",
+      { "aws:PrincipalServiceName": "cloudtrail.amazonaws.com" },
+    ],
+  ])("when %s uploads, then the encryption denials refuse it", (_who, request) => {
+    expect(denied(request)).toEqual(["DenyOtherEncryption", "DenyOtherKmsKeys"]);
+  });
+
+  it.each([
+    ...elastiCache.map((name) => [`ElastiCache as ${name}, sending no headers`, { "aws:PrincipalServiceName": name }]),
+    [
+      "an IAM role naming the data key",
+      { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
+    ],
+  ] as [string, Record<string, string>][])("when %s uploads, then no encryption denial refuses it", (_who, request) => {
+    expect(denied(request)).toEqual([]);
+  });
+
+  it("when an IAM role names another KMS key, then the key denial refuses it", () => {
+    expect(
+      denied({
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:ap-southeast-1:123456789012:key/other",
+      }),
+    ).toEqual(["DenyOtherKmsKeys"]);
   });
 
   it("then the data key lets S3 encrypt ElastiCache's writes into that bucket, and nothing else of ElastiCache's", () => {

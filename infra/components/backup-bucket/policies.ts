@@ -32,13 +32,31 @@ export function elastiCacheExportStatements(bucketArn: string, region: string): 
 }
 
 /**
+ * The service principal names ElastiCache's export can carry in `aws:PrincipalServiceName`: the
+ * regional snapshot principal the bucket admits, and ElastiCache's own. AWS documents the key as
+ * the calling service principal's name, present only when a service principal calls, without
+ * saying which of a service's names a regional principal's request carries: both are ElastiCache's.
+ */
+export const elastiCacheServiceNames = (region: string): string[] => [
+  elastiCacheSnapshotPrincipal(region),
+  "elasticache.amazonaws.com",
+];
+
+/**
  * The backup bucket's policy: TLS only, TLS 1.2 or newer, and no object written under any key
  * but the bucket's own KMS key — with the headers that say so: an upload naming neither is
  * refused too (`…IfExists` holds when the header is absent). With `elastiCacheExportRegion`,
  * ElastiCache's snapshot export may write under `redis/`; it sends no encryption headers (the
  * bucket's default encryption, SSE-KMS with the same key, applies to its objects), so the
- * encryption denials do not apply to AWS service principals — of which this policy admits that
- * one alone.
+ * encryption denials spare ElastiCache, and no other caller: `aws:PrincipalServiceName` joins the
+ * header's key in the same `StringNotEqualsIfExists`. AWS's IAM reference ("Conditions with
+ * multiple context keys or values") evaluates the keys of one operator with a logical AND and a
+ * negated operator's several values with a logical NOR, and an `…IfExists` operator is true when
+ * its key is absent from the request ("AWS global condition context keys"), as the service name
+ * is for every caller but a service principal. So a denial holds unless the header is right, or
+ * the caller is ElastiCache: an IAM role, a user, or any other AWS service is still refused.
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
 export function backupBucketPolicy(
   bucketArn: string,
@@ -47,7 +65,8 @@ export function backupBucketPolicy(
 ): aws.iam.PolicyDocument {
   const everything = [bucketArn, `${bucketArn}/*`];
   const exportRegion = options.elastiCacheExportRegion;
-  const exceptServices = exportRegion === undefined ? {} : { Bool: { "aws:PrincipalIsAWSService": "false" } };
+  const exceptElastiCache =
+    exportRegion === undefined ? {} : { "aws:PrincipalServiceName": elastiCacheServiceNames(exportRegion) };
   return {
     Version: "2012-10-17",
     Statement: [
@@ -74,8 +93,7 @@ export function backupBucketPolicy(
         Action: "s3:PutObject",
         Resource: `${bucketArn}/*`,
         Condition: {
-          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" },
-          ...exceptServices,
+          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms", ...exceptElastiCache },
         },
       },
       {
@@ -85,8 +103,10 @@ export function backupBucketPolicy(
         Action: "s3:PutObject",
         Resource: `${bucketArn}/*`,
         Condition: {
-          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn },
-          ...exceptServices,
+          StringNotEqualsIfExists: {
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn,
+            ...exceptElastiCache,
+          },
         },
       },
       ...(exportRegion === undefined ? [] : elastiCacheExportStatements(bucketArn, exportRegion)),

@@ -49,6 +49,9 @@ export interface DatabaseArgs {
 export class Database extends pulumi.ComponentResource {
   readonly instanceArn: pulumi.Output<string>;
   readonly instanceIdentifier: pulumi.Output<string>;
+  /** The subnet and parameter groups, which a point-in-time restore (the DR drill's) passes on. */
+  readonly subnetGroupArn: pulumi.Output<string>;
+  readonly parameterGroupArn: pulumi.Output<string>;
   readonly address: pulumi.Output<string>;
   readonly replicaAddresses: pulumi.Output<string>[];
   /** `postgresql://…?sslmode=verify-full`, secret. */
@@ -209,6 +212,8 @@ export class Database extends pulumi.ComponentResource {
 
     this.instanceArn = primary.arn;
     this.instanceIdentifier = primary.identifier;
+    this.subnetGroupArn = subnets.arn;
+    this.parameterGroupArn = parameters.arn;
     this.address = primary.address;
     this.replicaAddresses = replicas.map((replica) => replica.address);
     this.databaseUrl = pulumi.secret(

@@ -5,6 +5,7 @@ import { WorkloadRole } from "./index";
 import { loadBalancerControllerPolicy } from "./load-balancer-controller";
 import {
   certManagerDns01Policy,
+  drDrillPolicy,
   externalSecretsPolicy,
   logDomainSecurityPolicy,
   logShipperPolicy,
@@ -23,6 +24,7 @@ export const SERVICE_ACCOUNTS = {
   postgresBackup: { name: "paimon-backup-postgres" },
   redisBackup: { name: "paimon-backup-redis" },
   secretsBackup: { name: "paimon-backup-secrets" },
+  drDrill: { name: "paimon-dr-drill" },
   externalSecrets: { namespace: "external-secrets", name: "external-secrets" },
   logShipper: { namespace: "logging", name: "fluent-bit" },
   logDomainSecurity: { namespace: "logging", name: "opensearch-security" },
@@ -46,6 +48,17 @@ export interface PlatformRolesArgs {
   readonly secretArnPattern: string;
   /** The log domain, by ARN (known before the domain is). */
   readonly logDomainArn: string;
+  /** What the DR drill's point-in-time restore names: the live instance, its groups, the scratch prefix. */
+  readonly drill: {
+    readonly region: string;
+    readonly sourceInstanceArn: pulumi.Input<string>;
+    readonly subnetGroupArn: pulumi.Input<string>;
+    readonly parameterGroupArn: pulumi.Input<string>;
+    /** `arn:…:db:<prefix>`: the scratch instances' identifiers start with the prefix. */
+    readonly scratchInstanceArnPrefix: string;
+    /** `arn:…:og:default:postgres-*`. */
+    readonly defaultOptionGroupArns: string;
+  };
   /** The public hosted zone where cert-manager answers DNS-01 challenges. */
   readonly hostedZoneId: pulumi.Input<string>;
   /** The hosts cert-manager obtains certificates for (the ingress hosts). */
@@ -94,6 +107,30 @@ export class PlatformRoles extends pulumi.ComponentResource {
         "secretsBackup",
         "Daily encrypted export of the stack's secrets",
         bucketAndKey.apply(([bucket, key]) => secretsBackupPolicy(args.secretArnPattern, bucket, key)),
+      ),
+      drDrill: role(
+        "drDrill",
+        "Monthly DR drill: restores the database to a point in time into a scratch instance, deleted after",
+        pulumi
+          .all([
+            args.drill.sourceInstanceArn,
+            args.drill.subnetGroupArn,
+            args.drill.parameterGroupArn,
+            args.backupBucketArn,
+            args.dataKeyArn,
+          ])
+          .apply(([sourceInstanceArn, subnetGroupArn, parameterGroupArn, bucketArn, dataKeyArn]) =>
+            drDrillPolicy({
+              sourceInstanceArn,
+              scratchInstanceArnPrefix: args.drill.scratchInstanceArnPrefix,
+              subnetGroupArn,
+              parameterGroupArn,
+              defaultOptionGroupArns: args.drill.defaultOptionGroupArns,
+              bucketArn,
+              dataKeyArn,
+              region: args.drill.region,
+            }),
+          ),
       ),
       externalSecrets: role(
         "externalSecrets",

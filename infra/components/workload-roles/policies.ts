@@ -260,3 +260,105 @@ export function logDomainSecurityPolicy(domainArn: string): aws.iam.PolicyDocume
     },
   );
 }
+
+/** The tag every scratch instance of the DR drill carries (scripts/src/rds.ts's DRILL_TAG). */
+export const DRILL_SCRATCH_TAG = { key: "paimon:purpose", value: "dr-drill" } as const;
+
+/** What the DR drill's point-in-time restore names, by ARN. */
+export interface DrDrillGrants {
+  /** The live instance: restored from and described, never modified, tagged or deleted. */
+  readonly sourceInstanceArn: string;
+  /** `arn:…:db:<prefix>`: the scratch instances, the only ones the drill creates, changes and deletes. */
+  readonly scratchInstanceArnPrefix: string;
+  /** The source's subnet group and parameter group, which the restore passes on to the scratch. */
+  readonly subnetGroupArn: string;
+  readonly parameterGroupArn: string;
+  /** `arn:…:og:default:postgres-*`: the engine's default option group, which the scratch keeps. */
+  readonly defaultOptionGroupArns: string;
+  readonly bucketArn: string;
+  readonly dataKeyArn: string;
+  /** The stack's region: the data key is used through RDS there. */
+  readonly region: string;
+}
+
+/**
+ * The DR drill in the cluster (`ops dr-drill --rds-source`): it backs the database up as the
+ * PostgreSQL backup does (its dump and manifest under `postgres/`, read back), restores the live
+ * instance to that backup's point in time into a scratch instance named with the drill's prefix
+ * and tagged as a drill's, watches both, then deletes the scratch — and records the drill under
+ * `drills/`. The restore is allowed only with the drill's tag in the request; deleting (and
+ * switching off deletion protection, should a restore carry it over) only on an instance of the
+ * prefix that carries the tag, so the live instance and its replicas are out of reach twice over.
+ * The restore passes the source's VPC security groups; RDS authorizes none of those by IAM, only
+ * the instance, subnet, parameter and option groups named here. The scratch's storage is
+ * encrypted with the data key like the source's, which RDS uses through a grant it makes on the
+ * caller's behalf: CreateGrant for AWS resources, through RDS, on that key alone.
+ */
+export function drDrillPolicy(grants: DrDrillGrants): aws.iam.PolicyDocument {
+  const scratch = `${grants.scratchInstanceArnPrefix}*`;
+  const tagged = { StringEquals: { [`aws:RequestTag/${DRILL_SCRATCH_TAG.key}`]: DRILL_SCRATCH_TAG.value } };
+  return document(
+    {
+      Sid: "RestoreTheSourceIntoAScratchInstance",
+      Effect: "Allow",
+      Action: "rds:RestoreDBInstanceToPointInTime",
+      Resource: [
+        grants.sourceInstanceArn,
+        scratch,
+        grants.subnetGroupArn,
+        grants.parameterGroupArn,
+        grants.defaultOptionGroupArns,
+      ],
+      Condition: tagged,
+    },
+    {
+      Sid: "TagTheScratchAsADrills",
+      Effect: "Allow",
+      Action: "rds:AddTagsToResource",
+      Resource: scratch,
+      Condition: tagged,
+    },
+    {
+      Sid: "WatchTheSourceAndTheScratch",
+      Effect: "Allow",
+      Action: "rds:DescribeDBInstances",
+      Resource: [grants.sourceInstanceArn, scratch],
+    },
+    {
+      Sid: "RemoveOnlyTheTaggedScratch",
+      Effect: "Allow",
+      Action: ["rds:ModifyDBInstance", "rds:DeleteDBInstance"],
+      Resource: scratch,
+      Condition: { StringEquals: { [`rds:db-tag/${DRILL_SCRATCH_TAG.key}`]: DRILL_SCRATCH_TAG.value } },
+    },
+    {
+      Sid: "EncryptTheScratchThroughRds",
+      Effect: "Allow",
+      Action: "kms:CreateGrant",
+      Resource: grants.dataKeyArn,
+      Condition: {
+        Bool: { "kms:GrantIsForAWSResource": "true" },
+        StringEquals: { "kms:ViaService": `rds.${grants.region}.amazonaws.com` },
+      },
+    },
+    {
+      Sid: "WriteTheDrillsBackup",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: `${grants.bucketArn}/postgres/*`,
+    },
+    {
+      Sid: "ReadBackTheDrillsBackup",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: `${grants.bucketArn}/postgres/*`,
+    },
+    {
+      Sid: "RecordTheDrill",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: `${grants.bucketArn}/drills/*`,
+    },
+    useDataKey(grants.dataKeyArn),
+  );
+}

@@ -1,0 +1,177 @@
+import { Cron, Duration, Size } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
+import { Construct } from "constructs";
+import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
+import { PUSHGATEWAY_URL } from "./backups-chart";
+import { redisValues, selectorLabels } from "./pod";
+import {
+  CRON_JOB_TEMPLATE,
+  IMAGE_PULL_POLICY,
+  asAccount,
+  containerResources,
+  containerSecurity,
+  finishedJobsTtl,
+  fromSecret,
+  plainValues,
+  podSecurity,
+  restrictPod,
+  syncedSecret,
+  tcpPorts,
+  tmpDirectory,
+  withoutAddressLabel,
+} from "./plus";
+import { TIMESCALEDB } from "./timescaledb-chart";
+import { PORTS, type WorkloadValues } from "./values";
+
+/** The DR drill's CronJob, its pods' `app.kubernetes.io/name` and its service account. */
+export const DR_DRILL = SERVICE_ACCOUNTS.drDrill.name;
+
+/**
+ * What the drill's container runs after the image's entrypoint: the operator's own command on
+ * the RDS path, with one JSON document (the drill's record) for the logs. It exits 3 when the
+ * drill ran and did not pass, so a failed drill is a failed Job.
+ */
+export const drDrillArgs = (sourceInstance: string): string[] => [
+  "ops",
+  "--json",
+  "dr-drill",
+  "--rds-source",
+  sourceInstance,
+];
+
+/**
+ * Its bound: the restore may take two hours (RESTORE_WAIT_SECONDS in scripts/src/rds.ts) after up
+ * to a quarter of an hour for its point to become restorable, the API ten minutes, the listener's
+ * catch-up half an hour, the scratch's deletion an hour, and the backup before it about as long
+ * as the nightly dump's.
+ */
+const DRILL_DEADLINE = Duration.hours(6);
+
+export interface DrDrillProps {
+  readonly values: WorkloadValues;
+}
+
+/**
+ * §9.3's monthly disaster-recovery drill as a CronJob of the services' image, `ops dr-drill
+ * --rds-source` against the stack's database: a backup, a point-in-time restore of RDS into a
+ * scratch instance named under the prefix its role may touch (RDS_SCRATCH_PREFIX), every table
+ * compared, an API and a listener started on the scratch, RPO and RTO measured; the scratch is
+ * deleted afterwards, the drill recorded under `drills/` and, when it passed, its time pushed to
+ * the Pushgateway (`paimon_dr_drill_last_success_timestamp_seconds`), where the monthly check and
+ * the dashboards read it. On the first of each month at 20:00 UTC (04:00 in Singapore): after the
+ * night's backups, before the daily check; a month apart, so that the newest passing drill is
+ * never older than the monthly check's 31 days. Not retried: the drill measures, and a second
+ * run would measure a rerun; an operator starts one by hand (`kubectl create job --from=cronjob/…`).
+ *
+ * Its service account's IRSA role (workload-roles, `drDrill`) restores only into, and deletes only,
+ * instances of that prefix carrying the drill's tag. The pod reaches what the drill and the
+ * services it starts read: the database tier (RDS, the scratch, ElastiCache), TimescaleDB (the
+ * API's metrics), the chain's RPC and AWS's APIs over HTTPS, and the Pushgateway.
+ */
+export class DrDrill extends Construct {
+  constructor(scope: Construct, id: string, props: DrDrillProps) {
+    super(scope, id);
+    const { values } = props;
+    const labels = selectorLabels(DR_DRILL);
+    const secret = syncedSecret(this);
+    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
+      metadata: {
+        name: DR_DRILL,
+        labels,
+        annotations: { "eks.amazonaws.com/role-arn": values.roleArns["drDrill"] ?? "" },
+      },
+      // IRSA's webhook projects its own token; the drill never calls the Kubernetes API.
+      automountToken: false,
+    });
+    const cronJob = new kplus.CronJob(this, "cronjob", {
+      metadata: { name: DR_DRILL, labels },
+      podMetadata: { labels },
+      schedule: Cron.schedule({ minute: "0", hour: "20", day: "1" }),
+      timeZone: "Etc/UTC",
+      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      startingDeadline: Duration.hours(1),
+      successfulJobsRetained: 3,
+      failedJobsRetained: 3,
+      backoffLimit: 0,
+      activeDeadline: DRILL_DEADLINE,
+      serviceAccount: asAccount(serviceAccount),
+      automountServiceAccountToken: false,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      securityContext: podSecurity,
+    });
+    cronJob.addContainer({
+      name: "drill",
+      image: values.image,
+      imagePullPolicy: IMAGE_PULL_POLICY,
+      args: drDrillArgs(values.databaseInstance),
+      envVariables: {
+        ...plainValues({
+          BACKUP_TARGET: `s3://${values.backupBucket}`,
+          BACKUP_KMS_KEY_ID: values.backupKmsKeyId,
+          PUSHGATEWAY_URL,
+          AWS_REGION: values.region,
+          RDS_SCRATCH_PREFIX: values.drillScratchPrefix,
+          ENVIRONMENT: values.environment,
+          CHAIN_ID: String(values.chain.chainId),
+          FUND_ADDRESS: values.chain.fundAddress,
+          FUND_DEPLOY_BLOCK: String(values.chain.deployBlock),
+          FINALITY_DEPTH: String(values.chain.finalityDepth),
+          ...redisValues(values.redisCluster, { queues: false }),
+        }),
+        // The services' own: the drill backs up the database and starts the API and the listener
+        // on its restored copy, with the live metrics database and Redis (on queues of its own).
+        DATABASE_URL: fromSecret(secret, "database-url"),
+        METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url"),
+        REDIS_URL: fromSecret(secret, "redis-url"),
+        BSC_RPC_URL: fromSecret(secret, "bsc-rpc-url"),
+        BSC_WS_URL: fromSecret(secret, "bsc-ws-url"),
+      },
+      // The CLI, pg_dump, and the API and the listener it starts, in one container.
+      resources: containerResources({ memoryMi: 768, cpuMillis: 200 }, { memoryMi: 2560, cpuMillis: 1000 }),
+      securityContext: containerSecurity,
+      // The drill's dump is staged here, as the nightly backup's.
+      volumeMounts: [tmpDirectory(cronJob, Size.gibibytes(20))],
+    });
+    withoutAddressLabel(cronJob, CRON_JOB_TEMPLATE);
+    restrictPod(cronJob, CRON_JOB_TEMPLATE);
+    finishedJobsTtl(cronJob, Duration.days(31));
+
+    // The namespace denies everything not allowed: the drill's way out, and into TimescaleDB.
+    const drill = kplus.Pods.select(this, "drill-pods", { labels });
+    const timescale = kplus.Pods.select(this, "timescaledb-pods", { labels: selectorLabels(TIMESCALEDB) });
+    new kplus.NetworkPolicy(this, "egress", {
+      metadata: { name: `${DR_DRILL}-egress` },
+      selector: drill,
+      egress: {
+        rules: [
+          // RDS (the source and the scratch) and ElastiCache live in the database tier.
+          ...values.databaseCidrs.map((cidr, index) => ({
+            peer: kplus.NetworkPolicyIpBlock.ipv4(this, `database-${String(index)}`, cidr),
+            ports: tcpPorts(PORTS.postgres, PORTS.redis),
+          })),
+          { peer: timescale, ports: tcpPorts(PORTS.timescaledb) },
+          {
+            peer: kplus.Pods.select(this, "pushgateway-pods", {
+              labels: { "app.kubernetes.io/name": "prometheus-pushgateway" },
+              namespaces: kplus.Namespaces.select(this, "monitoring-namespace", {
+                labels: { [kplus.Namespace.NAME_LABEL]: "monitoring" },
+              }),
+            }),
+            ports: tcpPorts(Number(new URL(PUSHGATEWAY_URL).port)),
+          },
+          // The chain's RPC and AWS's APIs (RDS, S3, KMS, STS) are HTTPS endpoints outside the
+          // VPC; NetworkPolicy cannot name hosts, so the port and the outside are the limit.
+          {
+            peer: kplus.NetworkPolicyIpBlock.ipv4(this, "internet", "0.0.0.0/0", [values.vpcCidr]),
+            ports: tcpPorts(443),
+          },
+        ],
+      },
+    });
+    new kplus.NetworkPolicy(this, "timescaledb-from-drill", {
+      metadata: { name: `allow-${DR_DRILL}-to-timescaledb` },
+      selector: timescale,
+      ingress: { rules: [{ peer: drill, ports: tcpPorts(PORTS.timescaledb) }] },
+    });
+  }
+}
