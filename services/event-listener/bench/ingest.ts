@@ -20,6 +20,7 @@
  *
  * Prints the figures and whether the targets hold (printed, never asserted).
  */
+import { availableParallelism } from "node:os";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { Channel } from "@paimon/contracts";
@@ -29,6 +30,7 @@ import { CHAIN_COMMIT_CHANNEL, parseCommitSignal } from "@paimon/core/commit-sig
 import pg from "pg";
 import { createRpcClient, type RpcClient } from "../src/rpc";
 import { asHolder, listenerEnv, spawnListener, startChain, stopListener, testQueues } from "../src/testing";
+import { cpuBetween, databaseCpuSeconds, treeCpuSeconds } from "./cpu";
 import { measureStages, type FetchedRange, type StageBreakdown } from "./stages";
 
 const BATCH = 500;
@@ -125,6 +127,8 @@ async function main(): Promise<void> {
       events: { type: "string", default: "20000" },
       spread: { type: "string", default: "499" },
       live: { type: "string", default: "100" },
+      /** A directory: the listener writes a CPU profile of its whole run there (`node --cpu-prof`). */
+      "cpu-prof": { type: "string" },
     },
     strict: true,
   });
@@ -136,7 +140,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(liveRounds) || liveRounds < 1) throw new Error("--live must be an integer ≥ 1");
 
   const [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
-  const env = listenerEnv(chain, database.url, { MAX_BLOCK_RANGE: String(MAX_BLOCK_RANGE), LOG_LEVEL: "debug" });
+  const env = listenerEnv(chain, database.url, {
+    MAX_BLOCK_RANGE: String(MAX_BLOCK_RANGE),
+    LOG_LEVEL: "debug",
+  });
+  const profile = values["cpu-prof"];
   const queues = testQueues(env.QUEUE_PREFIX);
   let listener: ReturnType<typeof spawnListener> | undefined;
   let commits: Awaited<ReturnType<typeof watchCommits>> | undefined;
@@ -172,14 +180,26 @@ async function main(): Promise<void> {
     // Backfill: the real process, from an empty database.
     commits = await watchCommits(database.url);
     const watched = commits;
-    listener = spawnListener(env);
+    listener = spawnListener(
+      env,
+      profile === undefined ? {} : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profile}`] },
+    );
     const active = listener;
     while (!active.lines().some((line) => line["message"] === "following")) {
       if (active.child.exitCode !== null) throw new Error(`the listener exited: ${active.output().stderr}`);
       await delay(2);
     }
     const backfillStarted = performance.now();
+    const pid = active.child.pid ?? 0;
+    const cpuBefore = { listener: treeCpuSeconds(pid), hardhat: treeCpuSeconds(chain.devnet.pid) };
+    const databaseBefore = await databaseCpuSeconds(database.db);
     const backfillSeconds = ((await watched.reached(head)) - backfillStarted) / 1000;
+    const cpu = {
+      listener: treeCpuSeconds(pid) - cpuBefore.listener,
+      hardhat: treeCpuSeconds(chain.devnet.pid) - cpuBefore.hardhat,
+      database: cpuBetween(databaseBefore, await databaseCpuSeconds(database.db)),
+    };
+    const cpuSum = cpu.listener + cpu.hardhat + cpu.database;
     const stored = await database.db
       .selectFrom("chain_events")
       .select((eb) => eb.fn.countAll<string>().as("count"))
@@ -229,6 +249,7 @@ async function main(): Promise<void> {
         account.batches === 0
           ? 'the listener\'s own account: no per-range lines (LOG_LEVEL=debug, message "committed")'
           : `the listener's own account of its backfill (${String(account.batches)} batches): fetching ${account.fetch.toFixed(2)} s, of which waited for ${account.waited.toFixed(2)} s; committing ${account.commit.toFixed(2)} s; wall ${backfillSeconds.toFixed(2)} s`,
+        `CPU during the backfill: listener ${cpu.listener.toFixed(2)} s, PostgreSQL (the listener's backends) ${cpu.database.toFixed(2)} s, Hardhat ${cpu.hardhat.toFixed(2)} s: ${cpuSum.toFixed(2)} s, over ${String(availableParallelism())} cores at least ${(cpuSum / availableParallelism()).toFixed(2)} s of wall`,
         "",
         "targets (printed, not asserted):",
         `  backfill ≥ 50 % of raw: ${backfillRate >= rawRate / 2 ? "met" : "MISSED"}`,

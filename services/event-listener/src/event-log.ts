@@ -4,6 +4,7 @@
  */
 import type { Database } from "@paimon/core/db";
 import { sql, type Transaction } from "kysely";
+import type { WriteMode } from "./event-types";
 import type { ChainEvent, FundEvent } from "./events";
 import { jsonRows } from "./json-rows";
 
@@ -13,40 +14,47 @@ const key = (e: { readonly blockHash: string; readonly logIndex: number }) => `$
 export interface PreparedEvents {
   /** The batch's events, each once. */
   readonly events: readonly ChainEvent[];
-  /** Inserts them, returning those that were new (a replay finds none), in the batch's order. */
-  write(trx: Transaction<Database>): Promise<readonly ChainEvent[]>;
+  /**
+   * Inserts them, returning those that were new (a replay finds none), in the batch's order. As
+   * `new`, every one of them is (or the insert fails with a unique violation).
+   */
+  write(trx: Transaction<Database>, mode: WriteMode): Promise<readonly ChainEvent[]>;
 }
 
 export function prepareEvents(chainId: number, events: readonly ChainEvent[]): PreparedEvents {
   // A node that repeats a log within one answer must not make it count twice.
   const unique = [...new Map(events.map((e) => [key(e), e])).values()];
-  const rows = unique.map((e) => ({
-    block_number: e.blockNumber.toString(),
-    block_hash: e.blockHash,
-    log_index: e.logIndex,
-    tx_hash: e.txHash,
-    event_type: e.event.type,
-    payload: e.event,
-  }));
-  const columns = {
-    block_number: "bigint",
-    block_hash: "text",
-    log_index: "integer",
-    tx_hash: "text",
-    event_type: "text",
-    payload: "jsonb",
-  } as const;
-  const insert = sql<{ block_hash: string; log_index: number }>`
+  const columns = [
+    ["block_number", "bigint"],
+    ["block_hash", "text"],
+    ["log_index", "integer"],
+    ["tx_hash", "text"],
+    ["event_type", "text"],
+    ["payload", "jsonb"],
+  ] as const;
+  const rows = jsonRows("t", columns, unique, (e) => [
+    e.blockNumber.toString(),
+    e.blockHash,
+    e.logIndex,
+    e.txHash,
+    e.event.type,
+    e.event,
+  ]);
+  const insert = sql`
     insert into chain_events (chain_id, block_number, block_hash, log_index, tx_hash, event_type, payload)
     select ${chainId}, t.block_number, t.block_hash, t.log_index, t.tx_hash, t.event_type, t.payload
-    from ${jsonRows("t", columns, rows)}
-    on conflict (chain_id, block_hash, log_index) do nothing
-    returning block_hash, log_index`;
+    from ${rows}`;
   return {
     events: unique,
-    async write(trx) {
+    async write(trx, mode) {
       if (unique.length === 0) return [];
-      const inserted = await insert.execute(trx);
+      if (mode === "new") {
+        await insert.execute(trx);
+        return unique;
+      }
+      const inserted = await sql<{ block_hash: string; log_index: number }>`
+        ${insert} on conflict (chain_id, block_hash, log_index) do nothing
+        returning block_hash, log_index`.execute(trx);
       if (inserted.rows.length === unique.length) return unique;
       const fresh = new Set(inserted.rows.map((row) => key({ blockHash: row.block_hash, logIndex: row.log_index })));
       return unique.filter((e) => fresh.has(key(e)));

@@ -6,6 +6,7 @@
 import type { Database } from "@paimon/core/db";
 import { queuedJob, type QueuedJob } from "@paimon/core/queues";
 import { sql, type Transaction } from "kysely";
+import type { WriteMode } from "./event-types";
 import type { ChainEvent } from "./events";
 import { jsonRows } from "./json-rows";
 
@@ -19,7 +20,7 @@ export interface OutboxEntry {
 }
 
 export interface PreparedOutbox {
-  write(trx: Transaction<Database>): Promise<void>;
+  write(trx: Transaction<Database>, mode: WriteMode): Promise<void>;
 }
 
 /**
@@ -28,32 +29,31 @@ export interface PreparedOutbox {
  */
 export function prepareOutbox(chainId: number, entries: readonly OutboxEntry[]): PreparedOutbox {
   if (entries.length === 0) return { write: () => Promise.resolve() };
-  const rows = entries.map((e) => ({
-    queue: e.job.queue,
-    job_id: e.job.jobId,
-    priority: e.job.priority,
-    payload: e.job.payload,
-    block_number: e.blockNumber.toString(),
-    block_hash: e.blockHash,
-    await_finality: e.awaitFinality,
-  }));
-  const columns = {
-    queue: "text",
-    job_id: "text",
-    priority: "integer",
-    payload: "jsonb",
-    block_number: "bigint",
-    block_hash: "text",
-    await_finality: "boolean",
-  } as const;
+  const columns = [
+    ["queue", "text"],
+    ["job_id", "text"],
+    ["priority", "integer"],
+    ["payload", "jsonb"],
+    ["block_number", "bigint"],
+    ["block_hash", "text"],
+    ["await_finality", "boolean"],
+  ] as const;
+  const rows = jsonRows("t", columns, entries, (e) => [
+    e.job.queue,
+    e.job.jobId,
+    e.job.priority,
+    e.job.payload,
+    e.blockNumber.toString(),
+    e.blockHash,
+    e.awaitFinality,
+  ]);
   const insert = sql`
     insert into outbox (queue, job_id, priority, payload, chain_id, block_number, block_hash, await_finality)
     select t.queue, t.job_id, t.priority, t.payload, ${chainId}, t.block_number, t.block_hash, t.await_finality
-    from ${jsonRows("t", columns, rows)}
-    on conflict (job_id) do nothing`;
+    from ${rows}`;
   return {
-    write: async (trx) => {
-      await insert.execute(trx);
+    write: async (trx, mode) => {
+      await (mode === "new" ? insert : sql`${insert} on conflict (job_id) do nothing`).execute(trx);
     },
   };
 }

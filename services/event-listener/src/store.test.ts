@@ -11,7 +11,7 @@ import { describe, expect } from "vitest";
 import { test } from "./fixture";
 import { ALL_EVENT_TYPES, type FundEvent, type FundEventType } from "./event-types";
 import type { ChainEvent } from "./events";
-import { commitBatch, rollBack } from "./store";
+import { commitBatch, PLAIN_INSERTS_FROM_EVENTS, rollBack } from "./store";
 
 const CHAIN_ID = 31337;
 const OWNER = `0x${"ab".repeat(20)}`;
@@ -39,6 +39,7 @@ function commitBlocks(
   blocks: readonly (readonly FundEvent[])[],
   first: number,
   last: number,
+  options: Parameters<typeof commitBatch>[2] = {},
 ): Promise<number> {
   const events: ChainEvent[] = [];
   const timestamps = new Map<bigint, number>();
@@ -54,14 +55,18 @@ function commitBlocks(
       });
     }
   }
-  return commitBatch(db, {
-    chainId: CHAIN_ID,
-    events,
-    timestamps,
-    blocks: [header(last)],
-    cursor: { number: BigInt(last), hash: blockHash(last) },
-    finalized: 0n,
-  });
+  return commitBatch(
+    db,
+    {
+      chainId: CHAIN_ID,
+      events,
+      timestamps,
+      blocks: [header(last)],
+      cursor: { number: BigInt(last), hash: blockHash(last) },
+      finalized: 0n,
+    },
+    options,
+  );
 }
 
 /** Everything the listener writes, less what only says when it was written. */
@@ -216,6 +221,30 @@ describe("the store's apply and undo", () => {
     });
   }
 
+  // From 0 events, a batch's rows are first tried as plain inserts, as a backfill range's are.
+  for (const plainInsertsFrom of [0, PLAIN_INSERTS_FROM_EVENTS]) {
+    test(`when a block comes back after a rollback and its risk notice was sent, then its events and redemptions are written again and the sent notice stays as it was (plain inserts from ${String(plainInsertsFrom)} events)`, async ({
+      database: { db },
+    }) => {
+      // The events are new (the rollback took them) but a row of their work is not: plain inserts
+      // give way to inserts that keep what is there.
+      const blocks = [[], [SAMPLES.RedemptionRequested(1), SAMPLES.Deposited(2)]];
+      await commitBlocks(db, blocks, 0, 1);
+      const sentAt = new Date("2027-01-01T00:00:00.000Z");
+      await db.updateTable("outbox").set({ sent_at: sentAt }).where("queue", "=", "risk").execute();
+      const committed = await books(db);
+      await rollBack(db, CHAIN_ID, { number: 0n, hash: blockHash(0) });
+      const rolledBack = await books(db);
+      expect(rolledBack.events).toEqual([]);
+      expect(rolledBack.outbox.map((row) => row.queue)).toEqual(["risk"]);
+
+      expect(await commitBlocks(db, blocks, 1, 1, { plainInsertsFrom })).toBe(2);
+      const again = await books(db);
+      expect(again).toEqual(committed);
+      expect(again.outbox.find((row) => row.queue === "risk")?.sent_at).toEqual(sentAt);
+    });
+  }
+
   test("when any history is committed in any batches and rolled back to any block, then the books are those of the surviving blocks alone", async ({
     database: { db },
   }) => {
@@ -229,7 +258,9 @@ describe("the store's apply and undo", () => {
         fc.nat({ max: 7 }),
         fc.option(fc.nat({ max: 7 }), { nil: undefined }),
         fc.option(fc.integer({ min: 1, max: 7 }), { nil: undefined }),
-        async (choices, cuts, rawAncestor, replay, overlap) => {
+        // Plain inserts first (as a backfill range's rows), or straight to the replay's inserts.
+        fc.constantFrom(0, PLAIN_INSERTS_FROM_EVENTS),
+        async (choices, cuts, rawAncestor, replay, overlap, plainInsertsFrom) => {
           const blocks = historyOf(choices);
           const last = blocks.length - 1;
           const ancestor = rawAncestor % (last + 1);
@@ -249,11 +280,11 @@ describe("the store's apply and undo", () => {
             // Read again from the batch before's start, the batch is partly stored already: only
             // its new events take effect.
             const overlapFrom = overlap === index ? batches[index - 1]?.[0] : undefined;
-            expect(await commitBlocks(db, blocks, overlapFrom ?? from, to)).toBe(count(from));
+            expect(await commitBlocks(db, blocks, overlapFrom ?? from, to, { plainInsertsFrom })).toBe(count(from));
             // A replayed batch (a crash after its commit, before anything knew) changes nothing.
             if (replay !== undefined && replay % batches.length === index) {
               const state = await books(db);
-              expect(await commitBlocks(db, blocks, from, to)).toBe(0);
+              expect(await commitBlocks(db, blocks, from, to, { plainInsertsFrom })).toBe(0);
               expect(await books(db)).toEqual(state);
             }
           }

@@ -12,7 +12,7 @@
  */
 import { notifyChainCommit } from "@paimon/core/commit-signal";
 import type { Database } from "@paimon/core/db";
-import type { Kysely } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import { forgetBlocksAbove, rememberBlocks } from "./block-memory";
 import { advanceCursor, rewindCursor } from "./checkpoint";
 import { deleteEventsAbove, prepareEvents, type PreparedEvents } from "./event-log";
@@ -73,17 +73,59 @@ export function prepare(
   return { stored, ...prepareEffects(chainId, timestamps, stored.events) };
 }
 
+/** PostgreSQL's unique_violation. */
+const isUniqueViolation = (error: unknown) =>
+  typeof error === "object" && error !== null && "code" in error && error.code === "23505";
+
+/**
+ * Writes the batch's rows as new (plain inserts) under a savepoint: what a batch after the cursor
+ * always is. Returns false, rolled back to the savepoint, when some row was stored already (a
+ * batch replayed, or read again from an earlier start) — the rows are then written as a replay.
+ */
+async function writeAsNew(trx: Transaction<Database>, prepared: Prepared): Promise<boolean> {
+  await sql`savepoint batch_rows`.execute(trx);
+  try {
+    await prepared.stored.write(trx, "new");
+    for (const effect of prepared.effects) await effect.write(trx, "new");
+    await prepared.outbox.write(trx, "new");
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    await sql`rollback to savepoint batch_rows`.execute(trx);
+    return false;
+  }
+  await sql`release savepoint batch_rows`.execute(trx);
+  return true;
+}
+
+/**
+ * From how many events a batch's rows are first tried as plain inserts (`writeAsNew`). The
+ * savepoint costs two round trips, which a backfill range's thousands of rows repay many times
+ * over; a block at the tip, a few rows, goes straight to inserts that keep what is there.
+ */
+export const PLAIN_INSERTS_FROM_EVENTS = 64;
+
 /** Commits one batch; returns how many of its events were new (a replay finds none). */
-export async function commitBatch(db: Kysely<Database>, batch: Batch): Promise<number> {
+export async function commitBatch(
+  db: Kysely<Database>,
+  batch: Batch,
+  options: {
+    /** @default PLAIN_INSERTS_FROM_EVENTS (the store's tests take both paths with any batch) */
+    readonly plainInsertsFrom?: number;
+  } = {},
+): Promise<number> {
   const { chainId } = batch;
   const prepared = batch.prepared ?? prepare(chainId, batch.events, batch.timestamps);
+  const plain = prepared.stored.events.length >= (options.plainInsertsFrom ?? PLAIN_INSERTS_FROM_EVENTS);
   return db.transaction().execute(async (trx) => {
-    const fresh = await prepared.stored.write(trx);
-    // A replay found some of the events stored already: only the new ones take effect.
-    const { effects, outbox } =
-      fresh.length === prepared.stored.events.length ? prepared : prepareEffects(chainId, batch.timestamps, fresh);
-    for (const effect of effects) await effect.write(trx);
-    await outbox.write(trx);
+    let fresh = prepared.stored.events;
+    if (!plain || !(await writeAsNew(trx, prepared))) {
+      fresh = await prepared.stored.write(trx, "replay");
+      // Some of the events were stored already: only the new ones take effect.
+      const { effects, outbox } =
+        fresh.length === prepared.stored.events.length ? prepared : prepareEffects(chainId, batch.timestamps, fresh);
+      for (const effect of effects) await effect.write(trx, "replay");
+      await outbox.write(trx, "replay");
+    }
     await rememberBlocks(trx, chainId, batch.blocks, batch.finalized);
     await advanceCursor(trx, chainId, batch.cursor);
     // Readers holding responses per block hear of it once this commits (never if it rolls back).

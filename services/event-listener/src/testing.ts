@@ -173,10 +173,15 @@ export type ListenerProcess = ServiceProcess;
  */
 export const spawnListener = (
   env: Record<string, string>,
-  options: { readonly gcPressure?: boolean } = {},
+  options: {
+    readonly gcPressure?: boolean;
+    /** Node's own options, before the script (`--cpu-prof`, which NODE_OPTIONS may not carry). */
+    readonly nodeArgs?: readonly string[];
+  } = {},
 ): ListenerProcess =>
   spawnService(
     [
+      ...(options.nodeArgs ?? []),
       ...(options.gcPressure === true
         ? ["--expose-gc", "--import", "tsx", "--import", GC_PRESSURE]
         : ["--import", "tsx"]),

@@ -28,11 +28,20 @@ export interface ApplyContext {
   readonly blockTime: (block: bigint) => Date;
 }
 
+/**
+ * How a batch's rows are inserted. `new`: as plain inserts, for a batch none of whose rows can be
+ * stored yet — a row that is there after all fails the insert with a unique violation, and the
+ * store writes the batch again as a `replay`. `replay`: a row already there stays as it was (`on
+ * conflict do nothing`), which makes PostgreSQL insert each row speculatively: on a backfill's
+ * range, a third to a half more of each insert's time.
+ */
+export type WriteMode = "new" | "replay";
+
 /** What new events change in the books: their rows, ready to write, and the work they cause. */
 export interface Effect {
   readonly work: readonly OutboxEntry[];
   /** Writes the rows, inside the batch's transaction (in the order the types are listed). */
-  write(trx: Transaction<Database>): Promise<void>;
+  write(trx: Transaction<Database>, mode: WriteMode): Promise<void>;
 }
 
 /** An effect that writes nothing of its own. */

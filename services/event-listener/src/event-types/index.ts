@@ -29,4 +29,4 @@ export type FundEventType = FundEvent["type"];
 /** The list as the store walks it: any type, any event (each type only ever gets its own). */
 export const ALL_EVENT_TYPES: readonly EventType<FundEvent>[] = EVENT_TYPES;
 
-export type { ApplyContext, Effect, EventType, Located, UndoContext } from "./event-type";
+export type { ApplyContext, Effect, EventType, Located, UndoContext, WriteMode } from "./event-type";

@@ -29,31 +29,31 @@ export const layerBalancesUpdated = defineEventType<LayerBalancesUpdated>({
     };
   },
   apply({ chainId, blockTime }, events) {
-    const rows = events.map(({ event, blockNumber, blockHash, logIndex }) => ({
-      at: blockTime(blockNumber).toISOString(),
-      block: blockNumber.toString(),
-      nav: event.nav,
-      l1: event.l1,
-      l2: event.l2,
-      l3: event.l3,
-      hash: blockHash,
-      log: logIndex,
-    }));
-    const columns = {
-      at: "timestamptz",
-      block: "bigint",
-      nav: "numeric",
-      l1: "numeric",
-      l2: "numeric",
-      l3: "numeric",
-      hash: "text",
-      log: "integer",
-    } as const;
+    const columns = [
+      ["at", "timestamptz"],
+      ["block", "bigint"],
+      ["nav", "numeric"],
+      ["l1", "numeric"],
+      ["l2", "numeric"],
+      ["l3", "numeric"],
+      ["hash", "text"],
+      ["log", "integer"],
+    ] as const;
+    const rows = jsonRows("t", columns, events, ({ event, blockNumber, blockHash, logIndex }) => [
+      blockTime(blockNumber).toISOString(),
+      blockNumber.toString(),
+      event.nav,
+      event.l1,
+      event.l2,
+      event.l3,
+      blockHash,
+      logIndex,
+    ]);
     const insert = sql`
       insert into fund_snapshots
         (recorded_at, block_number, nav, l1_value, l2_value, l3_value, chain_id, block_hash, log_index)
       select t.at, t.block, t.nav, t.l1, t.l2, t.l3, ${chainId}, t.hash, t.log
-      from ${jsonRows("t", columns, rows)}`;
+      from ${rows}`;
     return {
       work: [],
       write: async (trx) => {
@@ -62,9 +62,17 @@ export const layerBalancesUpdated = defineEventType<LayerBalancesUpdated>({
     };
   },
   async undo({ trx, chainId }, orphaned) {
-    const rows = orphaned.map(({ blockHash, logIndex }) => ({ hash: blockHash, log: logIndex }));
+    const rows = jsonRows(
+      "t",
+      [
+        ["hash", "text"],
+        ["log", "integer"],
+      ],
+      orphaned,
+      ({ blockHash, logIndex }) => [blockHash, logIndex],
+    );
     await sql`
-      delete from fund_snapshots f using ${jsonRows("t", { hash: "text", log: "integer" } as const, rows)}
+      delete from fund_snapshots f using ${rows}
       where f.chain_id = ${chainId} and f.block_hash = t.hash and f.log_index = t.log`.execute(trx);
   },
 });

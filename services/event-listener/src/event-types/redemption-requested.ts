@@ -31,32 +31,31 @@ export const redemptionRequested = defineEventType<RedemptionRequested>({
     channel: small(a[4]) === Channel.Instant ? "instant" : "standard",
   }),
   apply({ chainId, blockTime }, events) {
-    const rows = events.map(({ event, blockNumber, txHash }) => ({
-      id: event.id,
-      owner: event.owner,
-      shares: event.shares,
-      assets: event.assets,
-      channel: event.channel,
-      block: blockNumber.toString(),
-      tx: txHash,
-      at: blockTime(blockNumber).toISOString(),
-    }));
-    const columns = {
-      id: "text",
-      owner: "text",
-      shares: "numeric",
-      assets: "numeric",
-      channel: "text",
-      block: "bigint",
-      tx: "text",
-      at: "timestamptz",
-    } as const;
+    const columns = [
+      ["id", "text"],
+      ["owner", "text"],
+      ["shares", "numeric"],
+      ["assets", "numeric"],
+      ["channel", "text"],
+      ["block", "bigint"],
+      ["tx", "text"],
+      ["at", "timestamptz"],
+    ] as const;
+    const rows = jsonRows("t", columns, events, ({ event, blockNumber, txHash }) => [
+      event.id,
+      event.owner,
+      event.shares,
+      event.assets,
+      event.channel,
+      blockNumber.toString(),
+      txHash,
+      blockTime(blockNumber).toISOString(),
+    ]);
     const insert = sql`
       insert into redemptions
         (id, chain_id, owner, shares, assets, channel, status, requested_block, requested_tx, created_at)
       select t.id, ${chainId}, t.owner, t.shares, t.assets, t.channel, 'requested', t.block, t.tx, t.at
-      from ${jsonRows("t", columns, rows)}
-      on conflict (id) do nothing`;
+      from ${rows}`;
     const work = events.map(({ event, blockNumber, blockHash }) => ({
       job: queuedJob("settlements", {
         kind: "redemption",
@@ -72,8 +71,8 @@ export const redemptionRequested = defineEventType<RedemptionRequested>({
     }));
     return {
       work,
-      write: async (trx) => {
-        await insert.execute(trx);
+      write: async (trx, mode) => {
+        await (mode === "new" ? insert : sql`${insert} on conflict (id) do nothing`).execute(trx);
       },
     };
   },

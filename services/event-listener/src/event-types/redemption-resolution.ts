@@ -13,10 +13,18 @@ export function resolveRedemptions(
   status: "settled" | "cancelled",
   events: readonly Located<{ readonly id: string }>[],
 ): Effect {
-  const rows = events.map(({ event, blockNumber }) => ({ id: event.id, block: blockNumber.toString() }));
+  const rows = jsonRows(
+    "t",
+    [
+      ["id", "text"],
+      ["block", "bigint"],
+    ],
+    events,
+    ({ event, blockNumber }) => [event.id, blockNumber.toString()],
+  );
   const update = sql`
     update redemptions r set status = ${status}, resolved_block = t.block, updated_at = now()
-    from ${jsonRows("t", { id: "text", block: "bigint" } as const, rows)}
+    from ${rows}
     where r.id = t.id and r.chain_id = ${chainId}`;
   return {
     work: [],
