@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { sql, type Kysely } from "kysely";
 import { describe, expect } from "vitest";
 import { test } from "./fixture";
-import { ALL_EVENT_TYPES, type FundEvent, type FundEventType } from "./event-types";
+import { ALL_EVENT_TYPES, type FundEvent, type FundEventType, type WriteMode } from "./event-types";
 import type { ChainEvent } from "./events";
 import { commitBatch, PLAIN_INSERTS_FROM_EVENTS, rollBack } from "./store";
 
@@ -242,6 +242,51 @@ describe("the store's apply and undo", () => {
       const again = await books(db);
       expect(again).toEqual(committed);
       expect(again.outbox.find((row) => row.queue === "risk")?.sent_at).toEqual(sentAt);
+    });
+  }
+
+  test("when a batch is new its rows go in as plain inserts, and when it is replayed they go in as a replay that changes nothing", async ({
+    database: { db },
+  }) => {
+    const blocks = [[], [SAMPLES.RedemptionRequested(1), SAMPLES.Deposited(2)], [SAMPLES.RedemptionSettled(1)]];
+    const ways: WriteMode[] = [];
+    const written = (how: WriteMode) => void ways.push(how);
+    expect(await commitBlocks(db, blocks, 0, 2, { plainInsertsFrom: 0, written })).toBe(3);
+    const state = await books(db);
+    expect(await commitBlocks(db, blocks, 0, 2, { plainInsertsFrom: 0, written })).toBe(0);
+    expect(await books(db)).toEqual(state);
+    // Below the threshold the savepoint is not tried: a block at the tip goes straight in.
+    expect(await commitBlocks(db, [...blocks, [SAMPLES.Deposited(3)]], 3, 3, { written })).toBe(1);
+    expect(ways).toEqual(["new", "replay", "replay"]);
+  });
+
+  for (const plainInsertsFrom of [0, PLAIN_INSERTS_FROM_EVENTS]) {
+    test(`when a new event's redemption id is taken already, then the commit fails and nothing of the batch is written (plain inserts from ${String(plainInsertsFrom)} events)`, async ({
+      database: { db },
+    }) => {
+      // A row no rollback left (a defect, or another chain's redemption of the same id): the
+      // books must not silently keep it while the outbox hands the settlement worker the event's.
+      await commitBlocks(db, [[]], 0, 0);
+      await db
+        .insertInto("redemptions")
+        .values({
+          id: "7",
+          chain_id: CHAIN_ID + 1,
+          owner: OWNER,
+          shares: "1",
+          assets: "1",
+          channel: "standard",
+          status: "requested",
+          requested_block: "0",
+          requested_tx: txHash(0, 0),
+          created_at: new Date(TIME_ZERO * 1000),
+        })
+        .execute();
+      const before = await books(db);
+      await expect(
+        commitBlocks(db, [[], [SAMPLES.RedemptionRequested(7)]], 1, 1, { plainInsertsFrom }),
+      ).rejects.toMatchObject({ code: "23505", constraint: "redemptions_pkey" });
+      expect(await books(db)).toEqual(before);
     });
   }
 

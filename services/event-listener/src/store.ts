@@ -16,7 +16,7 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import { forgetBlocksAbove, rememberBlocks } from "./block-memory";
 import { advanceCursor, rewindCursor } from "./checkpoint";
 import { deleteEventsAbove, prepareEvents, type PreparedEvents } from "./event-log";
-import { ALL_EVENT_TYPES, type Effect } from "./event-types";
+import { ALL_EVENT_TYPES, type Effect, type WriteMode } from "./event-types";
 import type { ChainEvent } from "./events";
 import { deleteUnsentAbove, prepareOutbox, riskNotices, type PreparedOutbox } from "./outbox-rows";
 import type { BlockHeader } from "./rpc";
@@ -73,9 +73,23 @@ export function prepare(
   return { stored, ...prepareEffects(chainId, timestamps, stored.events) };
 }
 
-/** PostgreSQL's unique_violation. */
-const isUniqueViolation = (error: unknown) =>
-  typeof error === "object" && error !== null && "code" in error && error.code === "23505";
+/**
+ * The unique keys a batch may legitimately find taken: an event stored already (a batch replayed,
+ * or read again from an earlier start) and a job whose outbox row outlived a rollback (a block
+ * back after a reorganisation, its risk notice sent). Any other key taken — a redemption id of a
+ * new event, say — is a defect or a second chain's rows, and fails the commit.
+ */
+const REPLAYABLE_KEYS = new Set(["chain_events_pkey", "outbox_job_id_key"]);
+
+/** PostgreSQL's unique_violation on one of the keys a replay may find taken. */
+const isReplayConflict = (error: unknown) =>
+  typeof error === "object" &&
+  error !== null &&
+  "code" in error &&
+  error.code === "23505" &&
+  "constraint" in error &&
+  typeof error.constraint === "string" &&
+  REPLAYABLE_KEYS.has(error.constraint);
 
 /**
  * Writes the batch's rows as new (plain inserts) under a savepoint: what a batch after the cursor
@@ -89,7 +103,7 @@ async function writeAsNew(trx: Transaction<Database>, prepared: Prepared): Promi
     for (const effect of prepared.effects) await effect.write(trx, "new");
     await prepared.outbox.write(trx, "new");
   } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
+    if (!isReplayConflict(error)) throw error;
     await sql`rollback to savepoint batch_rows`.execute(trx);
     return false;
   }
@@ -111,6 +125,8 @@ export async function commitBatch(
   options: {
     /** @default PLAIN_INSERTS_FROM_EVENTS (the store's tests take both paths with any batch) */
     readonly plainInsertsFrom?: number;
+    /** Told how the rows went in: as new (plain inserts), or as a replay that keeps what is there. */
+    readonly written?: (how: WriteMode) => void;
   } = {},
 ): Promise<number> {
   const { chainId } = batch;
@@ -118,7 +134,9 @@ export async function commitBatch(
   const plain = prepared.stored.events.length >= (options.plainInsertsFrom ?? PLAIN_INSERTS_FROM_EVENTS);
   return db.transaction().execute(async (trx) => {
     let fresh = prepared.stored.events;
-    if (!plain || !(await writeAsNew(trx, prepared))) {
+    const asNew = plain && (await writeAsNew(trx, prepared));
+    options.written?.(asNew ? "new" : "replay");
+    if (!asNew) {
       fresh = await prepared.stored.write(trx, "replay");
       // Some of the events were stored already: only the new ones take effect.
       const { effects, outbox } =

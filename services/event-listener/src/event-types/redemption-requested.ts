@@ -71,8 +71,10 @@ export const redemptionRequested = defineEventType<RedemptionRequested>({
     }));
     return {
       work,
-      write: async (trx, mode) => {
-        await (mode === "new" ? insert : sql`${insert} on conflict (id) do nothing`).execute(trx);
+      // Only new events take effect, replay or not: a redemption id already there is never a
+      // replay (a rollback deletes its blocks' redemptions) but a defect, and fails the commit.
+      write: async (trx) => {
+        await insert.execute(trx);
       },
     };
   },
