@@ -319,7 +319,11 @@ export function diffSnapshots(
                 guarded
                   ? ". AWS refuses to delete it while deletionProtection is on: `pulumi up` fails after creating the new one"
                   : ""
-              }${refused ? `; ${refused}` : ""}${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace it too` : ""}`
+              }${
+                refuses.length > 0
+                  ? `; the new one is simply created with its ${refuses.map((d) => `\`${d.property}\``).join(", ")} (a change the API refuses in place)`
+                  : ""
+              }${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace it too` : ""}`
             : refuses.length > 0
               ? `${refused}, and nothing is replaced${mayReplace.length > 0 ? `; changing ${explain(mayReplace)} may replace the ${kindName}: check \`pulumi preview\`` : ""}`
               : `changing ${explain(mayReplace)} may replace the ${kindName} and delete its data: check \`pulumi preview\``;

@@ -187,6 +187,24 @@ describe("the plan diff of a StatefulSet and a claim", () => {
     expect(entry).toMatchObject({ reason: "refused", severity: "medium" });
     expect(entry?.detail).toMatch(/is refused by the API: `pulumi up` fails there, and nothing is replaced$/);
   });
+
+  it("when a claim would shrink and also change its storage class, then it is replaced and nothing is refused", () => {
+    const resource = (storage: string, storageClassName: string): PlannedResource => ({
+      urn: "urn:pulumi:production::paimon::kubernetes:core/v1:PersistentVolumeClaim::data",
+      type: CLAIM,
+      name: "data",
+      inputs: claim(storage, { storageClassName }),
+    });
+    const base = clone();
+    base.resources.push(resource("200Gi", "gp3-encrypted-retain"));
+    const head = clone();
+    head.resources.push(resource("100Gi", "io2-encrypted-retain"));
+    const [entry] = diffSnapshots(base, head).stateful;
+    expect(entry).toMatchObject({ reason: "replaced", severity: "critical" });
+    // The new claim is created with the smaller size: no in-place change for the API to refuse.
+    expect(entry?.detail).not.toContain("`pulumi up` fails there");
+    expect(entry?.detail).toContain("the new one is simply created with its `spec.resources.requests.storage`");
+  });
 });
 
 describe.each(readStackConfigs().map((config) => [config.stack, config] as const))(

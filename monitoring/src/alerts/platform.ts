@@ -36,7 +36,7 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
     quiet: { series: [{ series: up(TARGETS.api), values: "1x5" }], at: "2m" },
   },
   {
-    // A re-check finds a commit only if one was not announced: several in a window with not one
+    // A re-check finds a commit only if one was not announced: any in a window with not one
     // rebuild by signal means this instance hears none (its LISTEN connection cannot come back, or
     // listens where nothing is announced), while the listener commits. With signals flowing, a
     // re-check that runs ahead of a signal in flight is rare, and the signals' rebuilds mute it.

@@ -157,7 +157,7 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     this.#now = deps.now ?? (() => performance.now());
     this.#meter = new CacheMeter(deps.metrics);
     // A load no caller gave a reason for is a request's: the first build, or one after a failed one.
-    this.#fund = new Slot((cause) => this.#loadFund(cause ?? (this.#fund.used ? "retry" : "cold")));
+    this.#fund = new Slot((cause) => this.#loadFund(cause ?? (this.#fund.attempted ? "retry" : "cold")));
   }
 
   /** Applies `signals`' commits, and re-checks whenever one of its connections listens again. */
@@ -340,7 +340,7 @@ export class HotReads extends EventEmitter<HotReadsEvents> {
     const existing = this.#lists.get(key);
     if (existing) return existing;
     const slot: Slot<ListEntry, RebuildReason> = new Slot((cause) =>
-      this.#loadList(key, list, cause ?? (slot.used ? "retry" : "cold")),
+      this.#loadList(key, list, cause ?? (slot.attempted ? "retry" : "cold")),
     );
     this.#lists.set(key, slot);
     return slot;

@@ -18,6 +18,7 @@ export class Slot<T, Cause = never> {
   #epoch = 0;
   #stored: { readonly epoch: number; readonly value: T } | undefined;
   #loading: { readonly epoch: number; readonly promise: Promise<T> } | undefined;
+  #attempted = false;
 
   constructor(private readonly load: (cause: Cause | undefined) => Promise<Loaded<T>>) {}
 
@@ -29,6 +30,11 @@ export class Slot<T, Cause = never> {
   /** Whether a value was ever loaded (a slot worth reloading at once when it is invalidated). */
   get used(): boolean {
     return this.#stored !== undefined;
+  }
+
+  /** Whether a load was ever started, whatever became of it (a first build that failed included). */
+  get attempted(): boolean {
+    return this.#attempted;
   }
 
   /** The valid value, or the load of this epoch (started now, for `cause`, or joined). */
@@ -50,6 +56,8 @@ export class Slot<T, Cause = never> {
       },
     );
     this.#loading = { epoch, promise };
+    // After the load began: what it was told of earlier attempts is what came before it.
+    this.#attempted = true;
     return promise;
   }
 
