@@ -1,3 +1,4 @@
+import { DR_DRILL_DEADLINE_SECONDS } from "@paimon/core/workloads";
 import { describe, expect, it } from "vitest";
 import { stackNames } from "../names";
 import { readStackConfigs } from "../planner/stack-configs";
@@ -30,20 +31,66 @@ interface CronJobSpec {
         spec: {
           serviceAccountName: string;
           automountServiceAccountToken: boolean;
+          terminationGracePeriodSeconds: number;
           containers: { image: string; command?: string[]; args: string[]; env: EnvVar[] }[];
         };
       };
     };
   };
 }
-interface NetworkPolicySpec {
-  podSelector: { matchLabels?: Record<string, string> };
-  egress?: {
-    to: { ipBlock?: { cidr: string; except?: string[] }; podSelector?: { matchLabels?: Record<string, string> } }[];
-    ports: { port: number }[];
-  }[];
-  ingress?: { from: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[];
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
 }
+interface Peer {
+  ipBlock?: { cidr: string; except?: string[] };
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+}
+interface Port {
+  port: number;
+  protocol: string;
+}
+interface NetworkPolicySpec {
+  podSelector: LabelSelector;
+  egress?: { to: Peer[]; ports: Port[] }[];
+  ingress?: { from: Peer[]; ports: Port[] }[];
+}
+
+/** Whether a label selector selects these labels, as Kubernetes evaluates it (an empty one selects all). */
+function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  return (
+    Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value) &&
+    (selector.matchExpressions ?? []).every((expression) => {
+      const value = labels[expression.key];
+      switch (expression.operator) {
+        case "In":
+          return value !== undefined && (expression.values ?? []).includes(value);
+        case "NotIn":
+          return value === undefined || !(expression.values ?? []).includes(value);
+        case "Exists":
+          return value !== undefined;
+        case "DoesNotExist":
+          return value === undefined;
+        default:
+          throw new Error(`the test cannot evaluate ${expression.operator}`);
+      }
+    })
+  );
+}
+
+/** One peer and port a policy opens, in a form that compares by value. */
+const opening = (peer: unknown, port: Port) => JSON.stringify({ peer: sortedKeys(peer), port: sortedKeys(port) });
+const sortedKeys = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(sortedKeys)
+    : value !== null && typeof value === "object"
+      ? Object.fromEntries(
+          Object.entries(value)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([key, inner]) => [key, sortedKeys(inner)]),
+        )
+      : value;
 
 describe.each(readStackConfigs().map((config) => [config.stack, config] as const))(
   "the %s DR drill",
@@ -84,7 +131,7 @@ describe.each(readStackConfigs().map((config) => [config.stack, config] as const
       expect(container().args).toEqual(drDrillArgs(names.databaseInstance));
     });
 
-    it("then it runs on the first of every month, never twice at once, not retried, within a deadline", () => {
+    it("then it runs on the first of every month, never twice at once, not retried, within the deadline the drill's sweep reads", () => {
       const spec = cronJob();
       expect(spec.schedule).toBe("0 20 1 * *");
       expect(spec.timeZone).toBe("Etc/UTC");
@@ -92,15 +139,21 @@ describe.each(readStackConfigs().map((config) => [config.stack, config] as const
       expect(spec.jobTemplate.spec.backoffLimit).toBe(0);
       // The restore's own bound (two hours) and the rest of the drill fit in it.
       expect(spec.jobTemplate.spec.activeDeadlineSeconds).toBeGreaterThan(2 * 3600);
+      // A scratch older than this is an earlier drill's: the next drill deletes it.
+      expect(spec.jobTemplate.spec.activeDeadlineSeconds).toBe(DR_DRILL_DEADLINE_SECONDS);
     });
 
-    it("then its service account assumes the drill's own role, and mounts no Kubernetes token", () => {
+    it("then a stopped drill has two minutes from SIGTERM to SIGKILL to request its scratch's deletion and clean up", () => {
+      expect(cronJob().jobTemplate.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
+    });
+
+    it("then its service account assumes the drill's own role, and its pods mount a token as every pod with an AWS role does", () => {
       const account = one("ServiceAccount", DR_DRILL);
       expect(account.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toBe(names.roleArn("drDrill"));
-      expect(account.automountServiceAccountToken).toBe(false);
+      expect(account.automountServiceAccountToken).toBe(true);
       const pod = cronJob().jobTemplate.spec.template.spec;
       expect(pod.serviceAccountName).toBe(DR_DRILL);
-      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.automountServiceAccountToken).toBe(true);
     });
 
     it("then it names its scratch under the prefix its role may delete, and reads the services' settings", () => {
@@ -121,35 +174,49 @@ describe.each(readStackConfigs().map((config) => [config.stack, config] as const
       expect(env()["REDIS_CLUSTER"]).toBe(config.cache.clusterMode ? "true" : undefined);
     });
 
-    it("then its pods reach the database tier, TimescaleDB, the Pushgateway and HTTPS outside the VPC, and TimescaleDB admits them", () => {
-      const egress = (one("NetworkPolicy", `${DR_DRILL}-egress`).spec as unknown as NetworkPolicySpec).egress ?? [];
-      const ports = (rule: { ports: { port: number }[] }) => rule.ports.map((port) => port.port).sort();
-      expect(
-        egress.filter((rule) => rule.to.some((peer) => values.databaseCidrs.includes(peer.ipBlock?.cidr ?? ""))),
-      ).toHaveLength(values.databaseCidrs.length);
-      for (const rule of egress.filter((candidate) =>
-        candidate.to.some((peer) => peer.ipBlock?.cidr !== "0.0.0.0/0" && peer.ipBlock),
-      ))
-        expect(ports(rule)).toEqual([5432, 6379]);
-      expect(egress).toContainEqual({
-        to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [values.vpcCidr] } }],
-        ports: [{ port: 443, protocol: "TCP" }],
+    it("then, by every policy of its namespace that selects its pods, they reach exactly DNS, the database tier, TimescaleDB, the Pushgateway and HTTPS outside the VPC, and TimescaleDB admits them", () => {
+      const labels = cronJob().jobTemplate.spec.template.metadata.labels;
+      const policies = objects.filter(
+        (object) => object.kind === "NetworkPolicy" && object.metadata.namespace === values.namespace,
+      );
+      expect(policies.length).toBeGreaterThan(0);
+      const specs = policies.map((policy) => policy.spec as unknown as NetworkPolicySpec);
+      const reach = specs
+        .filter((spec) => selects(spec.podSelector, labels))
+        .flatMap((spec) => spec.egress ?? [])
+        .flatMap((rule) => rule.to.flatMap((peer) => rule.ports.map((port) => opening(peer, port))));
+      const tcp = (port: number) => ({ port, protocol: "TCP" });
+      const inNamespace = (namespace: string, matchLabels: Record<string, string>) => ({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+        podSelector: { matchLabels },
       });
-      expect(
-        egress.some(
-          (rule) =>
-            rule.to.some(
-              (peer) => peer.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "prometheus-pushgateway",
-            ) && ports(rule).join() === String(Number(new URL(PUSHGATEWAY_URL).port)),
-        ),
-      ).toBe(true);
-      const timescale = one("NetworkPolicy", `allow-${DR_DRILL}-to-timescaledb`).spec as unknown as NetworkPolicySpec;
-      expect(timescale.ingress).toEqual([
-        {
-          from: [{ podSelector: { matchLabels: cronJob().jobTemplate.spec.template.metadata.labels } }],
-          ports: [{ port: 5432, protocol: "TCP" }],
-        },
-      ]);
+      const timescale = { "app.kubernetes.io/name": "paimon-timescaledb", "app.kubernetes.io/part-of": "paimon" };
+      expect(new Set(reach)).toEqual(
+        new Set([
+          ...[tcp(53), { port: 53, protocol: "UDP" }].map((port) =>
+            opening(inNamespace("kube-system", { "k8s-app": "kube-dns" }), port),
+          ),
+          ...values.databaseCidrs.flatMap((cidr) =>
+            [5432, 6379].map((port) => opening({ ipBlock: { cidr } }, tcp(port))),
+          ),
+          opening({ podSelector: { matchLabels: timescale } }, tcp(5432)),
+          opening(
+            inNamespace("monitoring", { "app.kubernetes.io/name": "prometheus-pushgateway" }),
+            tcp(Number(new URL(PUSHGATEWAY_URL).port)),
+          ),
+          opening({ ipBlock: { cidr: "0.0.0.0/0", except: [values.vpcCidr] } }, tcp(443)),
+        ]),
+      );
+      const admitted = specs
+        .filter((spec) => selects(spec.podSelector, timescale))
+        .flatMap((spec) => spec.ingress ?? [])
+        .filter((rule) =>
+          rule.from.some(
+            (peer) => peer.namespaceSelector === undefined && peer.podSelector && selects(peer.podSelector, labels),
+          ),
+        )
+        .flatMap((rule) => rule.ports.map((port) => port.port));
+      expect(admitted).toEqual([5432]);
     });
   },
 );

@@ -1,3 +1,4 @@
+import { DR_DRILL_DEADLINE_SECONDS } from "@paimon/core/workloads";
 import { Cron, Duration, Size } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
@@ -16,12 +17,10 @@ import {
   podSecurity,
   restrictPod,
   syncedSecret,
-  tcpPorts,
   tmpDirectory,
   withoutAddressLabel,
 } from "./plus";
-import { TIMESCALEDB } from "./timescaledb-chart";
-import { PORTS, type WorkloadValues } from "./values";
+import type { WorkloadValues } from "./values";
 
 /** The DR drill's CronJob, its pods' `app.kubernetes.io/name` and its service account. */
 export const DR_DRILL = SERVICE_ACCOUNTS.drDrill.name;
@@ -40,12 +39,21 @@ export const drDrillArgs = (sourceInstance: string): string[] => [
 ];
 
 /**
- * Its bound: the restore may take two hours (RESTORE_WAIT_SECONDS in scripts/src/rds.ts) after up
- * to a quarter of an hour for its point to become restorable, the API ten minutes, the listener's
- * catch-up half an hour, the scratch's deletion an hour, and the backup before it about as long
- * as the nightly dump's.
+ * Its bound (@paimon/core's, which the drill reads too: a scratch older than that is an earlier
+ * drill's leftover, and swept): the restore may take two hours (RESTORE_WAIT_SECONDS in
+ * scripts/src/rds.ts) after up to a quarter of an hour for its point to become restorable, the API
+ * ten minutes, the listener's catch-up half an hour, the scratch's deletion an hour, and the
+ * backup before it about as long as the nightly dump's.
  */
-const DRILL_DEADLINE = Duration.hours(6);
+const DRILL_DEADLINE = Duration.seconds(DR_DRILL_DEADLINE_SECONDS);
+
+/**
+ * From SIGTERM (the deadline, a drain, an eviction) to SIGKILL: time for the stopped drill to ask
+ * RDS to delete its scratch — one request, after the restore request's answer should one be on
+ * its way — then stop the services it started (30 s each at most), drop its queues and record
+ * itself. Waiting out the deletion itself (minutes) is left to RDS.
+ */
+const STOP_GRACE = Duration.seconds(120);
 
 export interface DrDrillProps {
   readonly values: WorkloadValues;
@@ -65,8 +73,9 @@ export interface DrDrillProps {
  *
  * Its service account's IRSA role (workload-roles, `drDrill`) restores only into, and deletes only,
  * instances of that prefix carrying the drill's tag. The pod reaches what the drill and the
- * services it starts read: the database tier (RDS, the scratch, ElastiCache), TimescaleDB (the
- * API's metrics), the chain's RPC and AWS's APIs over HTTPS, and the Pushgateway.
+ * services it starts read — the database tier (RDS, the scratch, ElastiCache), TimescaleDB (the
+ * API's metrics), the chain's RPC and AWS's APIs over HTTPS, and the Pushgateway — through the
+ * namespace's shared policies (platform-chart.ts), which name it with the workloads reaching each.
  */
 export class DrDrill extends Construct {
   constructor(scope: Construct, id: string, props: DrDrillProps) {
@@ -80,8 +89,9 @@ export class DrDrill extends Construct {
         labels,
         annotations: { "eks.amazonaws.com/role-arn": values.roleArns["drDrill"] ?? "" },
       },
-      // IRSA's webhook projects its own token; the drill never calls the Kubernetes API.
-      automountToken: false,
+      // As every pod with an AWS role (services-chart.ts): IRSA's web-identity token has been
+      // reported unreadable in pods that mount none.
+      automountToken: true,
     });
     const cronJob = new kplus.CronJob(this, "cronjob", {
       metadata: { name: DR_DRILL, labels },
@@ -94,8 +104,9 @@ export class DrDrill extends Construct {
       failedJobsRetained: 3,
       backoffLimit: 0,
       activeDeadline: DRILL_DEADLINE,
+      terminationGracePeriod: STOP_GRACE,
       serviceAccount: asAccount(serviceAccount),
-      automountServiceAccountToken: false,
+      automountServiceAccountToken: true,
       restartPolicy: kplus.RestartPolicy.NEVER,
       securityContext: podSecurity,
     });
@@ -135,43 +146,5 @@ export class DrDrill extends Construct {
     withoutAddressLabel(cronJob, CRON_JOB_TEMPLATE);
     restrictPod(cronJob, CRON_JOB_TEMPLATE);
     finishedJobsTtl(cronJob, Duration.days(31));
-
-    // The namespace denies everything not allowed: the drill's way out, and into TimescaleDB.
-    const drill = kplus.Pods.select(this, "drill-pods", { labels });
-    const timescale = kplus.Pods.select(this, "timescaledb-pods", { labels: selectorLabels(TIMESCALEDB) });
-    new kplus.NetworkPolicy(this, "egress", {
-      metadata: { name: `${DR_DRILL}-egress` },
-      selector: drill,
-      egress: {
-        rules: [
-          // RDS (the source and the scratch) and ElastiCache live in the database tier.
-          ...values.databaseCidrs.map((cidr, index) => ({
-            peer: kplus.NetworkPolicyIpBlock.ipv4(this, `database-${String(index)}`, cidr),
-            ports: tcpPorts(PORTS.postgres, PORTS.redis),
-          })),
-          { peer: timescale, ports: tcpPorts(PORTS.timescaledb) },
-          {
-            peer: kplus.Pods.select(this, "pushgateway-pods", {
-              labels: { "app.kubernetes.io/name": "prometheus-pushgateway" },
-              namespaces: kplus.Namespaces.select(this, "monitoring-namespace", {
-                labels: { [kplus.Namespace.NAME_LABEL]: "monitoring" },
-              }),
-            }),
-            ports: tcpPorts(Number(new URL(PUSHGATEWAY_URL).port)),
-          },
-          // The chain's RPC and AWS's APIs (RDS, S3, KMS, STS) are HTTPS endpoints outside the
-          // VPC; NetworkPolicy cannot name hosts, so the port and the outside are the limit.
-          {
-            peer: kplus.NetworkPolicyIpBlock.ipv4(this, "internet", "0.0.0.0/0", [values.vpcCidr]),
-            ports: tcpPorts(443),
-          },
-        ],
-      },
-    });
-    new kplus.NetworkPolicy(this, "timescaledb-from-drill", {
-      metadata: { name: `allow-${DR_DRILL}-to-timescaledb` },
-      selector: timescale,
-      ingress: { rules: [{ peer: drill, ports: tcpPorts(PORTS.timescaledb) }] },
-    });
   }
 }

@@ -46,7 +46,7 @@ export interface OperationsChartProps extends ChartProps {
  * fails when an item does, and is not retried (the next run is tomorrow's; a rerun is a manual
  * Job). The backups' ages come from the successes the backup jobs pushed, each recorded only once
  * its read-back was verified: the check needs no access to the bucket. And §9.3's monthly
- * disaster-recovery drill (dr-drill.ts), with a role and network access of its own.
+ * disaster-recovery drill (dr-drill.ts), with a role of its own and the shared policies' reach.
  */
 export class OperationsChart extends Chart {
   constructor(scope: Construct, id: string, props: OperationsChartProps) {

@@ -3,6 +3,7 @@ import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { API } from "./api-chart";
 import { BACKUP_JOB_KINDS, PUSHGATEWAY_URL, backupJobName } from "./backups-chart";
+import { DR_DRILL } from "./dr-drill";
 import { selectorLabels } from "./pod";
 import { MIGRATE } from "./migrations-chart";
 import { tcpPorts } from "./plus";
@@ -96,7 +97,7 @@ export class PlatformChart extends Chart {
       },
     });
     policy("allow-data-stores", {
-      selector: pods("data-store-clients", ...workloads, backupJobName("postgres"), MIGRATE),
+      selector: pods("data-store-clients", ...workloads, backupJobName("postgres"), MIGRATE, DR_DRILL),
       egress: {
         rules: values.databaseCidrs.map((cidr, index) => ({
           peer: kplus.NetworkPolicyIpBlock.ipv4(this, `database-${String(index)}`, cidr),
@@ -110,7 +111,7 @@ export class PlatformChart extends Chart {
       ingress: {
         rules: [
           {
-            peer: pods("timescaledb-clients", ...workloads, backupJobName("timescaledb"), MIGRATE),
+            peer: pods("timescaledb-clients", ...workloads, backupJobName("timescaledb"), MIGRATE, DR_DRILL),
             ports: tcpPorts(PORTS.timescaledb),
           },
           // Its exporter, in the monitoring namespace.
@@ -122,13 +123,13 @@ export class PlatformChart extends Chart {
       },
     });
     policy("allow-to-timescaledb", {
-      selector: pods("timescaledb-clients-out", ...workloads, backupJobName("timescaledb"), MIGRATE),
+      selector: pods("timescaledb-clients-out", ...workloads, backupJobName("timescaledb"), MIGRATE, DR_DRILL),
       egress: { rules: [{ peer: timescale, ports: tcpPorts(PORTS.timescaledb) }] },
     });
     // The chain's RPC and AWS's APIs (KMS, S3, Secrets Manager, ElastiCache) are HTTPS endpoints
     // outside the VPC; NetworkPolicy cannot name hosts, so the port and the outside are the limit.
     policy("allow-https-out", {
-      selector: pods("https-clients", EVENT_LISTENER, ...WORKERS.map(workerName), ...backups),
+      selector: pods("https-clients", EVENT_LISTENER, ...WORKERS.map(workerName), ...backups, DR_DRILL),
       egress: {
         rules: [
           {
@@ -138,9 +139,10 @@ export class PlatformChart extends Chart {
         ],
       },
     });
-    // The backups report their successes there; the scheduler reads them back to check their ages.
+    // The backups and the DR drill report their successes there; the scheduler reads them back to
+    // check their ages.
     policy("allow-to-pushgateway", {
-      selector: pods("pushgateway-clients", ...backups, workerName("scheduler")),
+      selector: pods("pushgateway-clients", ...backups, DR_DRILL, workerName("scheduler")),
       egress: {
         rules: [
           {

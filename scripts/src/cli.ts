@@ -42,8 +42,11 @@
  * changed where refused before the restore began; 3 a DR drill that ran and did not pass (a
  * table differs, a target missed, the restored services never ready); 4 a checklist with no
  * failed item but a warning or an item that could not be checked (a failed item is 1); 64 bad
- * usage or configuration (an OpenSearch configuration directory included).
+ * usage or configuration (an OpenSearch configuration directory included); 130 or 143 a DR drill
+ * stopped by SIGINT or SIGTERM (its deadline, a drain, an eviction), which first asked RDS to
+ * delete its scratch instance, then cleaned up and recorded itself as failed.
  */
+import { constants } from "node:os";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, urlSchema } from "@paimon/core/config";
 import { AppError } from "@paimon/core/errors";
@@ -97,7 +100,48 @@ export interface OpsIo {
   readonly err: (text: string) => void;
   /** How to run the services' entrypoint (`dr-drill` starts the API and the listener with it). */
   readonly services?: ServicesEntry;
+  /**
+   * Aborted when a DR drill must stop, with a `Stopped` reason. Without it, the drill listens for
+   * the process's SIGTERM and SIGINT itself while it runs.
+   */
+  readonly stop?: AbortSignal;
 }
+
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+
+/** Why a command was stopped. */
+export class Stopped extends Error {
+  constructor(readonly signal: (typeof STOP_SIGNALS)[number]) {
+    super(`stopped by ${signal}`);
+    this.name = "Stopped";
+  }
+}
+
+/**
+ * Runs `work` with `given`, or else with a signal the process's first SIGTERM or SIGINT aborts.
+ * Each handler answers once and all are removed afterwards: a second Ctrl-C, or a signal outside
+ * the drill, ends the process as it always does. Kubernetes sends SIGTERM at the Job's deadline,
+ * a drain or an eviction, and SIGKILL once the pod's grace period is over.
+ */
+async function untilStopped<T>(given: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (given !== undefined) return work(given);
+  const controller = new AbortController();
+  const handlers = STOP_SIGNALS.map((name) => {
+    const handler = () => {
+      controller.abort(new Stopped(name));
+    };
+    process.once(name, handler);
+    return { name, handler };
+  });
+  try {
+    return await work(controller.signal);
+  } finally {
+    for (const { name, handler } of handlers) process.off(name, handler);
+  }
+}
+
+/** A stopped command's exit code: the shell's, 128 and the signal's number. */
+const stoppedCode = (reason: unknown) => (reason instanceof Stopped ? 128 + constants.signals[reason.signal] : 1);
 
 class Refusal extends Error {}
 
@@ -295,21 +339,25 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
     )
     .action(async (options: { rdsSource?: string; apiTimeout?: number; catchUpTimeout?: number }, command: Command) => {
       const { store: target } = context();
-      const { record, recorded } = await drillCommand({
-        env: io.env,
-        store: target,
-        services: io.services,
-        rdsSource: options.rdsSource,
-        timeouts: {
-          apiReadyMs: options.apiTimeout ?? DRILL_TIMEOUTS.apiReadyMs,
-          catchUpMs: options.catchUpTimeout ?? DRILL_TIMEOUTS.catchUpMs,
-        },
-        log: (line) => {
-          io.err(`ops: ${line}\n`);
-        },
+      const { record, recorded, code } = await untilStopped(io.stop, async (signal) => {
+        const drilled = await drillCommand({
+          env: io.env,
+          store: target,
+          services: io.services,
+          rdsSource: options.rdsSource,
+          timeouts: {
+            apiReadyMs: options.apiTimeout ?? DRILL_TIMEOUTS.apiReadyMs,
+            catchUpMs: options.catchUpTimeout ?? DRILL_TIMEOUTS.catchUpMs,
+          },
+          log: (line) => {
+            io.err(`ops: ${line}\n`);
+          },
+          signal,
+        });
+        return { ...drilled, code: signal.aborted ? stoppedCode(signal.reason) : drilled.record.passed ? 0 : 3 };
       });
       io.out(json(command) ? `${JSON.stringify({ ...record, recorded })}\n` : drillReport(record, recorded));
-      done(record.passed ? 0 : 3);
+      done(code);
     });
   program
     .command("check")

@@ -1,8 +1,9 @@
 /**
  * `ops dr-drill`: the drill's configuration (read once, every bad key named), its scratch — a
  * database beside the source, or with `--rds-source` a point-in-time restore of that RDS
- * instance — its report as text or JSON, its record in the backup store, and on success its time
- * pushed to the Pushgateway, where the monthly check and the alerts read it.
+ * instance, after deleting the stale scratch instances earlier drills left under its prefix — its
+ * report as text or JSON, its record in the backup store, and on success its time pushed to the
+ * Pushgateway, where the monthly check and the alerts read it.
  */
 import { RDSClient } from "@aws-sdk/client-rds";
 import { chainEnvShape, loadConfig, urlSchema } from "@paimon/core/config";
@@ -11,7 +12,7 @@ import { runDrill } from "./drill";
 import { drillSuccessRegistry, pushToGateway } from "./push-metrics";
 import { localScratch } from "./drill-scratch";
 import type { ServicesEntry } from "./drill-services";
-import { rdsScratch, scratchIdentifier } from "./rds";
+import { rdsScratch, scratchIdentifier, scratchPrefix, sweepScratchInstances } from "./rds";
 import { drillRecordKey, writeDrillRecord, type DrillRecord } from "./records";
 import type { BackupStore } from "./store";
 import { configurationError } from "./writers-config";
@@ -57,6 +58,8 @@ export interface DrillCommandOptions {
   readonly rdsSource?: string | undefined;
   readonly timeouts: { readonly apiReadyMs: number; readonly catchUpMs: number };
   readonly log: (line: string) => void;
+  /** Aborted when the drill must stop (the CLI's SIGTERM or SIGINT): see runDrill. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Pushes the drill's success time under the backup jobs' job, where the DR alerts read it. */
@@ -109,7 +112,19 @@ export async function drillCommand(options: DrillCommandOptions): Promise<{ reco
               sourceUrl: config.DATABASE_URL,
               name: scratchIdentifier(rdsSource, id, config.RDS_SCRATCH_PREFIX),
               log: options.log,
+              signal: options.signal,
             }),
+      sweep:
+        rds === undefined || rdsSource === undefined
+          ? undefined
+          : (now) =>
+              sweepScratchInstances({
+                client: rds,
+                prefix: scratchPrefix(rdsSource, config.RDS_SCRATCH_PREFIX),
+                source: rdsSource,
+                now,
+              }),
+      signal: options.signal,
       entry: options.services,
       serviceEnv: {
         ...pass(["PATH", "HOME", "REDIS_URL", "REDIS_CLUSTER"]),
@@ -142,6 +157,9 @@ export function drillReport(record: DrillRecord, recorded: string): string {
   const lines = [
     `DR drill ${record.id}: ${record.passed ? "PASSED" : "FAILED"}`,
     `  backup   ${record.backup_id ?? "(none: the backup failed)"}`,
+    ...(record.swept ?? []).map(
+      (swept) => `  swept    ${swept.scratch}, left behind by the drill of ${swept.since} (deletion requested)`,
+    ),
     `  restore  ${record.restore.method} into ${record.restore.scratch} (removed afterwards)`,
     `  tables   ${equal} of ${record.tables.length} equal (row counts as in the manifest, checksums as in the source's snapshot)`,
     record.rpo

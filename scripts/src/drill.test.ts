@@ -4,7 +4,8 @@
  * backup misses), and the drill itself — backup, scratch restore, every table compared, the API
  * and a listener started on the restored data through the services' entrypoint — printing RPO and
  * RTO, recording the drill in the store and the Pushgateway. A table that pg_dump does not carry
- * (an extension's member) makes a drill that differs, fails, and still leaves nothing behind.
+ * (an extension's member) makes a drill that differs, fails, and still leaves nothing behind; so
+ * does a drill stopped halfway.
  */
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +22,7 @@ import { Redis } from "ioredis";
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runOps, Stopped } from "./cli";
 import { servicesFromSource, startService } from "./drill-services";
 import { readDrillRecords, type DrillRecord } from "./records";
 import { fileStore } from "./store";
@@ -212,6 +214,34 @@ describe("the DR drill", () => {
       await sql`alter extension plpgsql drop table public.audit_notes`.execute(source.db);
       await sql`drop table public.audit_notes`.execute(source.db);
     }
+  }, 300_000);
+
+  it("when the drill is stopped as the listener starts to catch up, then it stops waiting, stops the services, drops the scratch database and its queues, records why, and exits 143", async () => {
+    const stop = new AbortController();
+    const before = pushes.length;
+    let out = "";
+    let err = "";
+    const code = await runOps(["--json", "dr-drill"], {
+      env: await drillEnv(),
+      out: (text) => (out += text),
+      err: (text) => {
+        err += text;
+        if (text.includes("the listener catches up from block")) stop.abort(new Stopped("SIGTERM"));
+      },
+      services: SERVICES,
+      stop: stop.signal,
+    });
+    expect(code, err).toBe(143);
+    const record = JSON.parse(out || "{}") as DrillRecord;
+    expect(record).toMatchObject({ passed: false, problems: ["stopped by SIGTERM"], replay: null });
+    // What it measured before the stop stays measured.
+    expect(record.rto).toMatchObject({ met: true });
+    expect(record.swept).toBeUndefined();
+    const [latest] = await readDrillRecords(fileStore(path.join(directory, "backups")));
+    expect(latest).toMatchObject({ record: { id: record.id, passed: false } });
+    expect(pushes.slice(before).filter((push) => push.body.includes("paimon_dr_drill"))).toEqual([]);
+    expect(await drillDatabases()).toEqual([]);
+    expect(await drillQueueKeys()).toEqual([]);
   }, 300_000);
 
   it("when the chain's settings or the services' entrypoint are missing, then it exits 64 naming them, before any backup", async () => {

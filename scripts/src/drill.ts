@@ -7,7 +7,8 @@
  * restore began (and what the chain replay recovered beyond it); RTO runs from the start of the
  * restore to the API answering `GET /v1/fund` with 200. Both against the targets (§8.1). The
  * scratch database, the services and the listener's queues are removed afterwards, whatever
- * happened.
+ * happened; a drill that is stopped (its signal) stops waiting, removes them as quickly as it
+ * can, and records that it was stopped. Before all that, what earlier drills left behind is swept.
  */
 import { randomBytes } from "node:crypto";
 import { pgConnection } from "@paimon/core/db";
@@ -31,6 +32,13 @@ export const DRILL_TIMEOUTS = { apiReadyMs: 10 * 60_000, catchUpMs: 30 * 60_000 
 const API_POLL_MS = 250;
 const CURSOR_POLL_MS = 500;
 
+/** What a drill found left behind by earlier ones and removed before it began. */
+export interface Sweep {
+  /** Each scratch whose removal was requested, and when the drill that made it began. */
+  readonly swept: readonly { readonly name: string; readonly since: Date }[];
+  readonly problems: readonly string[];
+}
+
 export interface DrillOptions {
   readonly store: BackupStore;
   /** The live database, backed up by the drill. */
@@ -38,6 +46,10 @@ export interface DrillOptions {
   readonly sslRootCert?: string | undefined;
   /** Where the backup is restored, given the drill's id. */
   readonly scratch: (id: string) => Scratch;
+  /** Removes the scratches earlier drills left behind (on RDS: sweepScratchInstances), first. */
+  readonly sweep?: ((now: Date) => Promise<Sweep>) | undefined;
+  /** Aborted when the drill must stop (SIGTERM): it stops waiting, cleans up and records why. */
+  readonly signal?: AbortSignal | undefined;
   readonly entry: ServicesEntry;
   /** The environment every service gets (ENVIRONMENT, REDIS_URL, PATH, …); the drill adds the rest. */
   readonly serviceEnv: Readonly<Record<string, string>>;
@@ -100,21 +112,56 @@ async function backUp(options: DrillOptions): Promise<Source> {
   };
 }
 
-async function withClient<T>(url: string, sslRootCert: string | undefined, work: (client: pg.Client) => Promise<T>) {
+/** Runs `work` on a connection to `url`; `signal` ends the connection, and with it a running query. */
+async function withClient<T>(
+  url: string,
+  sslRootCert: string | undefined,
+  work: (client: pg.Client) => Promise<T>,
+  signal?: AbortSignal,
+) {
+  signal?.throwIfAborted();
   const client = new pg.Client(pgConnection(url, { sslRootCert }));
-  await client.connect();
+  const end = () => {
+    void client.end();
+  };
+  signal?.addEventListener("abort", end, { once: true });
   try {
-    return await work(client);
+    await client.connect();
+    const result = await work(client);
+    signal?.throwIfAborted();
+    return result;
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
   } finally {
+    signal?.removeEventListener("abort", end);
     await client.end();
   }
 }
 
-/** Resolves once `GET /v1/fund` answers 200; fails if the API exits or the deadline passes. */
-async function fundServed(api: RunningService, deadline: number): Promise<void> {
+/** A promise that rejects with the signal's reason when it aborts, for a race; none without one. */
+function stopped(signal: AbortSignal | undefined): Promise<never> {
+  const never = new Promise<never>((_, reject) => {
+    if (signal?.aborted === true) reject(signal.reason as Error);
+    else
+      signal?.addEventListener(
+        "abort",
+        () => {
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
+  });
+  never.catch(() => undefined);
+  return never;
+}
+
+/** Resolves once `GET /v1/fund` answers 200; fails if the API exits, the deadline passes or the drill stops. */
+async function fundServed(api: RunningService, deadline: number, signal: AbortSignal | undefined): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const port = await Promise.race([
     api.port,
+    stopped(signal),
     new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => {
@@ -137,6 +184,7 @@ async function fundServed(api: RunningService, deadline: number): Promise<void> 
     if (response) last = `${response.status} ${await response.text()}`;
     if (Date.now() > deadline) throw new Error(`GET /v1/fund on the restored data: ${last}`);
     await pause(API_POLL_MS, api);
+    signal?.throwIfAborted();
   }
 }
 
@@ -147,21 +195,28 @@ async function caughtUp(
   sslRootCert: string | undefined,
   head: number,
   deadline: number,
+  signal: AbortSignal | undefined,
 ): Promise<bigint> {
-  return withClient(url, sslRootCert, async (client) => {
-    for (;;) {
-      const row = await client.query<{ block: string }>(
-        "select block_number::text as block from sync_checkpoints where name = 'event-listener'",
-      );
-      const block = row.rows[0]?.block;
-      if (block !== undefined && BigInt(block) >= BigInt(head)) return BigInt(block);
-      if (Date.now() > deadline)
-        throw new Error(
-          `the listener did not catch up: cursor at ${block ?? "none"}, the head was ${head} when it started\n${listener.tail()}`,
+  return withClient(
+    url,
+    sslRootCert,
+    async (client) => {
+      for (;;) {
+        const row = await client.query<{ block: string }>(
+          "select block_number::text as block from sync_checkpoints where name = 'event-listener'",
         );
-      await pause(CURSOR_POLL_MS, listener);
-    }
-  });
+        const block = row.rows[0]?.block;
+        if (block !== undefined && BigInt(block) >= BigInt(head)) return BigInt(block);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the listener did not catch up: cursor at ${block ?? "none"}, the head was ${head} when it started\n${listener.tail()}`,
+          );
+        await pause(CURSOR_POLL_MS, listener);
+        signal?.throwIfAborted();
+      }
+    },
+    signal,
+  );
 }
 
 const seconds = (from: Date, to: Date) => Math.max(0, (to.getTime() - from.getTime()) / 1000);
@@ -172,14 +227,35 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   const log = options.log ?? (() => undefined);
   const targets = options.targets ?? DRILL_TARGETS;
   const timeouts = options.timeouts ?? DRILL_TIMEOUTS;
+  const { signal } = options;
   const startedAt = now();
   const id = drillId(startedAt);
   const problems: string[] = [];
+  /** Why the drill failed: the stop, when it was stopped, whatever the step that gave way. */
+  const failure = (error: unknown) =>
+    signal?.aborted === true ? (signal.reason as Error).message : (error as Error).message;
+
+  let swept: Sweep["swept"] = [];
+  if (options.sweep) {
+    try {
+      const sweep = await options.sweep(startedAt);
+      swept = sweep.swept;
+      problems.push(...sweep.problems);
+      for (const { name, since } of swept)
+        log(`${id}: deleting ${name}, left behind by the drill of ${since.toISOString()} (not waiting for it)`);
+    } catch (error) {
+      problems.push(`earlier drills' scratches could not be swept: ${(error as Error).message}`);
+    }
+  }
+  const sweptRecord = options.sweep
+    ? { swept: swept.map(({ name, since }) => ({ scratch: name, since: since.toISOString() })) }
+    : {};
 
   const scratch = options.scratch(id);
   log(`${id}: backing up the source`);
   let source: Source;
   try {
+    signal?.throwIfAborted();
     source = await backUp(options);
   } catch (error) {
     return {
@@ -188,7 +264,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
       started_at: startedAt.toISOString(),
       completed_at: now().toISOString(),
       passed: false,
-      problems: [`the backup failed: ${(error as Error).message}`],
+      problems: [
+        ...problems,
+        signal?.aborted === true ? failure(error) : `the backup failed: ${(error as Error).message}`,
+      ],
+      ...sweptRecord,
       backup_id: null,
       restore: { method: scratch.method, scratch: scratch.name, started_at: null },
       rpo: null,
@@ -207,17 +287,23 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   let tables: DrillRecord["tables"] = [];
   let replay: DrillRecord["replay"] = null;
   try {
+    signal?.throwIfAborted();
     restoreStartedAt = now();
     log(`${id}: restoring into ${scratch.name} (${scratch.method})`);
     const url = await scratch.restore({ id: source.backupId, snapshotAt: source.snapshotAt });
-    const restored = await withClient(url, options.sslRootCert, async (client) => {
-      await client.query("begin isolation level repeatable read read only");
-      try {
-        return await tableChecksums(client);
-      } finally {
-        await client.query("rollback");
-      }
-    });
+    const restored = await withClient(
+      url,
+      options.sslRootCert,
+      async (client) => {
+        await client.query("begin isolation level repeatable read read only");
+        try {
+          return await tableChecksums(client);
+        } finally {
+          await client.query("rollback");
+        }
+      },
+      signal,
+    );
     const compared = compareTables(source.tables, source.digests, restored);
     tables = compared.map((table) => ({
       table: table.table,
@@ -239,14 +325,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
       JWT_SECRET: randomBytes(32).toString("hex"),
     });
     services.push(api);
-    await fundServed(api, Date.now() + timeouts.apiReadyMs);
+    await fundServed(api, Date.now() + timeouts.apiReadyMs, signal);
     apiReadyAt = now();
     log(`${id}: the API on the restored data answers GET /v1/fund`);
 
     const provider = new JsonRpcProvider(options.chainEnv.BSC_RPC_URL, undefined, { staticNetwork: true });
     let head: number;
     try {
-      head = await provider.getBlockNumber();
+      head = await Promise.race([provider.getBlockNumber(), stopped(signal)]);
     } finally {
       provider.destroy();
     }
@@ -259,15 +345,20 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     });
     services.push(listener);
     log(`${id}: the listener catches up from block ${source.listenerBlock ?? "none"} to ${head}`);
-    const cursor = await caughtUp(listener, url, options.sslRootCert, head, Date.now() + timeouts.catchUpMs);
+    const cursor = await caughtUp(listener, url, options.sslRootCert, head, Date.now() + timeouts.catchUpMs, signal);
     const from = source.listenerBlock;
-    const events = await withClient(url, options.sslRootCert, async (client) => {
-      const result = await client.query<{ count: string }>(
-        "select count(*)::text as count from chain_events where block_number > $1",
-        [from ?? "-1"],
-      );
-      return Number(result.rows[0]?.count ?? 0);
-    });
+    const events = await withClient(
+      url,
+      options.sslRootCert,
+      async (client) => {
+        const result = await client.query<{ count: string }>(
+          "select count(*)::text as count from chain_events where block_number > $1",
+          [from ?? "-1"],
+        );
+        return Number(result.rows[0]?.count ?? 0);
+      },
+      signal,
+    );
     replay = {
       from_block: from,
       to_block: cursor.toString(),
@@ -276,8 +367,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     };
     log(`${id}: the chain replay re-read ${replay.blocks} blocks and ${events} events`);
   } catch (error) {
-    problems.push((error as Error).message);
+    problems.push(failure(error));
   } finally {
+    if (signal?.aborted === true) log(`${id}: ${(signal.reason as Error).message}: cleaning up`);
+    // A stopped RDS scratch has had its deletion requested already (rdsScratch); the rest goes now.
     await Promise.all(services.map((service) => service.stop()));
     await scratch.drop().catch((error: unknown) => {
       problems.push(`the scratch ${scratch.name} could not be removed: ${(error as Error).message}`);
@@ -321,6 +414,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     completed_at: now().toISOString(),
     passed: problems.length === 0 && rpo !== null && rto !== null && replay !== null,
     problems,
+    ...sweptRecord,
     backup_id: source.backupId,
     restore: {
       method: scratch.method,

@@ -6,7 +6,9 @@
  * deletes them at once (the waiters return on their first look), restores no data (its instances
  * have no server), ignores the restore time, and drops the restore's `false` settings (single-AZ,
  * no deletion protection), copying the source's instead — which is why a protected scratch is
- * unprotected before it is deleted.
+ * unprotected before it is deleted. A drill stopped while RDS restores is stopped at the moment
+ * the restore request is on its way or answered (a middleware of the SDK's client); a SIGTERM
+ * reaches the CLI's own handler by `process.emit`, as Node delivers one.
  */
 import {
   CreateDBInstanceCommand,
@@ -15,6 +17,7 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
   RDSClient,
+  type Tag,
 } from "@aws-sdk/client-rds";
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,10 +30,19 @@ import { DR_DRILL } from "../../infra/k8s/dr-drill";
 import { synthesizeStack } from "../../infra/k8s/main";
 import { metricsDatabaseUrl } from "../../infra/k8s/timescaledb-chart";
 import { readStackConfigs } from "../../infra/planner/stack-configs";
-import { opsEnvSchema } from "./cli";
+import { DR_DRILL_DEADLINE_SECONDS, DR_DRILL_SCRATCH_TAG } from "@paimon/core/workloads";
+import { opsEnvSchema, runOps, Stopped } from "./cli";
 import { drillEnvSchema } from "./drill-command";
 import { servicesFromSource } from "./drill-services";
-import { deleteScratchInstance, restoreScratchInstance, scratchIdentifier, sourceSettings } from "./rds";
+import {
+  deleteScratchInstance,
+  rdsScratch,
+  restoreScratchInstance,
+  scratchIdentifier,
+  scratchPrefix,
+  sourceSettings,
+  sweepScratchInstances,
+} from "./rds";
 import { drillId, type DrillRecord } from "./records";
 import { runOpsForTest, startMoto, type LocalServer } from "./testing";
 
@@ -112,6 +124,72 @@ afterAll(async () => {
   vi.unstubAllEnvs();
   await moto.stop();
 });
+
+const DRILL_TAG: Tag = { Key: DR_DRILL_SCRATCH_TAG.key, Value: DR_DRILL_SCRATCH_TAG.value };
+
+/** A client of its own whose every request is recorded, and handed to `before` and `after` it is sent. */
+function watchedClient(hooks: { before?: (command: string) => void; after?: (command: string) => void } = {}) {
+  const commands: string[] = [];
+  const inputs: Record<string, unknown>[] = [];
+  const client = new RDSClient({ region: REGION, endpoint: moto.url, credentials });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? "";
+      commands.push(command);
+      inputs.push(args.input as Record<string, unknown>);
+      hooks.before?.(command);
+      const result = await next(args);
+      hooks.after?.(command);
+      return result;
+    },
+    { step: "initialize", name: "watch" },
+  );
+  return { client, commands, inputs };
+}
+
+/** `promise`, or a failure naming what did not happen within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`${what}: not within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether moto still has an instance of this name. */
+const exists = (identifier: string) =>
+  rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })).then(
+    () => true,
+    (error: unknown) => {
+      if ((error as { name?: string }).name === "DBInstanceNotFoundFault") return false;
+      throw error;
+    },
+  );
+
+/** An instance as an earlier drill (or someone else) left it, in moto. */
+async function leftBehind(identifier: string, tags: Tag[]): Promise<void> {
+  await rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: identifier,
+      Engine: "postgres",
+      EngineVersion: "15.8",
+      DBInstanceClass: "db.t4g.medium",
+      AllocatedStorage: 20,
+      MasterUsername: "paimon",
+      MasterUserPassword: "a-long-enough-password",
+      DBSubnetGroupName: ours.subnetGroup,
+      Tags: tags,
+    }),
+  );
+}
 
 describe("a drill's scratch RDS instance", () => {
   it("when restored to a point in time, then it has our security group, parameter group and subnet group, and is deleted without a final snapshot", async () => {
@@ -244,6 +322,173 @@ describe("a drill's scratch RDS instance", () => {
       await expect(
         rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: record.restore.scratch })),
       ).rejects.toMatchObject({ name: "DBInstanceNotFoundFault" });
+    } finally {
+      await source.drop();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ["on its way", "before"],
+    ["answered", "after"],
+  ] as const)(
+    "when the drill is stopped while its restore request is %s, then the scratch's deletion is requested at once, after the request's answer, without a final snapshot, and not waited for",
+    async (_when, moment) => {
+      const stop = new AbortController();
+      const reason = new Stopped("SIGTERM");
+      let deleteSent: () => void = () => undefined;
+      const deletionSent = new Promise<void>((resolve) => (deleteSent = resolve));
+      const { client, commands, inputs } = watchedClient({
+        [moment]: (command: string) => {
+          if (command === "RestoreDBInstanceToPointInTimeCommand") stop.abort(reason);
+          if (command === "DeleteDBInstanceCommand") deleteSent();
+        },
+      });
+      const name = `paimon-test-abort-${moment}`;
+      const lines: string[] = [];
+      const scratch = rdsScratch({
+        client,
+        source: "paimon-test",
+        sourceUrl: "postgresql://paimon:pw@paimon-test.example:5432/paimon",
+        name,
+        log: (line) => lines.push(line),
+        signal: stop.signal,
+      });
+      try {
+        await expect(scratch.restore({ id: "postgres-x", snapshotAt: new Date(Date.now() - 60_000) })).rejects.toBe(
+          reason,
+        );
+        // The stop alone sends it: the drill's cleanup (drop) has not run yet.
+        await within(deletionSent, 30_000, "the DeleteDBInstance request the stop sends");
+        expect(lines).toContain(`stopped: deleting the scratch instance ${name}, not waiting for it`);
+        await scratch.drop();
+        const restore = commands.indexOf("RestoreDBInstanceToPointInTimeCommand");
+        expect(restore).toBeGreaterThanOrEqual(0);
+        // After the restore: one look at the instance (its tag), its protection off (moto copies
+        // the source's), the deletion — and no waiter's polls.
+        expect(commands.slice(restore + 1)).toEqual([
+          "DescribeDBInstancesCommand",
+          "ModifyDBInstanceCommand",
+          "DeleteDBInstanceCommand",
+        ]);
+        expect(inputs.at(-1)).toEqual({
+          DBInstanceIdentifier: name,
+          SkipFinalSnapshot: true,
+          DeleteAutomatedBackups: true,
+        });
+        expect(await exists(name)).toBe(false);
+      } finally {
+        client.destroy();
+      }
+    },
+  );
+
+  it("when the drill is stopped before its restore is requested, then nothing is restored and nothing deleted", async () => {
+    const stop = new AbortController();
+    const { client, commands } = watchedClient({
+      before: (command) => {
+        if (command === "DescribeDBInstancesCommand") stop.abort(new Stopped("SIGINT"));
+      },
+    });
+    const name = "paimon-test-abort-early";
+    const scratch = rdsScratch({
+      client,
+      source: "paimon-test",
+      sourceUrl: "postgresql://paimon:pw@paimon-test.example:5432/paimon",
+      name,
+      signal: stop.signal,
+    });
+    try {
+      await expect(scratch.restore({ id: "postgres-x", snapshotAt: new Date(Date.now() - 60_000) })).rejects.toThrow();
+      await scratch.drop();
+      expect(commands).not.toContain("RestoreDBInstanceToPointInTimeCommand");
+      expect(commands).not.toContain("DeleteDBInstanceCommand");
+      expect(await exists(name)).toBe(false);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("when earlier drills left scratch instances behind, then a drill deletes those under its prefix, tagged as a drill's, whose drill began longer ago than a drill may last — not a newer one, an untagged one, or the source", async () => {
+    const prefix = "paimon-sweep-drill-";
+    expect(scratchPrefix("paimon-sweep", undefined)).toBe(prefix);
+    const now = new Date();
+    const drillOf = (hoursAgo: number) =>
+      scratchIdentifier("paimon-sweep", drillId(new Date(now.getTime() - hoursAgo * 3600_000)), prefix);
+    const stale = drillOf(DR_DRILL_DEADLINE_SECONDS / 3600 + 1);
+    const fresh = drillOf(1);
+    const untagged = drillOf(DR_DRILL_DEADLINE_SECONDS / 3600 + 2);
+    const source = drillOf(DR_DRILL_DEADLINE_SECONDS / 3600 + 3);
+    // No drill's time in its name: its creation (just now, in moto) is its age.
+    const unnamed = `${prefix}by-hand`;
+    const elsewhere = `paimon-other-drill-${drillOf(24).slice(prefix.length)}`;
+    await leftBehind(stale, [DRILL_TAG, { Key: "paimon:drill-source", Value: "paimon-sweep" }]);
+    await leftBehind(fresh, [DRILL_TAG]);
+    await leftBehind(untagged, [{ Key: "paimon:purpose", Value: "something-else" }]);
+    await leftBehind(source, [DRILL_TAG]);
+    await leftBehind(unnamed, [DRILL_TAG]);
+    await leftBehind(elsewhere, [DRILL_TAG]);
+
+    const first = await sweepScratchInstances({ client: rds, prefix, source, now });
+    expect(first).toEqual({ swept: [{ name: stale, since: new Date(now.getTime() - 7 * 3600_000) }], problems: [] });
+    expect(await exists(stale)).toBe(false);
+    for (const kept of [fresh, untagged, source, unnamed, elsewhere, "paimon-test"])
+      expect(await exists(kept), kept).toBe(true);
+
+    // A day on, the newer drill's scratch and the unnamed one are stale too; the rest still stay.
+    const later = await sweepScratchInstances({
+      client: rds,
+      prefix,
+      source,
+      now: new Date(now.getTime() + 24 * 3600_000),
+    });
+    expect(later.swept.map((instance) => instance.name).sort()).toEqual([fresh, unnamed].sort());
+    for (const kept of [untagged, source, elsewhere, "paimon-test"]) expect(await exists(kept), kept).toBe(true);
+  });
+
+  it("when `ops dr-drill --rds-source` gets SIGTERM while RDS restores its scratch, then it requests the scratch's deletion at once, exits 143, records why, and sweeps an earlier drill's leftover first", async () => {
+    vi.stubEnv("AWS_ACCESS_KEY_ID", credentials.accessKeyId);
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey);
+    const prefix = "paimon-test-stopped-";
+    const leftover = scratchIdentifier("paimon-test", drillId(new Date(Date.now() - 30 * 3600_000)), prefix);
+    await leftBehind(leftover, [DRILL_TAG]);
+    const source = await createTestDatabase();
+    const directory = mkdtempSync(path.join(tmpdir(), "paimon-drill-stopped-"));
+    const listeners = process.listenerCount("SIGTERM");
+    let out = "";
+    let err = "";
+    try {
+      const code = await runOps(["--json", "dr-drill", "--rds-source", "paimon-test"], {
+        env: {
+          BACKUP_TARGET: `file://${directory}`,
+          DATABASE_URL: source.url,
+          REDIS_URL: "redis://127.0.0.1:6379",
+          BSC_RPC_URL: "http://127.0.0.1:9",
+          CHAIN_ID: "31337",
+          FUND_ADDRESS: `0x${"11".repeat(20)}`,
+          AWS_REGION: REGION,
+          AWS_RDS_ENDPOINT: moto.url,
+          RDS_SCRATCH_PREFIX: prefix,
+        },
+        out: (text) => (out += text),
+        err: (text) => {
+          err += text;
+          // The CLI's own handler, as Node calls it on the signal.
+          if (text.startsWith("ops: RDS is restoring ")) process.emit("SIGTERM", "SIGTERM");
+        },
+        services: servicesFromSource(path.resolve(__dirname, "..", "..")),
+      });
+      expect(code, err).toBe(143);
+      const record = JSON.parse(out) as DrillRecord;
+      expect(record).toMatchObject({ passed: false, problems: ["stopped by SIGTERM"], rto: null });
+      expect(record.swept).toEqual([{ scratch: leftover, since: expect.any(String) as string }]);
+      expect(err).toContain(
+        `ops: stopped: deleting the scratch instance ${record.restore.scratch}, not waiting for it\n`,
+      );
+      expect(await exists(record.restore.scratch)).toBe(false);
+      expect(await exists(leftover)).toBe(false);
+      // Outside the drill, SIGTERM is Node's again.
+      expect(process.listenerCount("SIGTERM")).toBe(listeners);
     } finally {
       await source.drop();
       rmSync(directory, { recursive: true, force: true });

@@ -26,6 +26,11 @@ export const drillRecordSchema = z.strictObject({
   passed: z.boolean(),
   /** What failed, in words; empty when it passed. */
   problems: z.array(z.string()),
+  /**
+   * On RDS: the scratch instances earlier drills left behind (their drill began longer ago than a
+   * drill may last) whose deletion this one requested before it began, and when their drill began.
+   */
+  swept: z.array(z.strictObject({ scratch: z.string(), since: stamp })).optional(),
   /** The backup the drill made and restored; null when the backup itself failed. */
   backup_id: z.string().nullable(),
   restore: z.strictObject({

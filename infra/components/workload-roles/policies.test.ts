@@ -1,4 +1,5 @@
 import type * as aws from "@pulumi/aws";
+import { DR_DRILL_SCRATCH_TAG as DRILL_SCRATCH_TAG } from "@paimon/core/workloads";
 import { describe, expect, it } from "vitest";
 import { expandActions, patternCovers } from "../../policy/iam-actions";
 import { globMatches } from "../../policy/kubernetes";
@@ -6,7 +7,6 @@ import { escalations } from "../../policy/rules/hardening";
 import { statementsOf as normalized } from "../../policy/rule";
 import { stackNames } from "../../names";
 import {
-  DRILL_SCRATCH_TAG,
   drDrillPolicy,
   postgresBackupPolicy,
   redisSnapshotPolicy,
@@ -180,6 +180,16 @@ describe("the DR drill's policy", () => {
       expect(allows(action, arn, { ...drillTag, ...taggedAsDrill }), action).toBe(false);
     }
     expect(allows("rds:DescribeDBInstances", live)).toBe(true);
+  });
+
+  it("then it may list every instance of the region, to find the scratches earlier drills left behind, and do nothing else to one outside the prefix", () => {
+    expect(grantsOf(policy).get("rds:DescribeDBInstances")).toEqual([rds("db", "*")]);
+    const other = rds("db", "paimon-staging-other");
+    expect(
+      normalized(policy)
+        .filter((statement) => statement.Resource.some((pattern) => globMatches(pattern, other)))
+        .flatMap((statement) => statement.Action),
+    ).toEqual(["rds:DescribeDBInstances"]);
   });
 
   it("then the live instance's identifier is not under the scratch prefix", () => {

@@ -1,4 +1,5 @@
 import type * as aws from "@pulumi/aws";
+import { DR_DRILL_SCRATCH_TAG } from "@paimon/core/workloads";
 
 /**
  * What each workload may do, and nothing more. Pure functions of ARNs, so that every grant is
@@ -261,9 +262,6 @@ export function logDomainSecurityPolicy(domainArn: string): aws.iam.PolicyDocume
   );
 }
 
-/** The tag every scratch instance of the DR drill carries (scripts/src/rds.ts's DRILL_TAG). */
-export const DRILL_SCRATCH_TAG = { key: "paimon:purpose", value: "dr-drill" } as const;
-
 /** What the DR drill's point-in-time restore names, by ARN. */
 export interface DrDrillGrants {
   /** The live instance: restored from and described, never modified, tagged or deleted. */
@@ -289,14 +287,17 @@ export interface DrDrillGrants {
  * `drills/`. The restore is allowed only with the drill's tag in the request; deleting (and
  * switching off deletion protection, should a restore carry it over) only on an instance of the
  * prefix that carries the tag, so the live instance and its replicas are out of reach twice over.
- * The restore passes the source's VPC security groups; RDS authorizes none of those by IAM, only
+ * It describes every instance of the account and region (read-only): a drill first sweeps the
+ * scratch instances earlier ones left behind, which only a listing finds, and RDS authorizes a
+ * listing on `db:*` alone. The restore passes the source's VPC security groups; RDS authorizes none of those by IAM, only
  * the instance, subnet, parameter and option groups named here. The scratch's storage is
  * encrypted with the data key like the source's, which RDS uses through a grant it makes on the
  * caller's behalf: CreateGrant for AWS resources, through RDS, on that key alone.
  */
 export function drDrillPolicy(grants: DrDrillGrants): aws.iam.PolicyDocument {
   const scratch = `${grants.scratchInstanceArnPrefix}*`;
-  const tagged = { StringEquals: { [`aws:RequestTag/${DRILL_SCRATCH_TAG.key}`]: DRILL_SCRATCH_TAG.value } };
+  const everyInstance = `${grants.scratchInstanceArnPrefix.slice(0, grants.scratchInstanceArnPrefix.lastIndexOf(":") + 1)}*`;
+  const tagged = { StringEquals: { [`aws:RequestTag/${DR_DRILL_SCRATCH_TAG.key}`]: DR_DRILL_SCRATCH_TAG.value } };
   return document(
     {
       Sid: "RestoreTheSourceIntoAScratchInstance",
@@ -319,17 +320,17 @@ export function drDrillPolicy(grants: DrDrillGrants): aws.iam.PolicyDocument {
       Condition: tagged,
     },
     {
-      Sid: "WatchTheSourceAndTheScratch",
+      Sid: "WatchAndFindInstances",
       Effect: "Allow",
       Action: "rds:DescribeDBInstances",
-      Resource: [grants.sourceInstanceArn, scratch],
+      Resource: everyInstance,
     },
     {
       Sid: "RemoveOnlyTheTaggedScratch",
       Effect: "Allow",
       Action: ["rds:ModifyDBInstance", "rds:DeleteDBInstance"],
       Resource: scratch,
-      Condition: { StringEquals: { [`rds:db-tag/${DRILL_SCRATCH_TAG.key}`]: DRILL_SCRATCH_TAG.value } },
+      Condition: { StringEquals: { [`rds:db-tag/${DR_DRILL_SCRATCH_TAG.key}`]: DR_DRILL_SCRATCH_TAG.value } },
     },
     {
       Sid: "EncryptTheScratchThroughRds",

@@ -29,3 +29,12 @@ export const WRITER_DEPLOYMENTS: readonly string[] = [EVENT_LISTENER, ...WORKERS
  * the body file PUT to it — written by the logging chart, read by `ops opensearch-security apply`.
  */
 export const OPENSEARCH_SECURITY_MANIFEST = "requests.json";
+
+/**
+ * The DR drill (`ops dr-drill --rds-source`, the CronJob paimon-dr-drill): the tag every scratch
+ * instance it restores carries — its IAM role creates, changes and deletes only instances that do
+ * — and how long one run may last (the CronJob's deadline). A scratch instance whose drill began
+ * longer ago than that belongs to no running drill, so the next drill deletes it.
+ */
+export const DR_DRILL_SCRATCH_TAG = { key: "paimon:purpose", value: "dr-drill" } as const;
+export const DR_DRILL_DEADLINE_SECONDS = 6 * 3600;
