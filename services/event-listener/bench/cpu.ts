@@ -10,10 +10,10 @@ import { sql, type Kysely } from "kysely";
 /** Linux's clock ticks per second (`getconf CLK_TCK`), which `/proc/<pid>/stat` counts in. */
 const TICKS_PER_SECOND = 100;
 
-/** User and system CPU seconds of one process, or 0 once it has gone. */
-function ownSeconds(pid: number): number {
+/** User and system CPU seconds of one process (or, under `task/`, one thread), or 0 once it has gone. */
+function ownSeconds(pid: number, task?: number): number {
   try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+    const stat = readFileSync(`/proc/${String(pid)}${task === undefined ? "" : `/task/${String(task)}`}/stat`, "utf8");
     // Fields after the command (which may hold spaces), from the third: utime is the 14th, stime the 15th.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
@@ -38,6 +38,16 @@ function childrenOf(pid: number): number[] {
 /** CPU seconds of a process and every process under it (Hardhat's launcher runs the node as a child). */
 export function treeCpuSeconds(pid: number): number {
   return ownSeconds(pid) + childrenOf(pid).reduce((sum, child) => sum + treeCpuSeconds(child), 0);
+}
+
+/**
+ * A Node process's CPU seconds split between its main thread (the JavaScript, and the garbage
+ * collection that stops it) and its other threads (V8's concurrent marking and compilers, libuv's
+ * pool): what a CPU profile, which samples the main thread only, accounts for, and what it does not.
+ */
+export function threadCpuSeconds(pid: number): { readonly main: number; readonly others: number } {
+  const main = ownSeconds(pid, pid);
+  return { main, others: ownSeconds(pid) - main };
 }
 
 /**

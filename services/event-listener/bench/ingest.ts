@@ -30,7 +30,7 @@ import { CHAIN_COMMIT_CHANNEL, parseCommitSignal } from "@paimon/core/commit-sig
 import pg from "pg";
 import { createRpcClient, type RpcClient } from "../src/rpc";
 import { asHolder, listenerEnv, spawnListener, startChain, stopListener, testQueues } from "../src/testing";
-import { cpuBetween, databaseCpuSeconds, treeCpuSeconds } from "./cpu";
+import { cpuBetween, databaseCpuSeconds, threadCpuSeconds, treeCpuSeconds } from "./cpu";
 import { measureStages, type FetchedRange, type StageBreakdown } from "./stages";
 
 const BATCH = 500;
@@ -191,11 +191,18 @@ async function main(): Promise<void> {
     }
     const backfillStarted = performance.now();
     const pid = active.child.pid ?? 0;
-    const cpuBefore = { listener: treeCpuSeconds(pid), hardhat: treeCpuSeconds(chain.devnet.pid) };
+    const cpuBefore = {
+      listener: treeCpuSeconds(pid),
+      threads: threadCpuSeconds(pid),
+      hardhat: treeCpuSeconds(chain.devnet.pid),
+    };
     const databaseBefore = await databaseCpuSeconds(database.db);
     const backfillSeconds = ((await watched.reached(head)) - backfillStarted) / 1000;
+    const threads = threadCpuSeconds(pid);
     const cpu = {
       listener: treeCpuSeconds(pid) - cpuBefore.listener,
+      main: threads.main - cpuBefore.threads.main,
+      others: threads.others - cpuBefore.threads.others,
       hardhat: treeCpuSeconds(chain.devnet.pid) - cpuBefore.hardhat,
       database: cpuBetween(databaseBefore, await databaseCpuSeconds(database.db)),
     };
@@ -249,7 +256,7 @@ async function main(): Promise<void> {
         account.batches === 0
           ? 'the listener\'s own account: no per-range lines (LOG_LEVEL=debug, message "committed")'
           : `the listener's own account of its backfill (${String(account.batches)} batches): fetching ${account.fetch.toFixed(2)} s, of which waited for ${account.waited.toFixed(2)} s; committing ${account.commit.toFixed(2)} s; wall ${backfillSeconds.toFixed(2)} s`,
-        `CPU during the backfill: listener ${cpu.listener.toFixed(2)} s, PostgreSQL (the listener's backends) ${cpu.database.toFixed(2)} s, Hardhat ${cpu.hardhat.toFixed(2)} s: ${cpuSum.toFixed(2)} s, over ${String(availableParallelism())} cores at least ${(cpuSum / availableParallelism()).toFixed(2)} s of wall`,
+        `CPU during the backfill: listener ${cpu.listener.toFixed(2)} s (main thread ${cpu.main.toFixed(2)} s, its other threads ${cpu.others.toFixed(2)} s), PostgreSQL (the listener's backends) ${cpu.database.toFixed(2)} s, Hardhat ${cpu.hardhat.toFixed(2)} s: ${cpuSum.toFixed(2)} s, over ${String(availableParallelism())} cores at least ${(cpuSum / availableParallelism()).toFixed(2)} s of wall`,
         "",
         "targets (printed, not asserted):",
         `  backfill ≥ 50 % of raw: ${backfillRate >= rawRate / 2 ? "met" : "MISSED"}`,

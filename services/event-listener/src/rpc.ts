@@ -5,12 +5,14 @@
  * attempt has a deadline of its own (a timer it holds and clears, covering the body too), so a
  * call settles within `rpcCallBoundMs` however the node misbehaves — a node that accepts and never
  * answers included. Errors name the endpoint by its variable and host only; credentials in the
- * URL are sent as basic authentication. Logs are returned raw and decoded by the caller with the
- * contract's ethers `Interface`.
+ * URL are sent as basic authentication. Requests go over node:http (http-post.ts), not `fetch`,
+ * whose per-chunk streams cost a backfill more than parsing its answers. Logs are returned raw
+ * and decoded by the caller with the contract's ethers `Interface`.
  */
 import { AppError } from "@paimon/core/errors";
 import { backOff } from "exponential-backoff";
 import type { Histogram } from "prom-client";
+import { createHttpPoster, type HttpAnswer } from "./http-post";
 
 export interface RawLog {
   readonly address: string;
@@ -129,14 +131,14 @@ function decoded(part: string): string {
   }
 }
 
-/** The URL fetch may be given (no credentials in it: fetch refuses those) and the header they become. */
-function splitCredentials(url: URL): { target: string; authorization: string | undefined } {
-  if (url.username === "" && url.password === "") return { target: url.href, authorization: undefined };
+/** The URL to send requests to (no credentials in it) and the header they become. */
+function splitCredentials(url: URL): { target: URL; authorization: string | undefined } {
+  if (url.username === "" && url.password === "") return { target: url, authorization: undefined };
   const credentials = `${decoded(url.username)}:${decoded(url.password)}`;
   const bare = new URL(url.href);
   bare.username = "";
   bare.password = "";
-  return { target: bare.href, authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
+  return { target: bare, authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
 }
 
 /** Why a request failed, in words that carry none of the URL's secrets. */
@@ -178,6 +180,7 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
   const attempts = options.attempts ?? RPC_DEFAULTS.attempts;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (authorization !== undefined) headers["authorization"] = authorization;
+  const poster = createHttpPoster(target, headers);
   /** A failure to get any answer, named by the endpoint's variable and host. */
   const unreachable = (error: unknown, method: string, signal: AbortSignal): Error => {
     if (signal.aborted && signal.reason instanceof RpcUnavailableError) return signal.reason;
@@ -204,34 +207,31 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     const stop = options.duration?.startTimer({ method });
     let outcome = "error";
     try {
-      let response: Response;
+      let response: HttpAnswer;
       try {
-        response = await fetch(target, {
-          method: "POST",
-          headers,
-          body: JSON.stringify({ jsonrpc: "2.0", id: (id += 1), method, params }),
-          signal: deadline.signal,
-        });
+        response = await poster.post(
+          JSON.stringify({ jsonrpc: "2.0", id: (id += 1), method, params }),
+          deadline.signal,
+          // A 5xx or a 429 is decided by its status: its body is not read.
+          (status) => status < 500 && status !== 429,
+        );
       } catch (error) {
+        // The deadline covers the body too: a node that sends its headers and stalls times out here.
         throw unreachable(error, method, deadline.signal);
       }
       if (response.status >= 500) {
         // A gateway or node in trouble: worth another try, unlike a JSON-RPC error.
         outcome = "server_error";
-        await response.body?.cancel().catch(() => undefined);
         throw new RpcUnavailableError(`${endpoint}: ${method}: HTTP ${String(response.status)}`);
       }
       if (response.status === 429) {
         outcome = "rate_limited";
-        await response.body?.cancel().catch(() => undefined);
         throw new RateLimitedError(`${method}: HTTP 429`);
       }
       let body: { result?: T; error?: { code?: number; message?: string } };
       try {
-        body = (await response.json()) as typeof body;
-      } catch (error) {
-        // The deadline covers the body too: a node that sends its headers and stalls times out here.
-        if (deadline.signal.aborted) throw unreachable(error, method, deadline.signal);
+        body = JSON.parse(response.body) as typeof body;
+      } catch {
         throw new RpcUnavailableError(
           `${endpoint}: ${method}: the answer is not JSON (HTTP ${String(response.status)})`,
         );
@@ -253,7 +253,8 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
         }
         throw new RpcError(message, body.error.code);
       }
-      if (!response.ok) throw new RpcError(`${method}: HTTP ${String(response.status)}`);
+      if (response.status < 200 || response.status > 299)
+        throw new RpcError(`${method}: HTTP ${String(response.status)}`);
       outcome = "ok";
       return body.result as T;
     } finally {
