@@ -1,4 +1,5 @@
 import { DR_DRILL_DEADLINE_SECONDS } from "@paimon/core/workloads";
+import { selects } from "@paimon/monitoring/cluster";
 import { describe, expect, it } from "vitest";
 import { stackNames } from "../names";
 import { readStackConfigs } from "../planner/stack-configs";
@@ -55,28 +56,6 @@ interface NetworkPolicySpec {
   podSelector: LabelSelector;
   egress?: { to: Peer[]; ports: Port[] }[];
   ingress?: { from: Peer[]; ports: Port[] }[];
-}
-
-/** Whether a label selector selects these labels, as Kubernetes evaluates it (an empty one selects all). */
-function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
-  return (
-    Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value) &&
-    (selector.matchExpressions ?? []).every((expression) => {
-      const value = labels[expression.key];
-      switch (expression.operator) {
-        case "In":
-          return value !== undefined && (expression.values ?? []).includes(value);
-        case "NotIn":
-          return value === undefined || !(expression.values ?? []).includes(value);
-        case "Exists":
-          return value !== undefined;
-        case "DoesNotExist":
-          return value === undefined;
-        default:
-          throw new Error(`the test cannot evaluate ${expression.operator}`);
-      }
-    })
-  );
 }
 
 /** One peer and port a policy opens, in a form that compares by value. */

@@ -49,6 +49,18 @@ import { runOpsForTest, startMoto, type LocalServer } from "./testing";
 const REGION = "ap-southeast-1";
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
 let moto: LocalServer;
+
+/** What `ops dr-drill --rds-source` reads, against moto's RDS: a chain that answers nothing. */
+const drillEnvironment = (directory: string, databaseUrl: string) => ({
+  BACKUP_TARGET: `file://${directory}`,
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: "redis://127.0.0.1:6379",
+  BSC_RPC_URL: "http://127.0.0.1:9",
+  CHAIN_ID: "31337",
+  FUND_ADDRESS: `0x${"11".repeat(20)}`,
+  AWS_REGION: REGION,
+  AWS_RDS_ENDPOINT: moto.url,
+});
 let rds: RDSClient;
 /** What the SDK sent, by command: moto copies the source's settings whether or not we pass them. */
 const sent: { command: string; input: Record<string, unknown> }[] = [];
@@ -289,14 +301,7 @@ describe("a drill's scratch RDS instance", () => {
       const run = await runOpsForTest(
         ["--json", "dr-drill", "--rds-source", "paimon-test"],
         {
-          BACKUP_TARGET: `file://${directory}`,
-          DATABASE_URL: source.url,
-          REDIS_URL: "redis://127.0.0.1:6379",
-          BSC_RPC_URL: "http://127.0.0.1:9",
-          CHAIN_ID: "31337",
-          FUND_ADDRESS: `0x${"11".repeat(20)}`,
-          AWS_REGION: REGION,
-          AWS_RDS_ENDPOINT: moto.url,
+          ...drillEnvironment(directory, source.url),
           // As the cluster's CronJob runs it: the scratch named under its role's prefix.
           RDS_SCRATCH_PREFIX: "paimon-test-scratch-",
         },
@@ -460,14 +465,7 @@ describe("a drill's scratch RDS instance", () => {
     try {
       const code = await runOps(["--json", "dr-drill", "--rds-source", "paimon-test"], {
         env: {
-          BACKUP_TARGET: `file://${directory}`,
-          DATABASE_URL: source.url,
-          REDIS_URL: "redis://127.0.0.1:6379",
-          BSC_RPC_URL: "http://127.0.0.1:9",
-          CHAIN_ID: "31337",
-          FUND_ADDRESS: `0x${"11".repeat(20)}`,
-          AWS_REGION: REGION,
-          AWS_RDS_ENDPOINT: moto.url,
+          ...drillEnvironment(directory, source.url),
           RDS_SCRATCH_PREFIX: prefix,
         },
         out: (text) => (out += text),
