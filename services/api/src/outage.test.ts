@@ -117,9 +117,6 @@ describe("PostgreSQL terminates the API's connections while requests are in flig
   });
 });
 
-/** The proxied URL of the test database: the same database, through `port`. */
-const through = (port: number) => processes.database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(port)}`);
-
 describe("PostgreSQL stops answering (a stalled network path: only timeouts can tell)", () => {
   it("when the API's database is silent, then every request is answered 503 database_unavailable within 10 s, readiness fails naming postgres, and it serves again once PostgreSQL answers", async () => {
     const proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
@@ -134,7 +131,7 @@ describe("PostgreSQL stops answering (a stalled network path: only timeouts can 
       }),
     );
     expect(timeouts).toEqual({ statementTimeoutMs: 5_000, queryTimeoutMs: 6_000, connectTimeoutMs: 5_000 });
-    const db = createDatabase(through(proxy.port), { ...timeouts, maxConnections: 2 });
+    const db = createDatabase(proxy.through(processes.database.url), { ...timeouts, maxConnections: 2 });
     const redis = createRedis("redis://127.0.0.1:6379", {
       keyPrefix: `paimon-test:${randomBytes(6).toString("hex")}:`,
     });
@@ -208,7 +205,7 @@ describe("PostgreSQL stops answering (a stalled network path: only timeouts can 
 
   it("when a query times out on a silent connection, then that connection is closed, not reused: the next query opens a new one", async () => {
     const proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
-    const db = createDatabase(through(proxy.port), { maxConnections: 1, queryTimeoutMs: 500 });
+    const db = createDatabase(proxy.through(processes.database.url), { maxConnections: 1, queryTimeoutMs: 500 });
     try {
       await sql`select 1`.execute(db);
       expect(proxy.accepted()).toBe(1);
@@ -229,7 +226,7 @@ describe("PostgreSQL stops answering (a stalled network path: only timeouts can 
   it("when a transaction's query times out on a silent connection, then its ROLLBACK fails at once instead of timing out a second time", async () => {
     const proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
     const queryTimeoutMs = 2_000;
-    const db = createDatabase(through(proxy.port), { maxConnections: 1, queryTimeoutMs });
+    const db = createDatabase(proxy.through(processes.database.url), { maxConnections: 1, queryTimeoutMs });
     try {
       let started = 0;
       await expect(

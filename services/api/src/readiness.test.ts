@@ -21,7 +21,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   postgresProxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
   redisProxy = await createTcpProxy({ host: "127.0.0.1", port: 6379 });
-  db = createDatabase(database.url.replace("127.0.0.1:5432", `127.0.0.1:${postgresProxy.port}`), { maxConnections: 2 });
+  db = createDatabase(postgresProxy.through(database.url), { maxConnections: 2 });
   redis = createRedis(`redis://127.0.0.1:${redisProxy.port}`, {
     keyPrefix: `paimon-test:${randomBytes(6).toString("hex")}:`,
   });

@@ -88,19 +88,15 @@ async function startRig(
     createTcpProxy({ host: "127.0.0.1", port: 6379 }),
     createTcpProxy({ host: "127.0.0.1", port: chain.devnet.port }),
   ]);
-  const env: Record<string, string> = listenerEnv(
-    chain,
-    database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(postgres.port)}`),
-    {
-      REDIS_URL: `redis://127.0.0.1:${String(redis.port)}`,
-      BSC_RPC_URL: `http://127.0.0.1:${String(rpc.port)}`,
-      RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
-      RPC_ATTEMPTS: String(RPC_ATTEMPTS),
-      DATABASE_TIMEOUT_MS: String(DATABASE_TIMEOUT_MS),
-      FINALITY_DEPTH: String(finalityDepth),
-      POLL_INTERVAL_MS: "250",
-    },
-  );
+  const env: Record<string, string> = listenerEnv(chain, postgres.through(database.url), {
+    REDIS_URL: `redis://127.0.0.1:${String(redis.port)}`,
+    BSC_RPC_URL: `http://127.0.0.1:${String(rpc.port)}`,
+    RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
+    RPC_ATTEMPTS: String(RPC_ATTEMPTS),
+    DATABASE_TIMEOUT_MS: String(DATABASE_TIMEOUT_MS),
+    FINALITY_DEPTH: String(finalityDepth),
+    POLL_INTERVAL_MS: "250",
+  });
   // It polls: every request to the node goes through the proxy.
   delete env["BSC_WS_URL"];
   const queues = testQueues(env["QUEUE_PREFIX"]!);

@@ -26,9 +26,7 @@ const test = base
     onCleanup(() => proxy.close());
     return proxy;
   })
-  .extend("proxiedUrl", { scope: "file" }, ({ database, proxy }) =>
-    database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(proxy.port)}`),
-  );
+  .extend("proxiedUrl", { scope: "file" }, ({ database, proxy }) => proxy.through(database.url));
 const writers: Writer[] = [];
 
 test.afterEach(async ({ proxy }) => {

@@ -20,7 +20,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const through = (proxy: TcpProxy) => database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(proxy.port)}`);
+const through = (proxy: TcpProxy) => proxy.through(database.url);
 
 const options = (url: string, overrides: Partial<CommitSignalsOptions> = {}): CommitSignalsOptions => ({
   sources: [{ url, channels: [CHAIN_COMMIT_CHANNEL] }],

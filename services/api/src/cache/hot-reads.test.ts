@@ -399,7 +399,7 @@ describe("when signals are missed or a rebuild fails", () => {
 
   it("when rebuilding after a commit fails, then requests get 503, never the previous block's body, and the next rebuild serves the new block", async () => {
     const proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
-    const through = database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(proxy.port)}`);
+    const through = proxy.through(database.url);
     const db = createDatabase(through, { maxConnections: 2, connectTimeoutMs: 2_000 });
     const clock = manualClock();
     const cached = await cachedApp({ ...database, db, signalsUrl: database.url, now: clock.now, redis });
@@ -442,7 +442,7 @@ describe("when signals are missed or a rebuild fails", () => {
 
   it("when the metrics database cannot answer, then the fund is served without its risk but not cached so: the next request, once it answers, carries it", async () => {
     const proxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
-    const through = database.url.replace("127.0.0.1:5432", `127.0.0.1:${String(proxy.port)}`);
+    const through = proxy.through(database.url);
     const metricsDb = createMetricsDatabase(through, { maxConnections: 2, connectTimeoutMs: 2_000 });
     const clock = manualClock();
     const cached = await cachedApp({ ...database, metricsDb, signalsUrl: database.url, now: clock.now, redis });

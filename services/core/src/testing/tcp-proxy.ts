@@ -16,6 +16,11 @@ export type ProxyMode = "forward" | "refuse" | "blackhole";
 
 export interface TcpProxy {
   readonly port: number;
+  /**
+   * `url` (of the proxy's target: a database, cache or node URL) pointed at the proxy instead,
+   * credentials, path and query kept; a URL of another host or port is an error.
+   */
+  through(url: string): string;
   mode(): ProxyMode;
   /** Switches mode; resolves once the new mode holds (in `refuse`, once the port is closed). */
   set(mode: ProxyMode): Promise<void>;
@@ -99,8 +104,16 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
     }
     if (mode === "forward") for (const flush of flushes) flush();
   };
+  const upstreamAt = `${target.host}:${String(target.port)}`;
+  const through = (url: string) => {
+    const routed = new URL(url);
+    if (routed.host !== upstreamAt) throw new Error(`${url} is not served by ${upstreamAt}, the proxy's target`);
+    routed.host = `127.0.0.1:${String(port)}`;
+    return routed.href;
+  };
   return {
     port,
+    through,
     mode: () => current,
     set,
     accepted: () => accepted,
