@@ -10,7 +10,7 @@ import { runApi } from "@paimon/api/main";
 import { runEventListener } from "@paimon/event-listener/main";
 import { runMigrate } from "@paimon/core/migrate";
 import { WORKERS } from "@paimon/core/workloads";
-import { runWorker, workerName } from "@paimon/workers/main";
+import { parseWorkerName, runWorker } from "@paimon/workers/main";
 import { runMain } from "@paimon/core/process";
 import { runOps } from "@paimon/scripts/cli";
 
@@ -36,9 +36,9 @@ export function resolveProgram(argv: readonly string[]): { name: string; run: (e
     case "event-listener":
       return { name: "paimon-event-listener", run: runEventListener };
     case "workers": {
-      let worker: ReturnType<typeof workerName>;
+      let worker: ReturnType<typeof parseWorkerName>;
       try {
-        worker = workerName(values.worker);
+        worker = parseWorkerName(values.worker);
       } catch (error) {
         throw new UsageError((error as Error).message);
       }

@@ -15,11 +15,11 @@ import type { Metrics } from "@paimon/core/metrics";
 import { createRedisClient, type RedisClient } from "@paimon/core/redis";
 import { handleProcessSignals } from "@paimon/core/process";
 import { createShutdown } from "@paimon/core/shutdown";
-import { WORKERS } from "@paimon/core/workloads";
+import { WORKERS, workerName } from "@paimon/core/workloads";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
 import { loadRebalanceConfig, loadRiskConfig, loadSchedulerConfig, type CommonConfig, type WorkerName } from "./config";
-import { createWorkerMetrics, workerServiceName } from "./metrics";
+import { createWorkerMetrics } from "./metrics";
 import { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./queue-worker";
 import { createConfirmations } from "./rebalance/confirmations";
 import { createRebalanceExecutor } from "./rebalance/execute";
@@ -41,7 +41,7 @@ const SHUTDOWN_MARGIN_MS = 15_000;
 const REBALANCE_METRICS_REFRESH_MS = 30_000;
 
 /** Which worker `--worker=<name>` names; anything else is an error naming the choices. */
-export function workerName(value: string | undefined): WorkerName {
+export function parseWorkerName(value: string | undefined): WorkerName {
   if (value !== undefined && (WORKERS as readonly string[]).includes(value)) return value as WorkerName;
   throw new Error(`--worker must be one of ${WORKERS.join(", ")}, got ${JSON.stringify(value ?? null)}`);
 }
@@ -82,7 +82,7 @@ async function startProcess(
   metricsDb?: Kysely<MetricsDatabase>,
 ): Promise<WorkerProcess> {
   const logger = createLogger({
-    service: workerServiceName(worker),
+    service: workerName(worker),
     environment: config.ENVIRONMENT,
     level: config.LOG_LEVEL,
   });

@@ -29,13 +29,10 @@ export const WORKER_METRICS = {
 
 export type WorkerMetrics<W extends WorkerName> = ServiceMetrics<(typeof WORKER_METRICS)[W][number]>;
 
-/** The service name a worker's logs and metrics carry: `paimon-<worker>-worker`, its Deployment's name. */
-export const workerServiceName = workerName;
-
 /** A worker's registry and metrics, exactly as its process exports them. */
 export function createWorkerMetrics<W extends WorkerName>(
   worker: W,
   options: { readonly defaultMetrics?: boolean } = {},
 ): WorkerMetrics<W> {
-  return createServiceMetrics(workerServiceName(worker), WORKER_METRICS[worker], options);
+  return createServiceMetrics(workerName(worker), WORKER_METRICS[worker], options);
 }
