@@ -12,7 +12,7 @@ export interface ServiceProcess {
   readonly port: Promise<number>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output(): { stdout: string; stderr: string };
-  /** The JSON log lines written to stdout so far. */
+  /** The JSON log lines written to stdout so far (each complete line that starts with `{`). */
   lines(): Record<string, unknown>[];
 }
 
@@ -28,23 +28,36 @@ export function spawnService(
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // Each complete line is parsed once, as it arrives: a long-running service's output is read
+  // by every wait on it, and re-parsing all of it per chunk grew with the square of its length.
+  const parsed: Record<string, unknown>[] = [];
+  let parsedUpTo = 0;
+  let listening: ((port: number) => void) | undefined;
+  // Decoded as a stream, so a character split between two chunks arrives whole.
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => {
+    stdout += chunk;
+    const end = stdout.lastIndexOf("\n");
+    if (end < parsedUpTo) return;
+    for (const line of stdout.slice(parsedUpTo, end).split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      parsed.push(entry);
+      if (entry["message"] === "listening") listening?.(entry["port"] as number);
+    }
+    parsedUpTo = end + 1;
+  });
+  child.stderr.on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => {
       resolve({ code, signal });
     }),
   );
-  const lines = () =>
-    stdout
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  // A line counts once its newline has arrived (the services' logger ends every entry with one).
+  const lines = () => [...parsed];
   const port = new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", () => {
-      const listening = lines().find((line) => line["message"] === "listening");
-      if (listening) resolve(listening["port"] as number);
-    });
+    listening = resolve;
     void exited.then(() => {
       reject(new Error(`exited before listening: ${stderr}`));
     });
