@@ -1,24 +1,10 @@
-import { Chart, Cron, Duration, Size, type ChartProps, type CronOptions } from "cdk8s";
-import * as kplus from "cdk8s-plus-28";
+import { Chart, Duration, Size, type ChartProps, type CronOptions } from "cdk8s";
+import type * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { TIMESCALE_BACKUP_SERVICE_ACCOUNT } from "../components/timescale";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
-import { selectorLabels } from "./pod";
-import {
-  CRON_JOB_TEMPLATE,
-  IMAGE_PULL_POLICY,
-  asAccount,
-  containerResources,
-  containerSecurity,
-  finishedJobsTtl,
-  fromSecret,
-  plainValues,
-  podSecurity,
-  restrictPod,
-  syncedSecret,
-  tmpDirectory,
-  withoutAddressLabel,
-} from "./plus";
+import { opsCronJob } from "./ops-cronjob";
+import { containerResources, fromSecret, plainValues, syncedSecret } from "./plus";
 import type { WorkloadValues } from "./values";
 
 /** Where backup jobs report success: the Pushgateway Prometheus scrapes, read by the backup alerts. */
@@ -129,46 +115,25 @@ export class BackupsChart extends Chart {
       AWS_REGION: values.region,
     });
     for (const job of jobs(values, syncedSecret(this))) {
-      const name = backupJobName(job.kind);
-      const labels = selectorLabels(name);
-      const serviceAccount = new kplus.ServiceAccount(this, `${job.kind}-sa`, {
-        metadata: {
-          name: job.serviceAccount,
-          labels,
-          annotations: { "eks.amazonaws.com/role-arn": values.roleArns[job.role] ?? "" },
-        },
-        automountToken: true,
-      });
-      const cronJob = new kplus.CronJob(this, `${job.kind}-cronjob`, {
-        metadata: { name, labels },
-        podMetadata: { labels },
-        schedule: Cron.schedule(job.schedule),
-        timeZone: "Etc/UTC",
-        concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      opsCronJob(this, job.kind, {
+        name: backupJobName(job.kind),
+        image: values.image,
+        schedule: job.schedule,
         startingDeadline: Duration.seconds(600),
-        successfulJobsRetained: 3,
         failedJobsRetained: 5,
         backoffLimit: job.backoffLimit,
         activeDeadline: Duration.seconds(job.activeDeadlineSeconds),
-        serviceAccount: asAccount(serviceAccount),
-        automountServiceAccountToken: true,
-        restartPolicy: kplus.RestartPolicy.NEVER,
-        securityContext: podSecurity,
+        finishedJobsTtl: Duration.days(1),
+        serviceAccount: { name: job.serviceAccount, awsRoleArn: values.roleArns[job.role] ?? "" },
+        container: {
+          name: "backup",
+          args: backupArgs(job.kind),
+          env: { ...store, ...job.env },
+          resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 1024, cpuMillis: 500 }),
+          // Dumps and read-backs are staged here: room for the largest of them.
+          tmpSize: Size.gibibytes(20),
+        },
       });
-      cronJob.addContainer({
-        name: "backup",
-        image: values.image,
-        imagePullPolicy: IMAGE_PULL_POLICY,
-        args: backupArgs(job.kind),
-        envVariables: { ...store, ...job.env },
-        resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 1024, cpuMillis: 500 }),
-        securityContext: containerSecurity,
-        // Dumps and read-backs are staged here: room for the largest of them.
-        volumeMounts: [tmpDirectory(cronJob, Size.gibibytes(20))],
-      });
-      withoutAddressLabel(cronJob, CRON_JOB_TEMPLATE);
-      restrictPod(cronJob, CRON_JOB_TEMPLATE);
-      finishedJobsTtl(cronJob, Duration.days(1));
     }
   }
 }

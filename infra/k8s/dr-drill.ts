@@ -1,25 +1,11 @@
 import { DR_DRILL_DEADLINE_SECONDS } from "@paimon/core/workloads";
-import { Cron, Duration, Size } from "cdk8s";
-import * as kplus from "cdk8s-plus-28";
+import { Duration, Size } from "cdk8s";
 import { Construct } from "constructs";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { PUSHGATEWAY_URL } from "./backups-chart";
-import { redisValues, selectorLabels } from "./pod";
-import {
-  CRON_JOB_TEMPLATE,
-  IMAGE_PULL_POLICY,
-  asAccount,
-  containerResources,
-  containerSecurity,
-  finishedJobsTtl,
-  fromSecret,
-  plainValues,
-  podSecurity,
-  restrictPod,
-  syncedSecret,
-  tmpDirectory,
-  withoutAddressLabel,
-} from "./plus";
+import { opsCronJob } from "./ops-cronjob";
+import { redisValues } from "./pod";
+import { containerResources, fromSecret, plainValues, syncedSecret } from "./plus";
 import type { WorkloadValues } from "./values";
 
 /** The DR drill's CronJob, its pods' `app.kubernetes.io/name` and its service account. */
@@ -81,70 +67,48 @@ export class DrDrill extends Construct {
   constructor(scope: Construct, id: string, props: DrDrillProps) {
     super(scope, id);
     const { values } = props;
-    const labels = selectorLabels(DR_DRILL);
     const secret = syncedSecret(this);
-    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
-      metadata: {
-        name: DR_DRILL,
-        labels,
-        annotations: { "eks.amazonaws.com/role-arn": values.roleArns["drDrill"] ?? "" },
-      },
-      // As every pod with an AWS role (services-chart.ts): IRSA's web-identity token has been
-      // reported unreadable in pods that mount none.
-      automountToken: true,
-    });
-    const cronJob = new kplus.CronJob(this, "cronjob", {
-      metadata: { name: DR_DRILL, labels },
-      podMetadata: { labels },
-      schedule: Cron.schedule({ minute: "0", hour: "20", day: "1" }),
-      timeZone: "Etc/UTC",
-      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+    opsCronJob(this, "drill", {
+      name: DR_DRILL,
+      image: values.image,
+      schedule: { minute: "0", hour: "20", day: "1" },
       startingDeadline: Duration.hours(1),
-      successfulJobsRetained: 3,
       failedJobsRetained: 3,
       backoffLimit: 0,
       activeDeadline: DRILL_DEADLINE,
-      terminationGracePeriod: STOP_GRACE,
-      serviceAccount: asAccount(serviceAccount),
-      automountServiceAccountToken: true,
-      restartPolicy: kplus.RestartPolicy.NEVER,
-      securityContext: podSecurity,
-    });
-    cronJob.addContainer({
-      name: "drill",
-      image: values.image,
-      imagePullPolicy: IMAGE_PULL_POLICY,
-      args: drDrillArgs(values.databaseInstance),
-      envVariables: {
-        ...plainValues({
-          BACKUP_TARGET: `s3://${values.backupBucket}`,
-          BACKUP_KMS_KEY_ID: values.backupKmsKeyId,
-          PUSHGATEWAY_URL,
-          AWS_REGION: values.region,
-          RDS_SCRATCH_PREFIX: values.drillScratchPrefix,
-          ENVIRONMENT: values.environment,
-          CHAIN_ID: String(values.chain.chainId),
-          FUND_ADDRESS: values.chain.fundAddress,
-          FUND_DEPLOY_BLOCK: String(values.chain.deployBlock),
-          FINALITY_DEPTH: String(values.chain.finalityDepth),
-          ...redisValues(values.redisCluster, { queues: false }),
-        }),
-        // The services' own: the drill backs up the database and starts the API and the listener
-        // on its restored copy, with the live metrics database and Redis (on queues of its own).
-        DATABASE_URL: fromSecret(secret, "database-url"),
-        METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url"),
-        REDIS_URL: fromSecret(secret, "redis-url"),
-        BSC_RPC_URL: fromSecret(secret, "bsc-rpc-url"),
-        BSC_WS_URL: fromSecret(secret, "bsc-ws-url"),
+      terminationGrace: STOP_GRACE,
+      finishedJobsTtl: Duration.days(31),
+      serviceAccount: { name: DR_DRILL, awsRoleArn: values.roleArns["drDrill"] ?? "" },
+      container: {
+        name: "drill",
+        args: drDrillArgs(values.databaseInstance),
+        env: {
+          ...plainValues({
+            BACKUP_TARGET: `s3://${values.backupBucket}`,
+            BACKUP_KMS_KEY_ID: values.backupKmsKeyId,
+            PUSHGATEWAY_URL,
+            AWS_REGION: values.region,
+            RDS_SCRATCH_PREFIX: values.drillScratchPrefix,
+            ENVIRONMENT: values.environment,
+            CHAIN_ID: String(values.chain.chainId),
+            FUND_ADDRESS: values.chain.fundAddress,
+            FUND_DEPLOY_BLOCK: String(values.chain.deployBlock),
+            FINALITY_DEPTH: String(values.chain.finalityDepth),
+            ...redisValues(values.redisCluster, { queues: false }),
+          }),
+          // The services' own: the drill backs up the database and starts the API and the listener
+          // on its restored copy, with the live metrics database and Redis (on queues of its own).
+          DATABASE_URL: fromSecret(secret, "database-url"),
+          METRICS_DATABASE_URL: fromSecret(secret, "metrics-database-url"),
+          REDIS_URL: fromSecret(secret, "redis-url"),
+          BSC_RPC_URL: fromSecret(secret, "bsc-rpc-url"),
+          BSC_WS_URL: fromSecret(secret, "bsc-ws-url"),
+        },
+        // The CLI, pg_dump, and the API and the listener it starts, in one container.
+        resources: containerResources({ memoryMi: 768, cpuMillis: 200 }, { memoryMi: 2560, cpuMillis: 1000 }),
+        // The drill's dump is staged here, as the nightly backup's.
+        tmpSize: Size.gibibytes(20),
       },
-      // The CLI, pg_dump, and the API and the listener it starts, in one container.
-      resources: containerResources({ memoryMi: 768, cpuMillis: 200 }, { memoryMi: 2560, cpuMillis: 1000 }),
-      securityContext: containerSecurity,
-      // The drill's dump is staged here, as the nightly backup's.
-      volumeMounts: [tmpDirectory(cronJob, Size.gibibytes(20))],
     });
-    withoutAddressLabel(cronJob, CRON_JOB_TEMPLATE);
-    restrictPod(cronJob, CRON_JOB_TEMPLATE);
-    finishedJobsTtl(cronJob, Duration.days(31));
   }
 }

@@ -1,27 +1,13 @@
-import { Chart, Cron, Duration, type ChartProps } from "cdk8s";
+import { Chart, Duration, type ChartProps } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import { EVENT_LISTENER, WORKERS, workerName } from "@paimon/core/workloads";
 import { API } from "./api-chart";
 import { PUSHGATEWAY_URL } from "./backups-chart";
 import { DrDrill } from "./dr-drill";
+import { opsCronJob } from "./ops-cronjob";
 import { selectorLabels } from "./pod";
-import {
-  CRON_JOB_TEMPLATE,
-  IMAGE_PULL_POLICY,
-  asAccount,
-  containerResources,
-  containerSecurity,
-  finishedJobsTtl,
-  fromSecret,
-  plainValues,
-  podSecurity,
-  restrictPod,
-  syncedSecret,
-  tcpPorts,
-  tmpDirectory,
-  withoutAddressLabel,
-} from "./plus";
+import { containerResources, fromSecret, plainValues, syncedSecret, tcpPorts } from "./plus";
 import { PORTS, type WorkloadValues } from "./values";
 
 /** The daily checklist's CronJob, its pods' `app.kubernetes.io/name` and its service account. */
@@ -59,51 +45,35 @@ export class OperationsChart extends Chart {
     ];
     const servicePorts = () => tcpPorts(PORTS.api, PORTS.eventListener, PORTS.workers);
 
-    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
-      metadata: { name: OPS_CHECK_DAILY, labels },
-      automountToken: false,
-    });
-    const daily = new kplus.CronJob(this, "daily", {
-      metadata: { name: OPS_CHECK_DAILY, labels },
-      podMetadata: { labels },
-      schedule: Cron.schedule({ minute: "30", hour: "0" }),
-      timeZone: "Etc/UTC",
-      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+    opsCronJob(this, "daily", {
+      name: OPS_CHECK_DAILY,
+      image: values.image,
+      schedule: { minute: "30", hour: "0" },
       startingDeadline: Duration.hours(1),
-      successfulJobsRetained: 3,
       failedJobsRetained: 7,
       backoffLimit: 0,
       activeDeadline: Duration.minutes(15),
-      serviceAccount: asAccount(serviceAccount),
-      automountServiceAccountToken: false,
-      restartPolicy: kplus.RestartPolicy.NEVER,
-      securityContext: podSecurity,
-    });
-    daily.addContainer({
-      name: "check",
-      image: values.image,
-      imagePullPolicy: IMAGE_PULL_POLICY,
-      args: [...OPS_CHECK_DAILY_ARGS],
-      envVariables: {
-        ...plainValues({
-          PROMETHEUS_URL,
-          PUSHGATEWAY_URL,
-          API_URL: url(API, 80),
-          EVENT_LISTENER_URL: url(EVENT_LISTENER, PORTS.eventListener),
-          ...Object.fromEntries(
-            WORKERS.map((worker) => [`${worker.toUpperCase()}_WORKER_URL`, url(workerName(worker), PORTS.workers)]),
-          ),
-        }),
-        // The pending redemptions; the image carries the RDS CA the URL verifies against.
-        DATABASE_URL: fromSecret(syncedSecret(this), "database-url"),
+      finishedJobsTtl: Duration.days(7),
+      serviceAccount: { name: OPS_CHECK_DAILY },
+      container: {
+        name: "check",
+        args: OPS_CHECK_DAILY_ARGS,
+        env: {
+          ...plainValues({
+            PROMETHEUS_URL,
+            PUSHGATEWAY_URL,
+            API_URL: url(API, 80),
+            EVENT_LISTENER_URL: url(EVENT_LISTENER, PORTS.eventListener),
+            ...Object.fromEntries(
+              WORKERS.map((worker) => [`${worker.toUpperCase()}_WORKER_URL`, url(workerName(worker), PORTS.workers)]),
+            ),
+          }),
+          // The pending redemptions; the image carries the RDS CA the URL verifies against.
+          DATABASE_URL: fromSecret(syncedSecret(this), "database-url"),
+        },
+        resources: containerResources({ memoryMi: 96, cpuMillis: 50 }, { memoryMi: 256, cpuMillis: 500 }),
       },
-      resources: containerResources({ memoryMi: 96, cpuMillis: 50 }, { memoryMi: 256, cpuMillis: 500 }),
-      securityContext: containerSecurity,
-      volumeMounts: [tmpDirectory(daily)],
     });
-    withoutAddressLabel(daily, CRON_JOB_TEMPLATE);
-    restrictPod(daily, CRON_JOB_TEMPLATE);
-    finishedJobsTtl(daily, Duration.days(7));
 
     // The namespace denies everything not allowed: the check's way to what it reads, and back.
     const check = kplus.Pods.select(this, "check-pods", { labels });
