@@ -5,6 +5,12 @@ import type { AlertRule } from "./types";
 /** The operations spec's §7–§8: RPO under an hour. Redis snapshots run hourly; daily dumps back up PITR. */
 const REDIS_BACKUP_MAX_AGE_SECONDS = 75 * 60;
 const DAILY_BACKUP_MAX_AGE_HOURS = 26;
+/**
+ * §9.3's monthly drill runs on the 1st at 20:00 UTC and may take up to its six-hour deadline, so
+ * two passes in a row are at most 31 days and 6 hours apart: a day more than the longest month
+ * means the last one failed, or did not run.
+ */
+const DR_DRILL_MAX_AGE_DAYS = 32;
 
 /** The window in which an API instance heard no commit signal yet found commits by re-checking. */
 const SIGNALS_MISSED_WINDOW = "10m";
@@ -16,6 +22,7 @@ const rebuildsBy = (reason: string) =>
   `sum by (job, instance) (increase(${m("paimon_response_cache_rebuilds_total")}{job="${PROGRAM_JOBS.api}",reason="${reason}"}[${SIGNALS_MISSED_WINDOW}]))`;
 const backup = (kind: string) =>
   series(m("paimon_backup_last_success_timestamp_seconds"), { ...TARGETS["backup-jobs"], kind });
+const drill = series(m("paimon_dr_drill_last_success_timestamp_seconds"), TARGETS["backup-jobs"]);
 
 /** Services, data stores, backups and the cluster. */
 export const PLATFORM_ALERTS: readonly AlertRule[] = [
@@ -215,6 +222,24 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
       value: 1571 / 60,
     },
     quiet: { series: [{ series: backup("postgres"), values: "0x1600" }], at: "1560m" },
+  },
+  {
+    alert: "DRDrillOverdue",
+    expr: `(time() - ${m("paimon_dr_drill_last_success_timestamp_seconds")}) / 86400 > ${DR_DRILL_MAX_AGE_DAYS}`,
+    for: "1h",
+    severity: "warning",
+    component: "backups",
+    summary: "The monthly DR drill has not passed for over a month",
+    description:
+      'The last DR drill that passed finished {{ printf "%.1f" $value }} days ago: the last one failed, was stopped, or did not run.',
+    fires: {
+      // A pass 32 days before the scenario's start: past the line from the first sample on.
+      series: [{ series: drill, values: `-${DR_DRILL_MAX_AGE_DAYS * 86_400}x70` }],
+      at: "61m",
+      resultLabels: TARGETS["backup-jobs"],
+      value: DR_DRILL_MAX_AGE_DAYS + 61 / 1440,
+    },
+    quiet: { series: [{ series: drill, values: `-${(DR_DRILL_MAX_AGE_DAYS - 1) * 86_400}x70` }], at: "61m" },
   },
   {
     alert: "TLSCertificateExpiring",
