@@ -11,9 +11,14 @@ import { JOB_OPTIONS, QUEUE_NAMES, type QueuedJob, type QueueName } from "@paimo
 import { createRedisClient, deleteKeys } from "@paimon/core/redis";
 import type { TestDatabase } from "@paimon/core/testing";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
-import type { ChainEvent } from "@paimon/event-listener/events";
 import { createRelay } from "@paimon/event-listener/relay";
-import { commitBatch } from "@paimon/event-listener/store";
+import {
+  blockHash,
+  commitBlock,
+  type LayerValues,
+  type SyntheticBlock,
+  type SyntheticCommitOptions,
+} from "@paimon/event-listener/synthetic-blocks";
 import { Queue, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
@@ -87,20 +92,10 @@ export function testQueues(prefix: string) {
   };
 }
 
-/** A synthetic block's hash: distinct per number (and per `fork`, for a reorganised one). */
-export const blockHash = (number: number, fork = 0) =>
-  `0x${fork.toString(16).padStart(8, "0")}${number.toString(16).padStart(56, "0")}`;
+export { blockHash };
 
 /** One block of fund history: new layer balances, and redemptions requested in it. */
-export interface HistoryBlock {
-  readonly number: number;
-  readonly layers: { readonly l1: string; readonly l2: string; readonly l3: string };
-  readonly requests?: readonly {
-    readonly id: string;
-    readonly assets: string;
-    readonly channel: "instant" | "standard";
-  }[];
-}
+export type HistoryBlock = SyntheticBlock & { readonly layers: LayerValues };
 
 /**
  * Commits `blocks` with the listener's own `commitBatch` (one batch per block, as at the tip), then
@@ -110,50 +105,12 @@ export async function commitHistory(
   db: Kysely<Database>,
   prefix: string,
   blocks: readonly HistoryBlock[],
-  options: {
-    readonly finalized?: bigint;
-    readonly fork?: number;
+  options: SyntheticCommitOptions & {
     /** Where the relay sends the work. @default this machine's Redis */
     readonly redis?: { readonly url: string; readonly cluster: boolean };
   } = {},
 ): Promise<void> {
-  const seconds = 1_800_000_000;
-  for (const block of blocks) {
-    const number = BigInt(block.number);
-    const hash = blockHash(block.number, options.fork ?? 0);
-    const at = { blockNumber: number, blockHash: hash, txHash: hash };
-    const events: ChainEvent[] = [
-      ...(block.requests ?? []).map((request, index) => ({
-        ...at,
-        logIndex: index,
-        event: {
-          type: "RedemptionRequested" as const,
-          id: request.id,
-          owner: `0x${"ab".repeat(20)}`,
-          shares: request.assets,
-          assets: request.assets,
-          channel: request.channel,
-        },
-      })),
-      {
-        ...at,
-        logIndex: block.requests?.length ?? 0,
-        event: {
-          type: "LayerBalancesUpdated" as const,
-          ...block.layers,
-          nav: (Number(block.layers.l1) + Number(block.layers.l2) + Number(block.layers.l3)).toFixed(6),
-        },
-      },
-    ];
-    await commitBatch(db, {
-      chainId: TEST_CHAIN_ID,
-      events,
-      timestamps: new Map([[number, seconds + block.number]]),
-      blocks: [{ number, hash, parentHash: blockHash(block.number - 1), timestamp: seconds + block.number }],
-      cursor: { number, hash },
-      finalized: options.finalized ?? 0n,
-    });
-  }
+  for (const block of blocks) await commitBlock(db, TEST_CHAIN_ID, block, options);
   // The relay's own connection, built as the listener builds it.
   const connection = createRedisClient(options.redis?.url ?? REDIS_URL, {
     cluster: options.redis?.cluster ?? false,

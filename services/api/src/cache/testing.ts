@@ -11,8 +11,12 @@ import type { Database, MetricsDatabase } from "@paimon/core/db";
 import { createLogger, type Logger } from "@paimon/core/logger";
 import type { MetricName } from "@paimon/core/metrics";
 import type { RedisClient } from "@paimon/core/redis";
-import type { ChainEvent } from "@paimon/event-listener/events";
-import { commitBatch, rollBack } from "@paimon/event-listener/store";
+import { rollBack } from "@paimon/event-listener/store";
+import {
+  blockHash,
+  commitBlock as commitSyntheticBlock,
+  type SyntheticBlock,
+} from "@paimon/event-listener/synthetic-blocks";
 import type { Express } from "express";
 import type { Kysely } from "kysely";
 import request from "supertest";
@@ -24,67 +28,11 @@ import { HotReads } from "./hot-reads";
 export const TEST_CHAIN_ID = 56;
 export const RECHECK_MS = 1_000;
 
-/** A synthetic block's hash: distinct per number and per fork. */
-export const blockHash = (number: number, fork = 0) =>
-  `0x${fork.toString(16).padStart(8, "0")}${number.toString(16).padStart(56, "0")}`;
+export { blockHash };
 
-export interface Block {
-  readonly number: number;
-  /** A reorganised chain's blocks carry another fork number (another hash). @default 0 */
-  readonly fork?: number;
-  /** The layers' balances the block reports; NAV is their sum. */
-  readonly layers?: { readonly l1: string; readonly l2: string; readonly l3: string };
-  readonly requests?: readonly {
-    readonly id: string;
-    readonly assets: string;
-    readonly channel: "instant" | "standard";
-  }[];
-}
-
-const BLOCK_TIME_BASE_SECONDS = 1_800_000_000;
-
-/** Commits `block` as the listener does at the tip: one batch, one transaction, its signal on commit. */
-export async function commitBlock(db: Kysely<Database>, block: Block): Promise<void> {
-  const number = BigInt(block.number);
-  const hash = blockHash(block.number, block.fork ?? 0);
-  const at = { blockNumber: number, blockHash: hash, txHash: hash };
-  const requests = block.requests ?? [];
-  const events: ChainEvent[] = requests.map((request, index) => ({
-    ...at,
-    logIndex: index,
-    event: {
-      type: "RedemptionRequested" as const,
-      id: request.id,
-      owner: `0x${"ab".repeat(20)}`,
-      shares: request.assets,
-      assets: request.assets,
-      channel: request.channel,
-    },
-  }));
-  if (block.layers) {
-    const { l1, l2, l3 } = block.layers;
-    events.push({
-      ...at,
-      logIndex: requests.length,
-      event: { type: "LayerBalancesUpdated" as const, l1, l2, l3, nav: String(Number(l1) + Number(l2) + Number(l3)) },
-    });
-  }
-  await commitBatch(db, {
-    chainId: TEST_CHAIN_ID,
-    events,
-    timestamps: new Map([[number, BLOCK_TIME_BASE_SECONDS + block.number]]),
-    blocks: [
-      {
-        number,
-        hash,
-        parentHash: blockHash(block.number - 1, block.fork ?? 0),
-        timestamp: BLOCK_TIME_BASE_SECONDS + block.number,
-      },
-    ],
-    cursor: { number, hash },
-    finalized: 0n,
-  });
-}
+/** Commits `block` on the test chain as the listener does at the tip (one batch, its signal on commit). */
+export const commitBlock = (db: Kysely<Database>, block: SyntheticBlock) =>
+  commitSyntheticBlock(db, TEST_CHAIN_ID, block);
 
 /** Undoes every block above `number` (of fork 0), as the listener does on a reorganisation. */
 export function rollBackTo(db: Kysely<Database>, number: number): Promise<number> {

@@ -148,9 +148,9 @@ describe("the risk monitor", () => {
         .execute(),
     ).toEqual([]);
     // The block that replaces it on the new chain is assessed as any other.
-    await commitHistory(database.db, prefix, [{ number: 30, layers: { l1: "90000", l2: "300000", l3: "600000" } }], {
-      fork: 1,
-    });
+    await commitHistory(database.db, prefix, [
+      { number: 30, fork: 1, layers: { l1: "90000", l2: "300000", l3: "600000" } },
+    ]);
     expect(await monitor.handleNotice({ ...notice(30), blockHash: blockHash(30, 1) })).toMatchObject({
       outcome: "assessed",
     });
