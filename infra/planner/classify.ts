@@ -1,6 +1,7 @@
 import ipaddr from "ipaddr.js";
 import { patternCovers } from "../policy/iam-actions";
 import { LEVEL_ORDER, podSecurity, podSpecOfManifest, type PodSecurity } from "../policy/pod-security";
+import { implies, parseCondition } from "./conditions";
 import { worst, type ChangeKind, type Finding, type ResourceRef, type Severity } from "./findings";
 import {
   compareDocuments,
@@ -183,6 +184,14 @@ function policyFindings(
     const newResources = a.resources.filter((r) => !b.resources.includes(r));
     const conditionDropped = b.condition !== "" && a.condition === "";
     const conditionChanged = b.condition !== a.condition && !conditionDropped;
+    // By what the conditions imply, not by their text (conditions.ts): a grant whose new condition
+    // holds only where the old one did is narrowed, and a denial whose new condition holds wherever
+    // the old one did still denies every request it denied. Unproven reads as the weaker case.
+    const wasCondition = parseCondition(b.raw["Condition"]);
+    const isCondition = parseCondition(a.raw["Condition"]);
+    const holdsWhereItDid = implies(wasCondition, isCondition);
+    const holdsOnlyWhereItDid = implies(isCondition, wasCondition);
+    const conditionNarrowed = conditionChanged && holdsOnlyWhereItDid;
     if (a.effect === "Allow") {
       const weights: Severity[] = [];
       const words: string[] = [];
@@ -207,45 +216,49 @@ function policyFindings(
         weights.push("low");
         words.push(`now also on ${newResources.map((r) => `\`${r}\``).join(", ")}`);
       }
+      const narrowing = conditionNarrowed
+        ? [
+            `allows only where it did${holdsWhereItDid ? "" : ", and less"}: if ${a.condition} (was ${b.condition ? `if ${b.condition}` : "unconditional"})`,
+          ]
+        : [];
       if (conditionDropped) {
         weights.push(worst([principalWeight(a.principals, false).severity, "high"]));
         words.push(`no longer conditional (was: ${b.condition})`);
-      } else if (conditionChanged) {
+      } else if (conditionChanged && !conditionNarrowed) {
         weights.push("medium");
         words.push(`condition changes from ${b.condition || "(none)"} to ${a.condition}`);
       }
       if (weights.length > 0)
         emit(
           category,
-          conditionChanged && weights.length === 1 ? "changed" : "weakened",
+          conditionChanged && !conditionNarrowed && weights.length === 1 ? "changed" : "weakened",
           worst(weights),
-          `${where(a)}: ${words.join("; ")}`,
+          `${where(a)}: ${[...words, ...narrowing].join("; ")}`,
           d,
         );
-      else if (goneActions.length + gonePrincipals.length > 0 || !widened)
-        emit(
-          category,
-          "strengthened",
-          "low",
-          `${where(a)}: narrowed (${[...goneActions, ...gonePrincipals].map((x) => `\`${x}\``).join(", ") || "resources"})`,
-          d,
-        );
+      else if (goneActions.length + gonePrincipals.length > 0 || !widened) {
+        const gone = [...goneActions, ...gonePrincipals].map((x) => `\`${x}\``).join(", ");
+        const narrowed = [...(gone ? [gone] : []), ...narrowing].join("; ");
+        emit(category, "strengthened", "low", `${where(a)}: narrowed (${narrowed || "resources"})`, d);
+      }
     } else {
       const words: string[] = [];
       if (goneActions.length > 0) words.push(`no longer denies ${goneActions.map((x) => `\`${x}\``).join(", ")}`);
       if (gonePrincipals.length > 0)
         words.push(`no longer denies to ${gonePrincipals.map((p) => describePrincipal(p, context).text).join(", ")}`);
-      if (a.condition !== b.condition)
+      // An absent condition is "always": a denial that loses its condition denies every request.
+      const conditionStronger = a.condition !== b.condition && holdsWhereItDid;
+      if (a.condition !== b.condition && !conditionStronger)
         words.push(`denies only if ${a.condition || "(always)"} (was ${b.condition || "always"})`);
-      if (words.length > 0) emit(category, "weakened", "high", `${where(a)}: ${words.join("; ")}`, d);
-      else
-        emit(
-          category,
-          "strengthened",
-          "low",
-          `${where(a)}: denies more (${[...newActions, ...newPrincipals].join(", ")})`,
-          d,
-        );
+      const stronger = conditionStronger
+        ? [
+            `denies whenever it did${holdsOnlyWhereItDid ? "" : ", and more"}: ${a.condition ? `if ${a.condition}` : "always"} (was if ${b.condition})`,
+          ]
+        : [];
+      const more = [...newActions, ...newPrincipals];
+      const denials = [...(more.length > 0 ? [`denies more (${more.join(", ")})`] : []), ...stronger];
+      if (words.length > 0) emit(category, "weakened", "high", `${where(a)}: ${[...words, ...stronger].join("; ")}`, d);
+      else emit(category, "strengthened", "low", `${where(a)}: ${denials.join("; ") || "denies more ()"}`, d);
     }
   }
 }

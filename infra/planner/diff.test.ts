@@ -257,6 +257,126 @@ describe("diffSnapshots", () => {
   });
 });
 
+describe("diffSnapshots, when a policy statement's condition changes", () => {
+  /** The backup bucket's policy statement `sid` in `snapshot`, to edit in place. */
+  const statement = (snapshot: PlanSnapshot, sid: string): Record<string, unknown> => {
+    const policy = find(snapshot, "backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
+    const document = (policy.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
+    const found = document.Statement.find((s) => s["Sid"] === sid);
+    if (!found) throw new Error(`${sid} not in backups-policy`);
+    return found;
+  };
+  const iam = (diff: StackDiff) =>
+    diff.findings
+      .filter((f) => f.category === "iam")
+      .map(({ direction, severity, reason }) => ({ direction, severity, reason }));
+  const names = ["ap-southeast-1.elasticache-snapshot.amazonaws.com", "elasticache.amazonaws.com"];
+  // Commit c238105: the denial spared every AWS service, then ElastiCache alone.
+  const exceptServices = {
+    StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" },
+    Bool: { "aws:PrincipalIsAWSService": "false" },
+  };
+  const exceptElastiCache = (serviceNames: string[]) => ({
+    StringNotEqualsIfExists: { "aws:PrincipalServiceName": serviceNames, "s3:x-amz-server-side-encryption": "aws:kms" },
+  });
+  const withCondition = (sid: string, condition: unknown): PlanSnapshot => {
+    const snapshot = clone();
+    if (condition === undefined) delete statement(snapshot, sid)["Condition"];
+    else statement(snapshot, sid)["Condition"] = condition;
+    return snapshot;
+  };
+
+  it("when a Deny spares ElastiCache alone instead of every AWS service (c238105), then it is strengthened; the reverse is weakened", () => {
+    const services = withCondition("DenyOtherEncryption", exceptServices);
+    const elastiCache = withCondition("DenyOtherEncryption", exceptElastiCache(names));
+    expect(iam(diffSnapshots(services, elastiCache))).toEqual([
+      {
+        direction: "strengthened",
+        severity: "low",
+        reason: expect.stringMatching(
+          /^policy: statement DenyOtherEncryption: denies whenever it did, and more: if \{"StringNotEqualsIfExists":.*"aws:PrincipalServiceName".*\(was if \{"Bool":/,
+        ) as string,
+      },
+    ]);
+    expect(iam(diffSnapshots(elastiCache, services))).toEqual([
+      {
+        direction: "weakened",
+        severity: "high",
+        reason: expect.stringMatching(/^policy: statement DenyOtherEncryption: denies only if \{"Bool":/) as string,
+      },
+    ]);
+  });
+
+  it("when a Deny's negated clause loses a value, then it is strengthened; when it gains one, weakened", () => {
+    const two = withCondition("DenyOtherEncryption", exceptElastiCache(names));
+    const one = withCondition("DenyOtherEncryption", exceptElastiCache([names[1]!]));
+    const three = withCondition("DenyOtherEncryption", exceptElastiCache([...names, "lambda.amazonaws.com"]));
+    expect(iam(diffSnapshots(two, one))).toEqual([
+      expect.objectContaining({
+        direction: "strengthened",
+        severity: "low",
+        reason: expect.stringContaining("denies whenever it did, and more") as string,
+      }),
+    ]);
+    expect(iam(diffSnapshots(two, three))).toEqual([
+      expect.objectContaining({
+        direction: "weakened",
+        severity: "high",
+        reason: expect.stringContaining("denies only if") as string,
+      }),
+    ]);
+  });
+
+  it("when a Deny gains an unrelated clause, then it is weakened; when it loses one, or its whole condition, strengthened", () => {
+    const tls = { Bool: { "aws:SecureTransport": "false" } };
+    const tlsOutsideVpce = { ...tls, StringNotEquals: { "aws:SourceVpce": "vpce-1" } };
+    const narrow = withCondition("DenyInsecureTransport", tlsOutsideVpce);
+    expect(iam(diffSnapshots(clone(), narrow))).toEqual([
+      expect.objectContaining({
+        direction: "weakened",
+        severity: "high",
+        reason: expect.stringContaining("denies only if") as string,
+      }),
+    ]);
+    expect(iam(diffSnapshots(narrow, clone()))).toEqual([
+      expect.objectContaining({ direction: "strengthened", severity: "low" }),
+    ]);
+    expect(iam(diffSnapshots(clone(), withCondition("DenyInsecureTransport", undefined)))).toEqual([
+      {
+        direction: "strengthened",
+        severity: "low",
+        reason:
+          'policy: statement DenyInsecureTransport: denies whenever it did, and more: always (was if {"Bool":{"aws:SecureTransport":"false"}})',
+      },
+    ]);
+  });
+
+  it("when an Allow gains a clause, then it is narrowed; when its condition becomes an unrelated one, it is a change, as before", () => {
+    const account = { StringEquals: { "aws:SourceAccount": "111122223333" } };
+    const arn = { ArnLike: { "aws:SourceArn": "arn:aws:elasticache:ap-southeast-1:111122223333:*" } };
+    const sid = "ElastiCacheExportsRedisSnapshots";
+    expect(iam(diffSnapshots(clone(), withCondition(sid, account)))).toEqual([
+      {
+        direction: "strengthened",
+        severity: "low",
+        reason: `policy: statement ${sid}: narrowed (allows only where it did, and less: if {"StringEquals":{"aws:SourceAccount":"111122223333"}} (was unconditional))`,
+      },
+    ]);
+    expect(iam(diffSnapshots(withCondition(sid, account), withCondition(sid, { ...account, ...arn })))).toEqual([
+      expect.objectContaining({ direction: "strengthened", severity: "low" }),
+    ]);
+    expect(iam(diffSnapshots(withCondition(sid, account), withCondition(sid, arn)))).toEqual([
+      {
+        direction: "changed",
+        severity: "medium",
+        reason: expect.stringMatching(
+          /^policy: statement ElastiCacheExportsRedisSnapshots: condition changes from /,
+        ) as string,
+      },
+    ]);
+  });
+});
+
 describe("flatten", () => {
   it("when list elements carry a Sid or id, then paths use it so an insertion shifts nothing", () => {
     const leaves = flatten({

@@ -28,7 +28,8 @@ const text = (value: Json): string => (typeof value === "string" ? value : JSON.
 const asStrings = (value: Json | undefined): string[] =>
   value === undefined || value === null ? [] : Array.isArray(value) ? value.map(text) : [text(value)];
 
-function canonical(value: Json | undefined): string {
+/** JSON with object keys and array items sorted: order, which a policy gives no meaning, tells nothing apart. */
+export function canonical(value: Json | undefined): string {
   if (value === undefined) return "";
   if (Array.isArray(value)) return `[${value.map(canonical).sort().join(",")}]`;
   if (value !== null && typeof value === "object") {
