@@ -77,6 +77,23 @@ const strings = (value: Json | undefined): string[] =>
 // ---------------------------------------------------------------------------------------------
 // Policies
 
+/** How the report names a statement's complement forms. */
+const FORM_WORDS = { notPrincipal: "NotPrincipal", notAction: "NotAction", notResource: "NotResource" } as const;
+
+/**
+ * Whether an ARN pattern of a policy's `Resource` covers `arn` (itself maybe a pattern): `*` any
+ * run of characters, `?` one, case-sensitive as ARNs are. A pattern covers another pattern when it
+ * matches its text, so `bucket/*` covers `bucket/logs/*` but not the other way round.
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+ */
+function arnPatternCovers(pattern: string, arn: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(arn);
+}
+
 function policyFindings(
   property: string,
   before: readonly Statement[],
@@ -84,8 +101,7 @@ function policyFindings(
   context: ClassifyContext,
   emit: Emit,
 ): void {
-  const category: SecurityCategory =
-    property === "policy" && before.concat(after).some((s) => s.principals.length > 0) ? "iam" : "iam";
+  const category: SecurityCategory = "iam";
   const where = (statement: Statement) => `${property}: statement ${statement.sid ?? "(no Sid)"}`;
   const detail = (b?: Statement, a?: Statement): LeafChange => ({
     path: `${property}.Statement[${(a ?? b)?.sid ? `Sid=${(a ?? b)?.sid ?? ""}` : "…"}]`,
@@ -173,15 +189,42 @@ function policyFindings(
       else emit(category, "strengthened", "low", `${where(a)} turns from Allow to Deny`, d);
       continue;
     }
-    const newPrincipals = a.principals.filter((p) => !b.principals.includes(p));
-    const gonePrincipals = b.principals.filter((p) => !a.principals.includes(p));
+    // A statement that switches between `Action` and `NotAction` (or the principals' or the
+    // resources' two forms) covers the complement of what it listed: it is read as a new one.
+    const forms = (["notPrincipal", "notAction", "notResource"] as const).filter((form) => b[form] !== a[form]);
+    if (forms.length > 0) {
+      const switched = forms.map((form) => `${a[form] ? "to" : "from"} ${FORM_WORDS[form]}`).join(", ");
+      if (a.effect === "Allow") grant(a, `${where(a)} switches ${switched}: grants`, b);
+      else
+        emit(
+          category,
+          "weakened",
+          "high",
+          `${where(a)} switches ${switched}: ${describeStatement(a, context).replace(/^Deny/, "denies")} (was: ${describeStatement(b, context).replace(/^Deny/, "denies")})`,
+          d,
+        );
+      continue;
+    }
+    // A `Not…` list names what a statement leaves out: a name added to it takes coverage away, and
+    // one taken off it adds coverage — the other way round from a plain list.
+    const added = <T>(items: readonly T[], old: readonly T[], covers: (old: readonly T[]) => (item: T) => boolean) =>
+      items.filter((item) => !covers(old)(item));
+    const exactly = (patterns: readonly string[]) => (item: string) => patterns.includes(item);
     // By coverage, not by spelling: `kms:CreateAlias` in place of `kms:Create*` grants nothing new.
     const coveredBy = (patterns: readonly string[]) => (action: string) =>
       patterns.some((pattern) => patternCovers(pattern, action));
-    const newActions = a.actions.filter((x) => !coveredBy(b.actions)(x));
-    const goneActions = b.actions.filter((x) => !coveredBy(a.actions)(x));
+    const arnsCoveredBy = (patterns: readonly string[]) => (arn: string) =>
+      patterns.some((pattern) => arnPatternCovers(pattern, arn));
+    const [newPrincipals, gonePrincipals] = a.notPrincipal
+      ? [added(b.principals, a.principals, exactly), added(a.principals, b.principals, exactly)]
+      : [added(a.principals, b.principals, exactly), added(b.principals, a.principals, exactly)];
+    const [newActions, goneActions] = a.notAction
+      ? [added(b.actions, a.actions, coveredBy), added(a.actions, b.actions, coveredBy)]
+      : [added(a.actions, b.actions, coveredBy), added(b.actions, a.actions, coveredBy)];
     const widened = onEverything(a) && !onEverything(b);
-    const newResources = a.resources.filter((r) => !b.resources.includes(r));
+    const [newResources, goneResources] = a.notResource
+      ? [added(b.resources, a.resources, arnsCoveredBy), added(a.resources, b.resources, arnsCoveredBy)]
+      : [added(a.resources, b.resources, arnsCoveredBy), added(b.resources, a.resources, arnsCoveredBy)];
     const conditionDropped = b.condition !== "" && a.condition === "";
     const conditionChanged = b.condition !== a.condition && !conditionDropped;
     // By what the conditions imply, not by their text (conditions.ts): a grant whose new condition
@@ -246,6 +289,8 @@ function policyFindings(
       if (goneActions.length > 0) words.push(`no longer denies ${goneActions.map((x) => `\`${x}\``).join(", ")}`);
       if (gonePrincipals.length > 0)
         words.push(`no longer denies to ${gonePrincipals.map((p) => describePrincipal(p, context).text).join(", ")}`);
+      if (goneResources.length > 0 && !onEverything(a))
+        words.push(`no longer denies on ${goneResources.map((r) => `\`${r}\``).join(", ")}`);
       // An absent condition is "always": a denial that loses its condition denies every request.
       const conditionStronger = a.condition !== b.condition && holdsWhereItDid;
       if (a.condition !== b.condition && !conditionStronger)
@@ -255,7 +300,7 @@ function policyFindings(
             `denies whenever it did${holdsOnlyWhereItDid ? "" : ", and more"}: ${a.condition ? `if ${a.condition}` : "always"} (was if ${b.condition})`,
           ]
         : [];
-      const more = [...newActions, ...newPrincipals];
+      const more = [...newActions, ...newPrincipals, ...newResources];
       const denials = [...(more.length > 0 ? [`denies more (${more.join(", ")})`] : []), ...stronger];
       if (words.length > 0) emit(category, "weakened", "high", `${where(a)}: ${[...words, ...stronger].join("; ")}`, d);
       else emit(category, "strengthened", "low", `${where(a)}: ${denials.join("; ") || "denies more ()"}`, d);

@@ -377,6 +377,85 @@ describe("diffSnapshots, when a policy statement's condition changes", () => {
   });
 });
 
+describe("diffSnapshots, when a policy statement's resources or its Not… form change", () => {
+  const edit = (sid: string, change: (statement: Record<string, unknown>) => void): PlanSnapshot => {
+    const snapshot = clone();
+    const policy = find(snapshot, "backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
+    const document = (policy.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
+    const found = document.Statement.find((s) => s["Sid"] === sid);
+    if (!found) throw new Error(`${sid} not in backups-policy`);
+    change(found);
+    return snapshot;
+  };
+  const iam = (diff: StackDiff) =>
+    diff.findings
+      .filter((f) => f.category === "iam")
+      .map(({ direction, severity, reason }) => ({ direction, severity, reason }));
+  const objects = (statement: Record<string, unknown>) => statement["Resource"] as string;
+
+  it("when a Deny no longer covers some of its resources, then it is weakened; when it covers more, strengthened", () => {
+    // DenyOtherEncryption denies on every object (`<bucket>/*`); on `<bucket>/postgres/*` alone, it
+    // no longer denies on the other prefixes.
+    let arn = "";
+    const narrow = edit("DenyOtherEncryption", (statement) => {
+      arn = objects(statement);
+      statement["Resource"] = arn.replace(/\*$/, "postgres/*");
+    });
+    expect(iam(diffSnapshots(clone(), narrow))).toEqual([
+      {
+        direction: "weakened",
+        severity: "high",
+        reason: `policy: statement DenyOtherEncryption: no longer denies on \`${arn}\``,
+      },
+    ]);
+    expect(iam(diffSnapshots(narrow, clone()))).toEqual([
+      expect.objectContaining({ direction: "strengthened", severity: "low" }),
+    ]);
+  });
+
+  it("when a Deny's NotAction list gains an action, then it is weakened: the action is no longer denied", () => {
+    const notAction = (actions: string[]) =>
+      edit("DenyInsecureTransport", (statement) => {
+        delete statement["Action"];
+        statement["NotAction"] = actions;
+      });
+    expect(iam(diffSnapshots(notAction(["s3:GetObject"]), notAction(["s3:GetObject", "s3:PutObject"])))).toEqual([
+      {
+        direction: "weakened",
+        severity: "high",
+        reason: "policy: statement DenyInsecureTransport: no longer denies `s3:PutObject`",
+      },
+    ]);
+    expect(iam(diffSnapshots(notAction(["s3:GetObject", "s3:PutObject"]), notAction(["s3:GetObject"])))).toEqual([
+      expect.objectContaining({ direction: "strengthened", severity: "low" }),
+    ]);
+  });
+
+  it("when a statement switches between Action and NotAction, then it is read as a new one", () => {
+    const toNotAction = edit("DenyOtherEncryption", (statement) => {
+      statement["NotAction"] = statement["Action"];
+      delete statement["Action"];
+    });
+    expect(iam(diffSnapshots(clone(), toNotAction))).toEqual([
+      expect.objectContaining({
+        direction: "weakened",
+        severity: "high",
+        reason: expect.stringMatching(/^policy: statement DenyOtherEncryption switches to NotAction: denies/) as string,
+      }),
+    ]);
+    const allowNotAction = edit("ElastiCacheExportsRedisSnapshots", (statement) => {
+      statement["NotAction"] = statement["Action"];
+      delete statement["Action"];
+    });
+    expect(iam(diffSnapshots(clone(), allowNotAction))).toEqual([
+      expect.objectContaining({
+        direction: "weakened",
+        reason: expect.stringContaining("switches to NotAction: grants") as string,
+      }),
+    ]);
+  });
+});
+
 describe("flatten", () => {
   it("when list elements carry a Sid or id, then paths use it so an insertion shifts nothing", () => {
     const leaves = flatten({
