@@ -24,8 +24,8 @@ import { Redis } from "ioredis";
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { expired, makeBackup, type ListedBackup } from "./backups";
-import { fileStore } from "./store";
+import { expired, listBackups, makeBackup, pruneBackups, readManifest, type ListedBackup } from "./backups";
+import { fileStore, openStore, type BackupStore } from "./store";
 import { runOpsForTest, type OpsRun, startMoto, startRedis, type LocalServer } from "./testing";
 
 const ops = runOpsForTest;
@@ -212,6 +212,45 @@ describe("a PostgreSQL backup", () => {
     ).rejects.toThrow("is 20 bytes, the manifest says 6");
     expect(recorded).not.toHaveBeenCalled();
   });
+
+  it("when stopped once its dump is stored, then no manifest is written: it is listed as partial, refused by a restore, and pruned after a day", async () => {
+    const store = fileStore(mkdtempSync(path.join(scratch, "stopped-")));
+    const stop = new AbortController();
+    const stopping: BackupStore = {
+      ...store,
+      async putFile(key, file, signal) {
+        await store.putFile(key, file, signal);
+        stop.abort(new Error("stopped by SIGTERM"));
+      },
+    };
+    const recorded = vi.fn(() => Promise.resolve());
+    await expect(
+      makeBackup({
+        kind: "postgres",
+        store: stopping,
+        signal: stop.signal,
+        produce: (directory) => {
+          const file = path.join(directory, "dump.pgc");
+          writeFileSync(file, "a dump");
+          return Promise.resolve({
+            files: [file],
+            tables: {},
+            position: { wal_lsn: null, listener_block: null },
+            source: { server_version: null, database: null },
+          });
+        },
+        onSuccess: recorded,
+      }),
+    ).rejects.toThrow("stopped by SIGTERM");
+    expect(recorded).not.toHaveBeenCalled();
+    const listed = await listBackups(store);
+    expect(listed).toEqual([expect.objectContaining({ kind: "postgres", state: "partial", bytes: 6 })]);
+    const [partial] = listed as [ListedBackup];
+    await expect(readManifest(store, partial.id)).rejects.toThrow("has no manifest: it is a partial backup");
+    const dayLater = new Date(partial.startedAt.getTime() + 86_400_000 + 1);
+    expect(await pruneBackups(store, { now: dayLater })).toEqual([partial]);
+    expect(await listBackups(store)).toEqual([]);
+  });
 });
 
 describe("a backup's success", () => {
@@ -284,6 +323,22 @@ describe("backups in the S3 bucket (moto, the real AWS SDK)", () => {
     await sql`truncate filler`.execute(database.db);
     expect((await ops(["restore", backupId(made)], s3)).code).toBe(0);
     expect(await contents(database.url)).toEqual(before);
+  });
+
+  it("when a put's signal is aborted, then the put fails and stores nothing, in the bucket as in a directory", async () => {
+    const file = path.join(mkdtempSync(path.join(scratch, "put-")), "dump.pgc");
+    writeFileSync(file, "a dump");
+    const stopped = AbortSignal.abort(new Error("stopped by SIGTERM"));
+    for (const store of [
+      openStore("s3://paimon-test-backups/stopped", { region: "ap-southeast-1", s3Endpoint: moto.url }),
+      fileStore(mkdtempSync(path.join(scratch, "stopped-"))),
+    ]) {
+      await expect(store.putFile("postgres/postgres-20260101T000000000Z/dump.pgc", file, stopped)).rejects.toThrow();
+      await expect(
+        store.putText("postgres/postgres-20260101T000000000Z/manifest.json", "{}", stopped),
+      ).rejects.toThrow();
+      expect(await store.list("postgres/")).toEqual([]);
+    }
   });
 });
 

@@ -71,14 +71,20 @@ async function withScratch<T>(work: (directory: string) => Promise<T>): Promise<
 }
 
 /** Reads a backup's artefacts back from the store and checks them against the manifest. */
-async function verifyStored(store: BackupStore, manifest: Manifest, directory: string): Promise<string[]> {
+async function verifyStored(
+  store: BackupStore,
+  manifest: Manifest,
+  directory: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const files: string[] = [];
   const prefix = prefixOf(manifest.kind, manifest.id);
   for (const artefact of manifest.artefacts) {
     const file = path.join(directory, `verify-${artefact.name}`);
     try {
-      await store.download(`${prefix}${artefact.name}`, file);
+      await store.download(`${prefix}${artefact.name}`, file, signal);
     } catch (error) {
+      signal?.throwIfAborted();
       throw new BackupError(`${manifest.id}: artefact ${artefact.name} is missing from ${store.url}`, { cause: error });
     }
     const size = (await stat(file)).size;
@@ -107,8 +113,15 @@ export async function makeBackup(options: {
   readonly produce: (directory: string, backup: BackupTarget) => Promise<Produced>;
   readonly onSuccess?: (result: BackupResult) => Promise<void>;
   readonly now?: () => Date;
+  /**
+   * Stops the backup (a stopped DR drill): the upload in flight is aborted and the manifest is
+   * never written, so what was stored is a partial backup — listed as one, never restored, pruned
+   * after a day. `produce` is the caller's, and stops on the caller's signal.
+   */
+  readonly signal?: AbortSignal | undefined;
 }): Promise<BackupResult> {
   const now = options.now ?? (() => new Date());
+  const { signal } = options;
   const started = now();
   const id = backupId(options.kind, started);
   const prefix = prefixOf(options.kind, id);
@@ -116,13 +129,15 @@ export async function makeBackup(options: {
     const produced = await options.produce(directory, { id, prefix });
     const artefacts: Manifest["artefacts"] = [];
     for (const file of produced.files) {
+      signal?.throwIfAborted();
       const name = path.basename(file);
       artefacts.push({ name, size: (await stat(file)).size, sha256: await sha256Of(file) });
-      await options.store.putFile(`${prefix}${name}`, file);
+      await options.store.putFile(`${prefix}${name}`, file, signal);
     }
     for (const name of produced.stored ?? []) {
+      signal?.throwIfAborted();
       const file = path.join(directory, `stored-${name}`);
-      await options.store.download(`${prefix}${name}`, file);
+      await options.store.download(`${prefix}${name}`, file, signal);
       artefacts.push({ name, size: (await stat(file)).size, sha256: await sha256Of(file) });
       await rm(file);
     }
@@ -139,10 +154,12 @@ export async function makeBackup(options: {
       ...(produced.secrets ? { secrets: produced.secrets } : {}),
     } satisfies Manifest);
     const text = serializeManifest(manifest);
-    await options.store.putText(`${prefix}${MANIFEST_NAME}`, text);
+    // The manifest is what makes the artefacts a backup: never written once the backup is stopped.
+    signal?.throwIfAborted();
+    await options.store.putText(`${prefix}${MANIFEST_NAME}`, text, signal);
     const readBack = await options.store.getText(`${prefix}${MANIFEST_NAME}`);
     if (readBack !== text) throw new BackupError(`${id}: the stored manifest does not read back as written`);
-    await verifyStored(options.store, manifest, directory);
+    await verifyStored(options.store, manifest, directory, signal);
     const result = {
       manifest,
       location: `${options.store.url.replace(/\/$/, "")}/${prefix}`,

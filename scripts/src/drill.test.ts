@@ -5,10 +5,10 @@
  * and a listener started on the restored data through the services' entrypoint — printing RPO and
  * RTO, recording the drill in the store and the Pushgateway. A table that pg_dump does not carry
  * (an extension's member) makes a drill that differs, fails, and still leaves nothing behind; so
- * does a drill stopped halfway.
+ * does a drill stopped halfway, and one stopped while pg_dump runs, which leaves no backup either.
  */
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,11 +22,12 @@ import { Redis } from "ioredis";
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { listBackups } from "./backups";
 import { runOps, Stopped } from "./cli";
 import { servicesFromSource, startService } from "./drill-services";
 import { readDrillRecords, type DrillRecord } from "./records";
 import { fileStore } from "./store";
-import { runOpsForTest } from "./testing";
+import { runOpsForTest, within } from "./testing";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SERVICES = servicesFromSource(ROOT);
@@ -80,6 +81,34 @@ async function drillDatabases(): Promise<string[]> {
   } finally {
     await admin.end();
   }
+}
+
+/** What each pg_dump session on the source waits for (`Lock`, …; null while it works). */
+async function dumpSessions(): Promise<(string | null)[]> {
+  const { rows } = await sql<{ wait: string | null }>`
+    select wait_event_type as wait from pg_stat_activity
+     where datname = current_database() and application_name = 'pg_dump'`.execute(source.db);
+  return rows.map((row) => row.wait);
+}
+
+/** The pg_dump processes this process started (the drill runs in it), as /proc lists them. */
+function dumpProcesses(): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw error;
+      }
+      // `pid (command) state ppid …`, where the command may hold spaces and parentheses.
+      const close = stat.lastIndexOf(")");
+      const command = stat.slice(stat.indexOf("(") + 1, close);
+      const parent = Number(stat.slice(close + 2).split(" ")[1]);
+      return command === "pg_dump" && parent === process.pid ? [Number(pid)] : [];
+    });
 }
 
 async function drillQueueKeys(): Promise<string[]> {
@@ -242,6 +271,74 @@ describe("the DR drill", () => {
     expect(pushes.slice(before).filter((push) => push.body.includes("paimon_dr_drill"))).toEqual([]);
     expect(await drillDatabases()).toEqual([]);
     expect(await drillQueueKeys()).toEqual([]);
+  }, 300_000);
+
+  it("when the drill is stopped while pg_dump runs, then pg_dump is killed at once, nothing in the store is taken for a backup, the stop is recorded, and it exits 143", async () => {
+    // pg_dump reads each view's definition under the view's lock, which the test holds: the dump
+    // waits for as long as the test lets it, and the drill's own reads in the snapshot (row
+    // counts, checksums: tables only) pass.
+    await sql`create view public.drill_hold as select 1 as one`.execute(source.db);
+    const holder = new pg.Client({ connectionString: source.url });
+    await holder.connect();
+    const store = fileStore(path.join(directory, "backups"));
+    const backups = await listBackups(store);
+    const stop = new AbortController();
+    const before = pushes.length;
+    let out = "";
+    let err = "";
+    let drill: Promise<number> | undefined;
+    try {
+      await holder.query("begin");
+      await holder.query("lock table public.drill_hold in access exclusive mode");
+      drill = runOps(["--json", "dr-drill"], {
+        env: await drillEnv(),
+        out: (text) => (out += text),
+        err: (text) => (err += text),
+        services: SERVICES,
+        stop: stop.signal,
+      });
+      await vi.waitFor(
+        async () => {
+          expect(await dumpSessions()).toEqual(["Lock"]);
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      expect(dumpProcesses()).toHaveLength(1);
+      stop.abort(new Stopped("SIGTERM"));
+
+      // Settled while the lock is still held, so before the dump could have finished.
+      const code = await within(drill, 30_000, "the stopped drill's exit");
+      expect(code, err).toBe(143);
+      expect(dumpProcesses()).toEqual([]);
+      const record = JSON.parse(out || "{}") as DrillRecord;
+      expect(record).toMatchObject({
+        passed: false,
+        problems: ["stopped by SIGTERM"],
+        backup_id: null,
+        restore: { started_at: null },
+        rpo: null,
+        rto: null,
+      });
+      const [latest] = await readDrillRecords(store);
+      expect(latest).toMatchObject({ record: { id: record.id, passed: false, problems: ["stopped by SIGTERM"] } });
+      expect(await listBackups(store)).toEqual(backups);
+      // pg_dump cancelled its query as it was killed: its session ends without the lock.
+      await vi.waitFor(
+        async () => {
+          expect(await dumpSessions()).toEqual([]);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      expect(pushes.slice(before).filter((push) => push.body.includes("paimon_dr_drill"))).toEqual([]);
+      expect(await drillDatabases()).toEqual([]);
+      expect(await drillQueueKeys()).toEqual([]);
+    } finally {
+      // Whatever failed above, the drill stops and finishes before the view goes.
+      stop.abort(new Stopped("SIGTERM"));
+      await holder.end();
+      await drill;
+      await sql`drop view public.drill_hold`.execute(source.db);
+    }
   }, 300_000);
 
   it("when the chain's settings or the services' entrypoint are missing, then it exits 64 naming them, before any backup", async () => {

@@ -7,19 +7,18 @@
  * restore began (and what the chain replay recovered beyond it); RTO runs from the start of the
  * restore to the API answering `GET /v1/fund` with 200. Both against the targets (§8.1). The
  * scratch database, the services and the listener's queues are removed afterwards, whatever
- * happened; a drill that is stopped (its signal) stops waiting, removes them as quickly as it
- * can, and records that it was stopped. Before all that, what earlier drills left behind is swept.
+ * happened; a drill that is stopped (its signal) stops waiting — during its backup too, whose
+ * pg_dump is killed and which never gets its manifest — removes them as quickly as it can, and
+ * records that it was stopped. Before all that, what earlier drills left behind is swept.
  */
 import { randomBytes } from "node:crypto";
-import { pgConnection } from "@paimon/core/db";
 import { createRedisClient, deleteKeys } from "@paimon/core/redis";
 import { JsonRpcProvider } from "ethers";
-import pg from "pg";
 import { makeBackup } from "./backups";
 import { compareTables, describeDifference, tableChecksums, type TableDigest } from "./drill-checksums";
 import type { Scratch } from "./drill-scratch";
 import { pause, remaining, startService, type RunningService, type ServicesEntry } from "./drill-services";
-import { dumpPostgres } from "./postgres";
+import { dumpPostgres, withClient } from "./postgres";
 import { drillId, type DrillRecord } from "./records";
 import type { BackupStore } from "./store";
 
@@ -74,7 +73,10 @@ interface Source {
   readonly listenerBlock: string | null;
 }
 
-/** Takes the drill's backup, with the source's checksums and the database's time in its snapshot. */
+/**
+ * Takes the drill's backup, with the source's checksums and the database's time in its snapshot.
+ * The drill's signal stops it wherever it is: the checksums, pg_dump, the upload.
+ */
 async function backUp(options: DrillOptions): Promise<Source> {
   let digests: Record<string, TableDigest> = {};
   let snapshotAt = new Date(Number.NaN);
@@ -82,11 +84,13 @@ async function backUp(options: DrillOptions): Promise<Source> {
     kind: "postgres",
     store: options.store,
     ...(options.now ? { now: options.now } : {}),
+    signal: options.signal,
     produce: async (directory) => {
       const { file, snapshot } = await dumpPostgres({
         url: options.sourceUrl,
         directory,
         sslRootCert: options.sslRootCert,
+        signal: options.signal,
         inSnapshot: async (client) => {
           // The point in time the snapshot is, by the server's clock: what RDS restores to.
           const clock = await client.query<{ at: Date }>("select clock_timestamp() as at");
@@ -110,33 +114,6 @@ async function backUp(options: DrillOptions): Promise<Source> {
     digests,
     listenerBlock: result.manifest.position.listener_block,
   };
-}
-
-/** Runs `work` on a connection to `url`; `signal` ends the connection, and with it a running query. */
-async function withClient<T>(
-  url: string,
-  sslRootCert: string | undefined,
-  work: (client: pg.Client) => Promise<T>,
-  signal?: AbortSignal,
-) {
-  signal?.throwIfAborted();
-  const client = new pg.Client(pgConnection(url, { sslRootCert }));
-  const end = () => {
-    void client.end();
-  };
-  signal?.addEventListener("abort", end, { once: true });
-  try {
-    await client.connect();
-    const result = await work(client);
-    signal?.throwIfAborted();
-    return result;
-  } catch (error) {
-    signal?.throwIfAborted();
-    throw error;
-  } finally {
-    signal?.removeEventListener("abort", end);
-    await client.end();
-  }
 }
 
 /** A promise that rejects with the signal's reason when it aborts, for a race; none without one. */

@@ -6,6 +6,7 @@
  * manifest's before it is called done.
  */
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import path from "node:path";
 import { promisify } from "node:util";
 import { LISTENER_CHECKPOINT, pgConnection, serverVerification } from "@paimon/core/db";
@@ -20,6 +21,33 @@ export interface PostgresSnapshot {
   readonly listenerBlock: string | null;
   readonly serverVersion: string;
   readonly database: string;
+}
+
+/** Runs `work` on a connection to `url`; `signal` ends the connection, and with it a running query. */
+export async function withClient<T>(
+  url: string,
+  sslRootCert: string | undefined,
+  work: (client: pg.Client) => Promise<T>,
+  signal?: AbortSignal,
+) {
+  signal?.throwIfAborted();
+  const client = new pg.Client(pgConnection(url, { sslRootCert }));
+  const end = () => {
+    void client.end();
+  };
+  signal?.addEventListener("abort", end, { once: true });
+  try {
+    await client.connect();
+    const result = await work(client);
+    signal?.throwIfAborted();
+    return result;
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", end);
+    await client.end();
+  }
 }
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
@@ -82,6 +110,27 @@ const libpqEnv = (url: string, sslRootCert: string | undefined): NodeJS.ProcessE
   };
 };
 
+/**
+ * Runs a client tool (pg_dump, pg_restore). `signal` kills it with SIGTERM, on which both cancel
+ * their running query on the server and exit; this settles only once the tool has exited, so
+ * nothing is still writing into the directory its caller removes next.
+ */
+async function runTool(
+  tool: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<void> {
+  const running = run(tool, args, { env, maxBuffer: 16 * 1024 * 1024, ...(signal ? { signal } : {}) });
+  try {
+    await running;
+  } catch (error) {
+    // A killed tool's promise rejects as the kill is sent, before the tool has exited.
+    if (running.child.exitCode === null && running.child.signalCode === null) await once(running.child, "exit");
+    throw error;
+  }
+}
+
 export interface DumpOptions {
   readonly url: string;
   /** Where the dump is written. */
@@ -89,30 +138,38 @@ export interface DumpOptions {
   readonly sslRootCert?: string | undefined;
   /** Reads more in the dump's own snapshot before pg_dump runs (a DR drill's checksums). */
   readonly inSnapshot?: (client: pg.ClientBase) => Promise<void>;
+  /**
+   * Stops the dump (a stopped DR drill): the snapshot's connection ends, with whatever it was
+   * reading, and pg_dump is killed; the dump rejects with the signal's reason once pg_dump has
+   * exited.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** `pg_dump -Fc` of one exported snapshot, with what that snapshot holds. */
 export async function dumpPostgres(options: DumpOptions): Promise<{ file: string; snapshot: PostgresSnapshot }> {
-  const client = new pg.Client(pgConnection(options.url, { sslRootCert: options.sslRootCert }));
-  await client.connect();
-  try {
-    await assertDumpClientFits(client);
-    await client.query("begin isolation level repeatable read read only");
-    const exported = await client.query<{ id: string }>("select pg_export_snapshot() as id");
-    const snapshot = await readSnapshot(client);
-    await options.inSnapshot?.(client);
-    const file = path.join(options.directory, "dump.pgc");
-    // The exported snapshot lives as long as this transaction: pg_dump reads exactly it.
-    await run(
-      "pg_dump",
-      ["--format=custom", "--no-owner", `--snapshot=${exported.rows[0]?.id ?? ""}`, `--file=${file}`, options.url],
-      { env: libpqEnv(options.url, options.sslRootCert), maxBuffer: 16 * 1024 * 1024 },
-    );
-    await client.query("commit");
-    return { file, snapshot };
-  } finally {
-    await client.end();
-  }
+  return withClient(
+    options.url,
+    options.sslRootCert,
+    async (client) => {
+      await assertDumpClientFits(client);
+      await client.query("begin isolation level repeatable read read only");
+      const exported = await client.query<{ id: string }>("select pg_export_snapshot() as id");
+      const snapshot = await readSnapshot(client);
+      await options.inSnapshot?.(client);
+      const file = path.join(options.directory, "dump.pgc");
+      // The exported snapshot lives as long as this transaction: pg_dump reads exactly it.
+      await runTool(
+        "pg_dump",
+        ["--format=custom", "--no-owner", `--snapshot=${exported.rows[0]?.id ?? ""}`, `--file=${file}`, options.url],
+        libpqEnv(options.url, options.sslRootCert),
+        options.signal,
+      );
+      await client.query("commit");
+      return { file, snapshot };
+    },
+    options.signal,
+  );
 }
 
 /**
@@ -148,7 +205,7 @@ export async function restorePostgres(options: {
   /** Drop the dump's objects first (a restore over a live database). @default true */
   readonly clean?: boolean;
 }): Promise<Record<string, number>> {
-  await run(
+  await runTool(
     "pg_restore",
     [
       ...(options.clean === false ? [] : ["--clean", "--if-exists"]),
@@ -158,7 +215,7 @@ export async function restorePostgres(options: {
       `--dbname=${options.url}`,
       options.file,
     ],
-    { env: libpqEnv(options.url, options.sslRootCert), maxBuffer: 16 * 1024 * 1024 },
+    libpqEnv(options.url, options.sslRootCert),
   );
   const client = new pg.Client(pgConnection(options.url, { sslRootCert: options.sslRootCert }));
   await client.connect();

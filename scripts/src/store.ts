@@ -3,7 +3,8 @@
  * the backup bucket (`s3://paimon-production-backups-…/`, SSE-KMS with the data key). Both put a
  * backup's artefacts and manifest under `<kind>/<backup-id>/`, the bucket's per-kind prefixes
  * that each backup role may write. A put is whole or absent: the directory store writes through a
- * temporary file and a rename; S3 makes an object visible only once its upload completes.
+ * temporary file and a rename; S3 makes an object visible only once its upload completes. So is a
+ * put that its signal aborts (a stopped backup).
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
@@ -29,10 +30,11 @@ export interface StoredObject {
 export interface BackupStore {
   /** The target's URL, for messages. */
   readonly url: string;
-  putFile(key: string, file: string): Promise<void>;
-  putText(key: string, text: string): Promise<void>;
+  /** Stores the file; `signal` aborts the upload. */
+  putFile(key: string, file: string, signal?: AbortSignal): Promise<void>;
+  putText(key: string, text: string, signal?: AbortSignal): Promise<void>;
   /** Writes the object to a local file; throws when there is none. */
-  download(key: string, file: string): Promise<void>;
+  download(key: string, file: string, signal?: AbortSignal): Promise<void>;
   /** The object's text, or undefined when there is none. */
   getText(key: string): Promise<string | undefined>;
   /** Every object under the prefix, at any depth. */
@@ -74,11 +76,11 @@ export function fileStore(root: string): BackupStore {
   };
   return {
     url: `file://${path.resolve(root)}`,
-    putFile: (key, file) =>
-      atomically(key, (temporary) => pipeline(createReadStream(file), createWriteStream(temporary))),
-    putText: (key, text) => atomically(key, (temporary) => writeFile(temporary, text)),
-    async download(key, file) {
-      await pipeline(createReadStream(full(key)), createWriteStream(file));
+    putFile: (key, file, signal) =>
+      atomically(key, (temporary) => pipeline(createReadStream(file), createWriteStream(temporary), { signal })),
+    putText: (key, text, signal) => atomically(key, (temporary) => writeFile(temporary, text, { signal })),
+    async download(key, file, signal) {
+      await pipeline(createReadStream(full(key)), createWriteStream(file), { signal });
     },
     async getText(key) {
       try {
@@ -125,8 +127,9 @@ export function s3Store(options: S3StoreOptions): BackupStore {
     : {};
   return {
     url: `s3://${bucket}/${options.prefix}`,
-    async putFile(name, file) {
-      await new Upload({
+    async putFile(name, file, signal) {
+      signal?.throwIfAborted();
+      const upload = new Upload({
         client,
         params: {
           Bucket: bucket,
@@ -137,10 +140,23 @@ export function s3Store(options: S3StoreOptions): BackupStore {
         },
         queueSize: 2,
         partSize: 16 * 1024 * 1024,
+        // An aborted or failed multipart upload is aborted on S3 too: its parts are not kept.
         leavePartsOnError: false,
-      }).done();
+      });
+      // Upload takes no signal, only abort(): done() rejects at once, no further part is sent, and
+      // the multipart upload is aborted on S3 once the parts in flight are answered. A one-part
+      // upload (a PutObject) in flight still completes: whole, and without a manifest beside it.
+      const abort = () => {
+        void upload.abort();
+      };
+      signal?.addEventListener("abort", abort, { once: true });
+      try {
+        await upload.done();
+      } finally {
+        signal?.removeEventListener("abort", abort);
+      }
     },
-    async putText(name, text) {
+    async putText(name, text, signal) {
       await client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -150,14 +166,16 @@ export function s3Store(options: S3StoreOptions): BackupStore {
           ChecksumAlgorithm: "SHA256",
           ...encryption,
         }),
+        signal ? { abortSignal: signal } : {},
       );
     },
-    async download(name, file) {
+    async download(name, file, signal) {
       const answer = await client.send(
         new GetObjectCommand({ Bucket: bucket, Key: key(name), ChecksumMode: "ENABLED" }),
+        signal ? { abortSignal: signal } : {},
       );
       if (!(answer.Body instanceof Readable)) throw new Error(`s3://${bucket}/${key(name)}: no body`);
-      await pipeline(answer.Body, createWriteStream(file));
+      await pipeline(answer.Body, createWriteStream(file), { signal });
     },
     async getText(name) {
       try {

@@ -1,7 +1,8 @@
 /**
  * Servers the operations tests run for real: moto's S3 (the real AWS SDK talks to it through
  * `AWS_S3_ENDPOINT`) and a Redis of their own, whose RDB file the backup can read. Each is ready
- * when it says so in its own log, and stops with the test. And the CLI itself, run in-process.
+ * when it says so in its own log, and stops with the test. And the CLI itself, run in-process,
+ * and a bound on what a test waits for.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -109,4 +110,21 @@ export async function runOpsForTest(
     ...io,
   });
   return { code, out, err };
+}
+
+/** `promise`, or a failure naming what did not happen within `ms`: a bound, never a synchronisation. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`${what}: not within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
