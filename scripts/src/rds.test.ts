@@ -44,7 +44,7 @@ import {
   sweepScratchInstances,
 } from "./rds";
 import { drillId, type DrillRecord } from "./records";
-import { runOpsForTest, startMoto, type LocalServer } from "./testing";
+import { runOpsForTest, startMoto, within, type LocalServer } from "./testing";
 
 const REGION = "ap-southeast-1";
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
@@ -157,23 +157,6 @@ function watchedClient(hooks: { before?: (command: string) => void; after?: (com
     { step: "initialize", name: "watch" },
   );
   return { client, commands, inputs };
-}
-
-/** `promise`, or a failure naming what did not happen within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`${what}: not within ${ms} ms`));
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Whether moto still has an instance of this name. */

@@ -10,23 +10,12 @@
  * `timescaledb.restoring` — and `timescaledb_post_restore()`, which is run whatever happens, so a
  * failed restore never leaves the database in restore mode. The manifest records the version.
  */
-import { pgConnection } from "@paimon/core/db";
-import pg from "pg";
+import type pg from "pg";
 import { BackupError, type Produced } from "./backups";
 import type { Manifest } from "./manifest";
-import { dumpPostgres, restorePostgres } from "./postgres";
+import { dumpPostgres, restorePostgres, withClient } from "./postgres";
 
 const EXTENSION = "timescaledb";
-
-async function withClient<T>(url: string, sslRootCert: string | undefined, work: (client: pg.Client) => Promise<T>) {
-  const client = new pg.Client(pgConnection(url, { sslRootCert }));
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const extensionVersion = async (client: pg.ClientBase): Promise<string | undefined> =>
   (
