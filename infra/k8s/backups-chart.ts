@@ -5,7 +5,7 @@ import { TIMESCALE_BACKUP_SERVICE_ACCOUNT } from "../components/timescale";
 import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
 import { opsCronJob } from "./ops-cronjob";
 import { containerResources, fromSecret, plainValues, syncedSecret } from "./plus";
-import type { WorkloadValues } from "./values";
+import type { IrsaWorkload, WorkloadValues } from "./values";
 
 /** Where backup jobs report success: the Pushgateway Prometheus scrapes, read by the backup alerts. */
 export const PUSHGATEWAY_URL = "http://prometheus-pushgateway.monitoring.svc:9091";
@@ -34,7 +34,7 @@ interface BackupJob {
   readonly kind: BackupJobKind;
   readonly schedule: CronOptions;
   /** The IRSA role's key in the values' role ARNs. */
-  readonly role: string;
+  readonly role: IrsaWorkload;
   readonly serviceAccount: string;
   /** What this kind reads beyond the store (scripts/src/kinds.ts). */
   readonly env: Readonly<Record<string, kplus.EnvValue>>;
@@ -124,7 +124,7 @@ export class BackupsChart extends Chart {
         backoffLimit: job.backoffLimit,
         activeDeadline: Duration.seconds(job.activeDeadlineSeconds),
         finishedJobsTtl: Duration.days(1),
-        serviceAccount: { name: job.serviceAccount, awsRoleArn: values.roleArns[job.role] ?? "" },
+        serviceAccount: { name: job.serviceAccount, awsRoleArn: values.roleArns[job.role] },
         container: {
           name: "backup",
           args: backupArgs(job.kind),

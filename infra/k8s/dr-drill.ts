@@ -78,7 +78,7 @@ export class DrDrill extends Construct {
       activeDeadline: DRILL_DEADLINE,
       terminationGrace: STOP_GRACE,
       finishedJobsTtl: Duration.days(31),
-      serviceAccount: { name: DR_DRILL, awsRoleArn: values.roleArns["drDrill"] ?? "" },
+      serviceAccount: { name: DR_DRILL, awsRoleArn: values.roleArns.drDrill },
       container: {
         name: "drill",
         args: drDrillArgs(values.databaseInstance),

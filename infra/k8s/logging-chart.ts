@@ -38,12 +38,7 @@ export interface LogDomainSecurity {
  * PUT of the mapping never drops it) administer the domain.
  */
 export function logDomainSecurity(values: WorkloadValues): LogDomainSecurity {
-  const role = (workload: string) => {
-    const arn = values.roleArns[workload];
-    if (arn === undefined) throw new Error(`no IRSA role for ${workload}`);
-    return arn;
-  };
-  const administrators = [role("logDomainSecurity"), values.logAdminRoleArn];
+  const administrators = [values.roleArns.logDomainSecurity, values.logAdminRoleArn];
   return {
     roles: {
       [LOG_WRITER_ROLE]: {
@@ -56,7 +51,7 @@ export function logDomainSecurity(values: WorkloadValues): LogDomainSecurity {
     rolesmapping: {
       all_access: { backend_roles: administrators },
       security_manager: { backend_roles: administrators },
-      [LOG_WRITER_ROLE]: { backend_roles: [role("logShipper")] },
+      [LOG_WRITER_ROLE]: { backend_roles: [values.roleArns.logShipper] },
     },
   };
 }
@@ -131,7 +126,7 @@ export class LoggingChart extends Chart {
       metadata: {
         name: account.name,
         labels,
-        annotations: { "eks.amazonaws.com/role-arn": values.roleArns["logDomainSecurity"] ?? "" },
+        annotations: { "eks.amazonaws.com/role-arn": values.roleArns.logDomainSecurity },
       },
       automountToken: true,
     });

@@ -112,7 +112,7 @@ export class ServicesChart extends Chart {
         args: ["workers", `--worker=${worker}`],
         port: PORTS.workers,
         env: { ...common, ...plainValues({ HEALTH_PORT: String(PORTS.workers) }), ...workerEnv[worker] },
-        ...(worker === "rebalance" ? { roleArn: values.roleArns["rebalanceWorker"] ?? "" } : {}),
+        ...(worker === "rebalance" ? { roleArn: values.roleArns.rebalanceWorker } : {}),
         resources: containerResources({ memoryMi: 256, cpuMillis: 100 }, { memoryMi: 512, cpuMillis: 500 }),
         recreate: false,
         livenessDelaySeconds: 30,

@@ -1,6 +1,6 @@
 import { planSubnets } from "../components/network/subnets";
 import { TIMESCALE_STORAGE_CLASS } from "../components/timescale";
-import { SERVICE_ACCOUNTS } from "../components/workload-roles/platform";
+import { SERVICE_ACCOUNTS, type PlatformWorkload } from "../components/workload-roles/platform";
 import type { StackConfig } from "../config";
 import { stackNames } from "../names";
 
@@ -65,8 +65,8 @@ export interface WorkloadValues {
   /** The OpenSearch domain the logs go to. */
   readonly logDomain: string;
   readonly timescaleVolumeGiB: number;
-  /** IRSA role ARNs by workload. */
-  readonly roleArns: Readonly<Record<string, string>>;
+  /** IRSA role ARNs by workload: every platform workload's, and the TimescaleDB backup's. */
+  readonly roleArns: Readonly<Record<IrsaWorkload, string>>;
   /** The operators' role, mapped to OpenSearch's administrator roles. */
   readonly logAdminRoleArn: string;
   /** The database tier's ranges: RDS and ElastiCache live there. */
@@ -75,11 +75,19 @@ export interface WorkloadValues {
   readonly timescaleStorageClass: string;
 }
 
+/** The workloads with an IRSA role: the platform's service accounts, and the TimescaleDB backup's. */
+export type IrsaWorkload = PlatformWorkload | "timescaleBackup";
+
 export function workloadValues(config: StackConfig): WorkloadValues {
   const names = stackNames({ ...config, namespace: config.workloads.namespace });
-  const roleArns: Record<string, string> = Object.fromEntries(
-    [...Object.keys(SERVICE_ACCOUNTS), "timescaleBackup"].map((workload) => [workload, names.roleArn(workload)]),
-  );
+  const withRoles: readonly IrsaWorkload[] = [
+    ...(Object.keys(SERVICE_ACCOUNTS) as PlatformWorkload[]),
+    "timescaleBackup",
+  ];
+  const roleArns = Object.fromEntries(withRoles.map((workload) => [workload, names.roleArn(workload)])) as Record<
+    IrsaWorkload,
+    string
+  >;
   const { workloads } = config;
   return {
     stack: config.stack,
