@@ -11,6 +11,7 @@ import { stackBundle } from "./bundle";
 import { PROGRAM_MODULE, planStack, type PlanRunner, type StackPlan } from "./plan";
 import type { StackPhases } from "./run-stack";
 import { REPO_ROOT, listStacks } from "./stacks";
+import { parseCommandLine } from "../../tools/command-line";
 
 const RUNS = 5;
 const CLI = path.join(__dirname, "cli.ts");
@@ -112,6 +113,19 @@ async function breakdown(stacks: readonly string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const parsed = parseCommandLine(
+    {
+      name: "pnpm bench:plan",
+      description:
+        "Cold-process wall time of `pnpm plan --check` (both stacks, each alone) beside its targets, and where a stack's time goes",
+      options: {},
+    },
+    process.argv.slice(2),
+  );
+  if ("exit" in parsed) {
+    process.exitCode = parsed.exit;
+    return;
+  }
   const stacks = listStacks();
   // The figures are wall-clock time: a busy machine shows in them, so say how busy it was.
   const [load] = loadavg();

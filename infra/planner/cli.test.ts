@@ -1,10 +1,13 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type * as Sarif from "sarif";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { captureIo, createTempRoot, type TempRoot } from "../testing/temp-root";
-import { runPlan } from "./cli";
+import { main, runPlan } from "./cli";
 import type { DiffReport } from "./diff";
+import { REPO_ROOT } from "./stacks";
 
 let temp: TempRoot;
 beforeEach(() => {
@@ -207,6 +210,39 @@ describe("pnpm plan", () => {
   it("when --check and --diff are combined, then it refuses", async () => {
     await expect(runPlan({ ...defaults, check: true, diff: "HEAD" }, captureIo(temp.root))).rejects.toThrow(
       "--check and --diff cannot be combined",
+    );
+  });
+
+  it.each([["json"], ["sarif"], ["markdown"]])(
+    "when --format %s is given without --diff, then it refuses naming --diff, and plans and writes nothing",
+    async (format) => {
+      const io = captureIo(temp.root);
+      expect(await main(["--format", format, "--stack", "staging"], io)).toBe(1);
+      expect(io.stderr()).toBe(
+        `plan: --format ${format} applies to --diff <git-ref> only: add --diff, or leave --format out\n`,
+      );
+      expect(io.stdout()).toBe("");
+      expect(() => temp.read("infra/plans/staging.json")).toThrow();
+    },
+  );
+
+  it("when its stdout is a pipe nobody reads (`pnpm plan | head`), then it ends quietly, exit 0, with the snapshot whole", async () => {
+    // `true` has exited before the plan prints anything: every write meets a closed pipe (EPIPE).
+    const script = `const cli = require(${JSON.stringify(path.join(__dirname, "cli.ts"))});
+      cli.main(["--stack", "staging"], cli.processIo(${JSON.stringify(temp.root)})).then((code) => { process.exitCode = code; });`;
+    const child = spawn(
+      "bash",
+      ["-c", '"$0" "$@" | true; exit "${PIPESTATUS[0]}"', process.execPath, "--import", "tsx", "--eval", script],
+      { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(readdirSync(path.join(temp.root, "infra", "plans"))).toEqual(["staging.json"]);
+    expect(temp.read("infra/plans/staging.json")).toBe(
+      readFileSync(path.join(__dirname, "..", "plans", "staging.json"), "utf8"),
     );
   });
 });

@@ -159,28 +159,52 @@ export function buildCommand(io: CliIo, done: (code: number) => void): Command {
     .argument("[extra...]")
     .showHelpAfterError(false)
     .configureOutput({ writeErr: io.err, writeOut: io.out })
-    .action(async (extra: string[], options: CliOptions) => {
+    .action(async (extra: string[], options: CliOptions, command: Command) => {
       if (extra.length > 0) throw new InvalidArgumentError(`unexpected argument "${extra[0]}"`);
+      // Only the --diff report has a format: a plain or --check run would ignore it, silently.
+      if (options.diff === undefined && command.getOptionValueSource("format") === "cli")
+        throw new InvalidArgumentError(
+          `--format ${options.format} applies to --diff <git-ref> only: add --diff, or leave --format out`,
+        );
       done(await runPlan(options, io));
     });
 }
 
-async function main(): Promise<void> {
-  const io: CliIo = {
-    root: REPO_ROOT,
+/**
+ * The process's own io, rooted at `root`. A reader that stops reading (`pnpm plan | head`) closes
+ * stdout, and the next write fails with EPIPE: that ends the printing, not the run. The snapshots
+ * are still written, whole and through a rename, as without the pipe — stopping between two stacks
+ * would leave one written and the other not — and the exit code is the plan's own (0 when it
+ * passed) rather than SIGPIPE's 141, which would fail a `set -o pipefail` script whose plan passed.
+ */
+export function processIo(root: string): CliIo {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+  return {
+    root,
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   };
-  let code = 0;
-  try {
-    // `pnpm plan -- --stack x` passes a literal `--` through; it means nothing here.
-    const argv = process.argv.filter((arg, index) => !(arg === "--" && index >= 2));
-    await buildCommand(io, (exit) => (code = exit)).parseAsync(argv);
-  } catch (error) {
-    io.err(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
-    code = 1;
-  }
-  process.exitCode = code;
 }
 
-if (require.main === module) void main();
+/** `pnpm plan` with `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    let code = 0;
+    // `pnpm plan -- --stack x` passes a literal `--` through; it means nothing here.
+    await buildCommand(io, (exit) => (code = exit)).parseAsync(
+      argv.filter((arg) => arg !== "--"),
+      { from: "user" },
+    );
+    return code;
+  } catch (error) {
+    io.err(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module)
+  void main(process.argv.slice(2), processIo(REPO_ROOT)).then((code) => {
+    process.exitCode = code;
+  });

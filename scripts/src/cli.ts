@@ -289,8 +289,9 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
         const { config: current, store: source } = context();
         const services = current.DATABASE_URL;
         const url = options.databaseUrl ?? required(current, "DATABASE_URL");
+        const choice = options.writers ?? defaultWriters(current, url === services ? "services" : "other");
         const writers = openWriters({
-          choice: options.writers ?? defaultWriters(current, url === services ? "services" : "other"),
+          choice,
           env: current,
           targetUrl: url,
           log: (line) => {
@@ -308,10 +309,15 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
           sslRootCert: current.PGSSLROOTCERT,
           writers,
         });
+        // `none` stops nothing by choice: say why, where the others say where no writer ran.
+        const noneStopped =
+          choice !== "none"
+            ? `no writers ran in ${writers.where}`
+            : `no writers were stopped: none are known for this database (${options.writers === "none" ? "--writers none" : "it is not DATABASE_URL"})`;
         io.out(
           json(command)
             ? `${JSON.stringify({ id, restored: true, tables: counts, position: manifest.position, writers: stopped })}\n`
-            : `restored ${id}: ${Object.keys(counts).length} tables, row counts as in the manifest; the listener resumes from block ${manifest.position.listener_block ?? "(none)"}; ${stopped.length > 0 ? `writers stopped and started again: ${stopped.join(", ")}` : `no writers ran in ${writers.where}`}\n`,
+            : `restored ${id}: ${Object.keys(counts).length} tables, row counts as in the manifest; the listener resumes from block ${manifest.position.listener_block ?? "(none)"}; ${stopped.length > 0 ? `writers stopped and started again: ${stopped.join(", ")}` : noneStopped}\n`,
         );
         done(0);
       },

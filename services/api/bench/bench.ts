@@ -14,11 +14,12 @@ import { cpus } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { isDeepStrictEqual, parseArgs } from "node:util";
+import { isDeepStrictEqual } from "node:util";
 import autocannon from "autocannon";
 import { sql } from "kysely";
 import { loadDemoFund } from "@paimon/core/demo";
 import { createTestDatabase, type TestDatabase } from "@paimon/core/testing";
+import { parseCommandLine } from "../../../tools/command-line";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
 const SERVER = path.join(__dirname, "server.ts");
@@ -57,30 +58,51 @@ interface Measurement {
   readonly errors: number;
 }
 
-function positive(name: string, value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
+function positive(text: string): number {
+  const number = Number(text);
+  if (!Number.isFinite(number) || number <= 0) throw new Error("must be a positive number");
   return number;
 }
 
-function parseOptions(argv: readonly string[]): Options {
-  const { values } = parseArgs({
-    // `pnpm bench:api -- --duration 5` passes the `--` through.
-    args: argv[0] === "--" ? argv.slice(1) : [...argv],
-    options: {
-      duration: { type: "string", default: "10" },
-      warmup: { type: "string" },
-      connections: { type: "string", default: "64" },
-      "pool-size": { type: "string", default: "10" },
-      "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
+function count(text: string): number {
+  const number = Number(text);
+  if (!Number.isInteger(number) || number <= 0) throw new Error("must be a whole number above 0");
+  return number;
+}
+
+/** The options, or the exit code to end with when there is nothing to run (`--help`, a usage error). */
+function parseOptions(argv: readonly string[]): Options | number {
+  const parsed = parseCommandLine(
+    {
+      name: "pnpm bench:api",
+      description:
+        "The API's two hottest reads on the API, the anchor (node:http + pg) and the ceiling (one body), side by side",
+      options: {
+        duration: {
+          description: "seconds measured per endpoint and server",
+          value: "seconds",
+          default: "10",
+          parse: positive,
+        },
+        warmup: {
+          description: "seconds of load before each measurement (default: the --duration)",
+          value: "seconds",
+          parse: positive,
+        },
+        connections: { description: "autocannon's concurrent connections", value: "n", default: "64", parse: count },
+        "pool-size": { description: "PostgreSQL connections per server", value: "n", default: "10", parse: count },
+        "redis-url": { description: "the Redis the API caches in", value: "url", default: "redis://127.0.0.1:6379" },
+      },
     },
-  });
-  const durationSeconds = positive("duration", values.duration);
+    argv,
+  );
+  if ("exit" in parsed) return parsed.exit;
+  const { values } = parsed;
   return {
-    durationSeconds,
-    warmupSeconds: values.warmup === undefined ? durationSeconds : positive("warmup", values.warmup),
-    connections: Math.round(positive("connections", values.connections)),
-    poolSize: Math.round(positive("pool-size", values["pool-size"])),
+    durationSeconds: values.duration,
+    warmupSeconds: values.warmup ?? values.duration,
+    connections: values.connections,
+    poolSize: values["pool-size"],
     redisUrl: values["redis-url"],
   };
 }
@@ -285,6 +307,10 @@ async function bench(options: Options, database: TestDatabase, children: ChildPr
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (typeof options === "number") {
+    process.exitCode = options;
+    return;
+  }
   const database = await createTestDatabase();
   const children: ChildProcess[] = [];
   let cleanup: Promise<void> | undefined;

@@ -22,7 +22,6 @@
  */
 import { availableParallelism } from "node:os";
 import { setTimeout as delay } from "node:timers/promises";
-import { parseArgs } from "node:util";
 import { Channel } from "@paimon/contracts";
 import { mine } from "@paimon/contracts/devnet";
 import { createTestDatabase } from "@paimon/core/testing";
@@ -32,9 +31,17 @@ import { createRpcClient, type RpcClient } from "../src/rpc";
 import { asHolder, listenerEnv, spawnListener, startChain, stopListener, testQueues } from "../src/testing";
 import { cpuBetween, databaseCpuSeconds, threadCpuSeconds, treeCpuSeconds } from "./cpu";
 import { measureStages, type FetchedRange, type StageBreakdown } from "./stages";
+import { parseCommandLine } from "../../../tools/command-line";
 
 const BATCH = 500;
 const MAX_BLOCK_RANGE = 2_000;
+
+/** A parser of a whole number no smaller than `least`. */
+const wholeNumber = (least: number) => (text: string) => {
+  const number = Number(text);
+  if (!Number.isInteger(number) || number < least) throw new Error(`must be a whole number ≥ ${String(least)}`);
+  return number;
+};
 
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -122,29 +129,50 @@ function stageLines(stages: StageBreakdown, rawSeconds: number): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      events: { type: "string", default: "20000" },
-      spread: { type: "string", default: "499" },
-      live: { type: "string", default: "100" },
-      /** A directory: the listener writes a CPU profile of its whole run there (`node --cpu-prof`). */
-      "cpu-prof": { type: "string" },
+  const parsed = parseCommandLine(
+    {
+      name: "pnpm bench:ingest",
+      description:
+        "How fast the listener turns the chain into committed rows, beside the ceiling of reading the same logs alone, on a devnet and databases of its own",
+      options: {
+        events: {
+          description: `how many RedemptionRequested events to make at least, ${String(BATCH)} per transaction`,
+          value: "n",
+          default: "20000",
+          parse: wholeNumber(BATCH),
+        },
+        spread: {
+          description: "empty blocks between two transactions",
+          value: "blocks",
+          default: "499",
+          parse: wholeNumber(0),
+        },
+        live: {
+          description: "single redemptions timed live, each in its own block",
+          value: "n",
+          default: "100",
+          parse: wholeNumber(1),
+        },
+        "cpu-prof": {
+          description:
+            "write the listener's CPU profile of its whole run into this directory, with node --cpu-prof (default: none)",
+          value: "dir",
+        },
+      },
     },
-    strict: true,
-  });
-  const wanted = Number(values.events);
-  const spread = Number(values.spread);
-  const liveRounds = Number(values.live);
-  if (!Number.isInteger(wanted) || wanted < BATCH) throw new Error(`--events must be an integer ≥ ${String(BATCH)}`);
-  if (!Number.isInteger(spread) || spread < 0) throw new Error("--spread must be an integer ≥ 0");
-  if (!Number.isInteger(liveRounds) || liveRounds < 1) throw new Error("--live must be an integer ≥ 1");
+    process.argv.slice(2),
+  );
+  if ("exit" in parsed) {
+    process.exitCode = parsed.exit;
+    return;
+  }
+  const { events: wanted, spread, live: liveRounds, "cpu-prof": profile } = parsed.values;
 
   const [chain, database] = await Promise.all([startChain(), createTestDatabase()]);
   const env = listenerEnv(chain, database.url, {
     MAX_BLOCK_RANGE: String(MAX_BLOCK_RANGE),
     LOG_LEVEL: "debug",
   });
-  const profile = values["cpu-prof"];
   const queues = testQueues(env.QUEUE_PREFIX);
   let listener: ReturnType<typeof spawnListener> | undefined;
   let commits: Awaited<ReturnType<typeof watchCommits>> | undefined;
