@@ -18,15 +18,12 @@ import {
 } from "@paimon/contracts/devnet";
 import type { Database } from "@paimon/core/db";
 import type { MetricName } from "@paimon/core/metrics";
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
-import { deleteKeys } from "@paimon/core/redis";
 import { scrapedValue } from "@paimon/core/testing/metrics";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import { id, type ContractTransactionResponse, type HDNodeWallet, type JsonRpcProvider } from "ethers";
 import type { Kysely } from "kysely";
-import { QUEUE_NAMES } from "@paimon/core/queues";
 import { CHECKPOINT } from "./checkpoint";
+export { testQueues } from "./test-queues";
 
 /**
  * Retries `probe` until it stops throwing, then returns what it returned; after `timeout` ms the
@@ -248,25 +245,6 @@ const KNOWN = new Set([
   "LayerBalancesUpdated",
   "RebalanceExecuted",
 ]);
-
-/** The BullMQ queues the listener feeds, under a test's prefix (close them after use). */
-export function testQueues(prefix: string) {
-  const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
-  const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection, prefix }));
-  return {
-    queues,
-    /** Closes, then removes every key under the test's prefix (whatever queue wrote it). */
-    async clean() {
-      await Promise.all(queues.map((queue) => queue.close()));
-      const redis = new Redis(REDIS_URL);
-      try {
-        await deleteKeys(redis, `${prefix}:*`);
-      } finally {
-        redis.disconnect();
-      }
-    },
-  };
-}
 
 /** Resolves once the cursor stands on exactly this block (number and hash): after a reorganisation, the new one. */
 export async function waitForCursorAt(

@@ -7,8 +7,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Database } from "@paimon/core/db";
-import { JOB_OPTIONS, QUEUE_NAMES, type QueuedJob, type QueueName } from "@paimon/core/queues";
-import { createRedisClient, deleteKeys } from "@paimon/core/redis";
+import { createRedisClient } from "@paimon/core/redis";
 import type { TestDatabase } from "@paimon/core/testing";
 import { spawnService, type ServiceProcess } from "@paimon/core/testing/service-process";
 import { createRelay } from "@paimon/event-listener/relay";
@@ -19,8 +18,6 @@ import {
   type SyntheticBlock,
   type SyntheticCommitOptions,
 } from "@paimon/event-listener/synthetic-blocks";
-import { Queue, type JobsOptions } from "bullmq";
-import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { WorkerName } from "./config";
 
@@ -64,35 +61,8 @@ export async function stopWorker(worker: ServiceProcess) {
   return worker.exited;
 }
 
-/** The contract's queues under a test's prefix; `clean()` closes them and removes every key of the prefix. */
-export function testQueues(prefix: string) {
-  const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
-  const queues = new Map(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix })]));
-  const get = (name: QueueName) => queues.get(name) as Queue;
-  return {
-    get,
-    /** Adds `job` to its queue as the listener's relay would (the contract's options), with `overrides`. */
-    async add(job: QueuedJob, overrides: JobsOptions = {}) {
-      await get(job.queue).add(job.queue, job.payload, {
-        ...JOB_OPTIONS,
-        jobId: job.jobId,
-        priority: job.priority,
-        ...overrides,
-      });
-    },
-    async clean() {
-      await Promise.all([...queues.values()].map((queue) => queue.close()));
-      const redis = new Redis(REDIS_URL);
-      try {
-        await deleteKeys(redis, `${prefix}:*`);
-      } finally {
-        redis.disconnect();
-      }
-    },
-  };
-}
-
 export { blockHash };
+export { testQueues } from "@paimon/event-listener/test-queues";
 
 /** One block of fund history: new layer balances, and redemptions requested in it. */
 export type HistoryBlock = SyntheticBlock & { readonly layers: LayerValues };
