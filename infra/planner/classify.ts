@@ -90,7 +90,8 @@ function arnPatternCovers(pattern: string, arn: string): boolean {
   const source = pattern
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
+    // `?` is one character, never the run a `*` of the covered pattern stands for.
+    .replace(/\?/g, "[^*]");
   return new RegExp(`^${source}$`).test(arn);
 }
 
@@ -148,6 +149,17 @@ function policyFindings(
       worst(severities),
       `${prefix} ${describeStatement(statement, context)}${facets.length ? ` — ${facets.join("; ")}` : ""}`,
       detail(b, statement),
+    );
+  };
+
+  /** A statement that changed where the diff can tell neither a grant nor a narrowing: an auditor reads it. */
+  const unjudged = (statement: Statement, d: LeafChange) => {
+    emit(
+      category,
+      "changed",
+      "medium",
+      `${where(statement)}: changed in a way the diff cannot judge — now ${describeStatement(statement, context)}`,
+      d,
     );
   };
 
@@ -279,17 +291,19 @@ function policyFindings(
           `${where(a)}: ${[...words, ...narrowing].join("; ")}`,
           d,
         );
-      else if (goneActions.length + gonePrincipals.length > 0 || !widened) {
-        const gone = [...goneActions, ...gonePrincipals].map((x) => `\`${x}\``).join(", ");
+      else {
+        const gone = [...goneActions, ...gonePrincipals, ...goneResources].map((x) => `\`${x}\``).join(", ");
         const narrowed = [...(gone ? [gone] : []), ...narrowing].join("; ");
-        emit(category, "strengthened", "low", `${where(a)}: narrowed (${narrowed || "resources"})`, d);
+        // A change in which nothing was found either way is not called a strengthening.
+        if (narrowed) emit(category, "strengthened", "low", `${where(a)}: narrowed (${narrowed})`, d);
+        else unjudged(a, d);
       }
     } else {
       const words: string[] = [];
       if (goneActions.length > 0) words.push(`no longer denies ${goneActions.map((x) => `\`${x}\``).join(", ")}`);
       if (gonePrincipals.length > 0)
         words.push(`no longer denies to ${gonePrincipals.map((p) => describePrincipal(p, context).text).join(", ")}`);
-      if (goneResources.length > 0 && !onEverything(a))
+      if (goneResources.length > 0)
         words.push(`no longer denies on ${goneResources.map((r) => `\`${r}\``).join(", ")}`);
       // An absent condition is "always": a denial that loses its condition denies every request.
       const conditionStronger = a.condition !== b.condition && holdsWhereItDid;
@@ -303,7 +317,8 @@ function policyFindings(
       const more = [...newActions, ...newPrincipals, ...newResources];
       const denials = [...(more.length > 0 ? [`denies more (${more.join(", ")})`] : []), ...stronger];
       if (words.length > 0) emit(category, "weakened", "high", `${where(a)}: ${[...words, ...stronger].join("; ")}`, d);
-      else emit(category, "strengthened", "low", `${where(a)}: ${denials.join("; ") || "denies more ()"}`, d);
+      else if (denials.length > 0) emit(category, "strengthened", "low", `${where(a)}: ${denials.join("; ")}`, d);
+      else unjudged(a, d);
     }
   }
 }

@@ -168,6 +168,26 @@ describe("implies", () => {
       follows({ StringEquals: { "aws:SourceAccount": "1" } }, { StringEquals: { "aws:PrincipalAccount": "1" } }),
     ).toBe(false);
   });
+
+  it("when two keys differ only in a tag key's case, then they are different keys; the name before the tag ignores case", () => {
+    expect(
+      follows(
+        { StringEquals: { "s3:ExistingObjectTag/Env": "prod" } },
+        { StringEquals: { "s3:ExistingObjectTag/env": "prod" } },
+      ),
+    ).toBe(false);
+    expect(
+      follows(
+        { StringEquals: { "S3:existingobjecttag/Env": "prod" } },
+        { StringEquals: { "s3:ExistingObjectTag/Env": "prod" } },
+      ),
+    ).toBe(true);
+  });
+
+  it("when an operator names no keys, then it is not read as a clause that always holds", () => {
+    expect(follows({ Bool: { "aws:SecureTransport": "false" } }, { StringEquals: {} })).toBe(false);
+    expect(follows({ StringEquals: {} }, { StringEquals: {} })).toBe(true);
+  });
 });
 
 // -----------------------------------------------------------------------------------------------

@@ -104,12 +104,22 @@ const scalar = (value: Json): string | undefined =>
       ? String(value)
       : undefined;
 
+/**
+ * A condition key as AWS compares it: its name ignores case, but a tag key after its `/`
+ * (`s3:ExistingObjectTag/Env`) is kept as written — whether a service compares tag keys by case is
+ * not documented for every service, and keeping it cannot make two different keys one.
+ */
+const keyOf = (key: string): string => {
+  const slash = key.indexOf("/");
+  return slash < 0 ? key.toLowerCase() : `${key.slice(0, slash).toLowerCase()}${key.slice(slash)}`;
+};
+
 /** A clause this module cannot read: it keeps what identifies it, and nothing to reason with. */
 const opaque = (operator: string, key: string, value: Json | undefined): Clause => ({
   operator,
   base: operator,
   ifExists: false,
-  key: key.toLowerCase(),
+  key: keyOf(key),
   values: [canonical(value)],
 });
 
@@ -137,7 +147,7 @@ function clauseOf(operator: string, key: string, value: Json): Clause {
     ...(qualifier ? { qualifier } : {}),
     ifExists,
     ...(sense ? { sense } : {}),
-    key: key.toLowerCase(),
+    key: keyOf(key),
     values,
   };
 }
@@ -148,7 +158,8 @@ export function parseCondition(block: Json | undefined): Condition {
   if (!isObject(block)) return [opaque("", "", block)];
   return Object.keys(block).flatMap((operator) => {
     const keys = block[operator];
-    if (!isObject(keys)) return [opaque(operator, "", keys)];
+    // An operator with no keys is not a clause that always holds: AWS gives it no meaning.
+    if (!isObject(keys) || Object.keys(keys).length === 0) return [opaque(operator, "", keys)];
     return Object.keys(keys).map((key) => clauseOf(operator, key, keys[key] ?? null));
   });
 }

@@ -431,6 +431,69 @@ describe("diffSnapshots, when a policy statement's resources or its Not… form 
     ]);
   });
 
+  it("when a Deny's NotResource list gains an exclusion, then it is weakened: it no longer denies there", () => {
+    let arn = "";
+    const notResource = (prefixes: string[]) =>
+      edit("DenyOtherEncryption", (statement) => {
+        arn = objects(statement);
+        delete statement["Resource"];
+        statement["NotResource"] = prefixes.map((prefix) => arn.replace(/\*$/, `${prefix}/*`));
+      });
+    const logs = notResource(["logs"]);
+    const logsAndRedis = notResource(["logs", "redis"]);
+    expect(iam(diffSnapshots(logs, logsAndRedis))).toEqual([
+      {
+        direction: "weakened",
+        severity: "high",
+        reason: `policy: statement DenyOtherEncryption: no longer denies on \`${arn.replace(/\*$/, "redis/*")}\``,
+      },
+    ]);
+    expect(iam(diffSnapshots(logsAndRedis, logs))).toEqual([
+      expect.objectContaining({ direction: "strengthened", severity: "low" }),
+    ]);
+  });
+
+  it("when a `*` becomes a `?`, then the `?` is not read as covering what the `*` did", () => {
+    let arn = "";
+    const resource = (pattern: string) =>
+      edit("DenyOtherEncryption", (statement) => {
+        arn = objects(statement);
+        statement["Resource"] = arn.replace(/\*$/, pattern);
+      });
+    // A Deny on every object narrowed to one-character keys denies less.
+    expect(iam(diffSnapshots(resource("*"), resource("?")))).toEqual([
+      expect.objectContaining({ direction: "weakened", severity: "high" }),
+    ]);
+    const action = (pattern: string) =>
+      edit("DenyOtherEncryption", (statement) => {
+        statement["Action"] = pattern;
+      });
+    expect(iam(diffSnapshots(action("s3:Put*"), action("s3:Put?")))).toEqual([
+      expect.objectContaining({ direction: "weakened", severity: "high" }),
+    ]);
+    // An Allow widened from one-character keys to every key grants more.
+    const allow = (pattern: string) =>
+      edit("ElastiCacheExportsRedisSnapshots", (statement) => {
+        statement["Resource"] = objects(statement).replace(/\*$/, pattern);
+      });
+    expect(iam(diffSnapshots(allow("?"), allow("*")))).toEqual([expect.objectContaining({ direction: "weakened" })]);
+  });
+
+  it("when a statement changes where the diff finds neither more nor less, then it is a change to read, not a strengthening", () => {
+    const respelt = edit("DenyOtherEncryption", (statement) => {
+      statement["Resource"] = [objects(statement), objects(statement)];
+    });
+    expect(iam(diffSnapshots(clone(), respelt))).toEqual([
+      {
+        direction: "changed",
+        severity: "medium",
+        reason: expect.stringMatching(
+          /^policy: statement DenyOtherEncryption: changed in a way the diff cannot judge — now /,
+        ) as string,
+      },
+    ]);
+  });
+
   it("when a statement switches between Action and NotAction, then it is read as a new one", () => {
     const toNotAction = edit("DenyOtherEncryption", (statement) => {
       statement["NotAction"] = statement["Action"];

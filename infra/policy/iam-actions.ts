@@ -367,7 +367,8 @@ export function patternCovers(pattern: string, action: string): boolean {
   const source = pattern
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
+    // `?` is one character, never the run a `*` of the covered pattern stands for.
+    .replace(/\?/g, "[^*]");
   return new RegExp(`^${source}$`, "i").test(action);
 }
 
