@@ -178,9 +178,11 @@ export function buildCommand(io: CliIo, done: (code: number) => void): Command {
  * passed) rather than SIGPIPE's 141, which would fail a `set -o pipefail` script whose plan passed.
  */
 export function processIo(root: string): CliIo {
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-  });
+  // stderr too: `pnpm plan 2>&1 | head` closes both, and a write to either must not end the run.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
   return {
     root,
     out: (text) => process.stdout.write(text),

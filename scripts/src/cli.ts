@@ -313,7 +313,9 @@ export function buildOps(io: OpsIo, done: (code: number) => void): Command {
         const noneStopped =
           choice !== "none"
             ? `no writers ran in ${writers.where}`
-            : `no writers were stopped: none are known for this database (${options.writers === "none" ? "--writers none" : "it is not DATABASE_URL"})`;
+            : options.writers === "none"
+              ? "writers not stopped, as --writers none asked"
+              : "no writers were stopped: none are known for this database (it is not DATABASE_URL)";
         io.out(
           json(command)
             ? `${JSON.stringify({ id, restored: true, tables: counts, position: manifest.position, writers: stopped })}\n`

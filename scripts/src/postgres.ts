@@ -110,6 +110,9 @@ const libpqEnv = (url: string, sslRootCert: string | undefined): NodeJS.ProcessE
   };
 };
 
+/** How long a stopped pg_dump or pg_restore has to cancel its query and exit, before SIGKILL. */
+const TOOL_STOP_GRACE_MS = 10_000;
+
 /**
  * Runs a client tool (pg_dump, pg_restore). `signal` kills it with SIGTERM, on which both cancel
  * their running query on the server and exit; this settles only once the tool has exited, so
@@ -125,8 +128,19 @@ async function runTool(
   try {
     await running;
   } catch (error) {
-    // A killed tool's promise rejects as the kill is sent, before the tool has exited.
-    if (running.child.exitCode === null && running.child.signalCode === null) await once(running.child, "exit");
+    // A killed tool's promise rejects as the kill is sent, before the tool has exited. One that
+    // has not exited within the grace (a server that does not answer its cancel) gets SIGKILL:
+    // the drill's own grace before Kubernetes kills the pod is not spent waiting on it.
+    const { child } = running;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, "exit");
+      const kill = setTimeout(() => child.kill("SIGKILL"), TOOL_STOP_GRACE_MS);
+      try {
+        await exited;
+      } finally {
+        clearTimeout(kill);
+      }
+    }
     throw error;
   }
 }

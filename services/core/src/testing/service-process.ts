@@ -38,15 +38,16 @@ export function spawnService(
   child.stderr.setEncoding("utf8");
   child.stdout.on("data", (chunk: string) => {
     stdout += chunk;
-    const end = stdout.lastIndexOf("\n");
-    if (end < parsedUpTo) return;
-    for (const line of stdout.slice(parsedUpTo, end).split("\n")) {
+    // Line by line, each marked read before it is parsed: a line that is not JSON throws once
+    // and is not met again with the next chunk.
+    for (let end = stdout.indexOf("\n", parsedUpTo); end >= 0; end = stdout.indexOf("\n", parsedUpTo)) {
+      const line = stdout.slice(parsedUpTo, end);
+      parsedUpTo = end + 1;
       if (!line.startsWith("{")) continue;
       const entry = JSON.parse(line) as Record<string, unknown>;
       parsed.push(entry);
       if (entry["message"] === "listening") listening?.(entry["port"] as number);
     }
-    parsedUpTo = end + 1;
   });
   child.stderr.on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
