@@ -67,4 +67,8 @@ describe("synthetic blocks", () => {
     expect(batch.finalized).toBe(20n);
     expect(new Set([blockHash(31, 1), blockHash(31, 0), blockHash(30, 1)]).size).toBe(3);
   });
+
+  it("when a fork's first block branches from the old fork, then its parent is the ancestor there", () => {
+    expect(syntheticBatch(56, { number: 30, fork: 1, parentFork: 0 }).blocks[0]?.parentHash).toBe(blockHash(29, 0));
+  });
 });

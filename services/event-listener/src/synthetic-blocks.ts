@@ -47,6 +47,11 @@ export interface SyntheticBlock {
    * other hashes, and each block's parent is the block below it on the same fork. @default 0
    */
   readonly fork?: number;
+  /**
+   * The fork its parent is on: a reorganised chain's first block branches from the common
+   * ancestor on the old fork. @default its own fork
+   */
+  readonly parentFork?: number;
   /** The layers' balances the block reports (a `LayerBalancesUpdated`, after its requests). */
   readonly layers?: LayerValues;
   /** Redemptions requested in the block, in log order. */
@@ -93,7 +98,7 @@ export function syntheticBatch(chainId: number, block: SyntheticBlock, options: 
     chainId,
     events: syntheticEvents(block),
     timestamps: new Map([[number, timestamp]]),
-    blocks: [{ number, hash, parentHash: blockHash(block.number - 1, block.fork ?? 0), timestamp }],
+    blocks: [{ number, hash, parentHash: blockHash(block.number - 1, block.parentFork ?? block.fork ?? 0), timestamp }],
     cursor: { number, hash },
     finalized: options.finalized ?? 0n,
   };

@@ -149,7 +149,7 @@ describe("the risk monitor", () => {
     ).toEqual([]);
     // The block that replaces it on the new chain is assessed as any other.
     await commitHistory(database.db, prefix, [
-      { number: 30, fork: 1, layers: { l1: "90000", l2: "300000", l3: "600000" } },
+      { number: 30, fork: 1, parentFork: 0, layers: { l1: "90000", l2: "300000", l3: "600000" } },
     ]);
     expect(await monitor.handleNotice({ ...notice(30), blockHash: blockHash(30, 1) })).toMatchObject({
       outcome: "assessed",
