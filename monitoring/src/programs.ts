@@ -10,7 +10,7 @@ import { createApiMetrics } from "@paimon/api/metrics";
 import { createListenerMetrics } from "@paimon/event-listener/metrics";
 import { createWorkerMetrics } from "@paimon/workers/metrics";
 import { checkStatusRegistry } from "@paimon/scripts/checks/push";
-import { backupSuccessRegistry, drillSuccessRegistry } from "@paimon/scripts/push-metrics";
+import { backupSuccessRegistry, drillRunRegistry, drillSuccessRegistry } from "@paimon/scripts/push-metrics";
 import { cronJobPushes, type KubeObject } from "./cluster";
 
 type Registry = ReturnType<typeof createServiceMetrics>["registry"];
@@ -67,13 +67,16 @@ export async function programExports(objects: readonly KubeObject[]): Promise<Pr
   const workers = await Promise.all(
     WORKERS.map((worker) => fromRegistry(`${worker}-worker`, createWorkerMetrics(worker).registry, defaults)),
   );
-  // The backup CronJobs run the ops CLI: what they push is the CLI's own registries (a backup's
-  // and a drill's), and what a shell CronJob's script pushes, should one still push by hand.
+  // The backup CronJobs run the ops CLI: what they push is the CLI's own registries (a backup's,
+  // every drill's run and a passed drill's success), and what a shell CronJob's script pushes,
+  // should one still push by hand.
   const pushes = cronJobPushes(objects);
   const pushed = await Promise.all(
-    [backupSuccessRegistry("postgres", new Date(0), 0), drillSuccessRegistry(new Date(0))].map((registry) =>
-      fromRegistry("backup-jobs", registry, defaults),
-    ),
+    [
+      backupSuccessRegistry("postgres", new Date(0), 0),
+      drillRunRegistry(new Date(0), false),
+      drillSuccessRegistry(new Date(0)),
+    ].map((registry) => fromRegistry("backup-jobs", registry, defaults)),
   );
   const backups: ProgramExports = {
     program: "backup-jobs",

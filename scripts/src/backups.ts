@@ -114,9 +114,14 @@ export async function makeBackup(options: {
   readonly onSuccess?: (result: BackupResult) => Promise<void>;
   readonly now?: () => Date;
   /**
-   * Stops the backup (a stopped DR drill): the upload in flight is aborted and the manifest is
-   * never written, so what was stored is a partial backup — listed as one, never restored, pruned
-   * after a day. `produce` is the caller's, and stops on the caller's signal.
+   * Stops the backup (a stopped DR drill): the upload in flight is aborted and no manifest is
+   * begun after the stop, so what was stored is a partial backup — listed as one, never restored,
+   * pruned after a day — except when the stop lands while the manifest's PutObject is in flight
+   * or during the read-back after it: then it can be a complete backup, every artefact and its
+   * manifest stored, never read back and its success never recorded. An aborted multipart
+   * upload's parts may outlive the process (S3 is told of the abort only once the parts in flight
+   * are answered, which a stopped process may not wait for) until the bucket's lifecycle rule
+   * removes them a day later. `produce` is the caller's, and stops on the caller's signal.
    */
   readonly signal?: AbortSignal | undefined;
 }): Promise<BackupResult> {
@@ -154,7 +159,7 @@ export async function makeBackup(options: {
       ...(produced.secrets ? { secrets: produced.secrets } : {}),
     } satisfies Manifest);
     const text = serializeManifest(manifest);
-    // The manifest is what makes the artefacts a backup: never written once the backup is stopped.
+    // The manifest is what makes the artefacts a backup: never begun once the backup is stopped.
     signal?.throwIfAborted();
     await options.store.putText(`${prefix}${MANIFEST_NAME}`, text, signal);
     const readBack = await options.store.getText(`${prefix}${MANIFEST_NAME}`);

@@ -2,14 +2,15 @@
  * `ops dr-drill`: the drill's configuration (read once, every bad key named), its scratch — a
  * database beside the source, or with `--rds-source` a point-in-time restore of that RDS
  * instance, after deleting the stale scratch instances earlier drills left under its prefix — its
- * report as text or JSON, its record in the backup store, and on success its time pushed to the
- * Pushgateway, where the monthly check and the alerts read it.
+ * report as text or JSON, its record in the backup store, and its result pushed to the
+ * Pushgateway — every drill's time and pass or fail, and a passed one's time as the last success —
+ * where the monthly check, the alerts and the dashboards read it.
  */
 import { RDSClient } from "@aws-sdk/client-rds";
 import { chainEnvShape, loadConfig, urlSchema } from "@paimon/core/config";
 import { z } from "zod";
 import { runDrill } from "./drill";
-import { drillSuccessRegistry, pushToGateway } from "./push-metrics";
+import { drillRunRegistry, drillSuccessRegistry, pushToGateway } from "./push-metrics";
 import { localScratch } from "./drill-scratch";
 import type { ServicesEntry } from "./drill-services";
 import { rdsScratch, scratchIdentifier, scratchPrefix, sweepScratchInstances } from "./rds";
@@ -62,9 +63,16 @@ export interface DrillCommandOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Pushes the drill's success time under the backup jobs' job, where the DR alerts read it. */
-async function recordSuccess(url: string, record: DrillRecord): Promise<void> {
-  await pushToGateway(url, drillSuccessRegistry(new Date(record.completed_at)));
+/**
+ * Pushes the drill's result under the backup jobs' job, where the DR alerts read it: every run's
+ * time and pass or fail (DRDrillFailed), then a passed one's time as the last success
+ * (DRDrillOverdue). A push that fails throws, as the command's failure: the record is already in
+ * the store.
+ */
+async function pushResult(url: string, record: DrillRecord): Promise<void> {
+  const completedAt = new Date(record.completed_at);
+  await pushToGateway(url, drillRunRegistry(completedAt, record.passed));
+  if (record.passed) await pushToGateway(url, drillSuccessRegistry(completedAt));
 }
 
 /** Runs the drill, records it, and resolves with its record and where it was recorded. */
@@ -142,7 +150,7 @@ export async function drillCommand(options: DrillCommandOptions): Promise<{ reco
       log: options.log,
     });
     await writeDrillRecord(options.store, record);
-    if (record.passed && config.PUSHGATEWAY_URL !== undefined) await recordSuccess(config.PUSHGATEWAY_URL, record);
+    if (config.PUSHGATEWAY_URL !== undefined) await pushResult(config.PUSHGATEWAY_URL, record);
     return { record, recorded: `${options.store.url.replace(/\/$/, "")}/${drillRecordKey(record.id)}` };
   } finally {
     rds?.destroy();

@@ -3,9 +3,10 @@
  * indexed it into the source database and was then stopped while the chain moved on (what the
  * backup misses), and the drill itself — backup, scratch restore, every table compared, the API
  * and a listener started on the restored data through the services' entrypoint — printing RPO and
- * RTO, recording the drill in the store and the Pushgateway. A table that pg_dump does not carry
- * (an extension's member) makes a drill that differs, fails, and still leaves nothing behind; so
- * does a drill stopped halfway, and one stopped while pg_dump runs, which leaves no backup either.
+ * RTO, recording the drill in the store and its result in the Pushgateway (a refused push fails
+ * the command, the drill still recorded). A table that pg_dump does not carry (an extension's
+ * member) makes a drill that differs, fails, and still leaves nothing behind; so does a drill
+ * stopped halfway, and one stopped while pg_dump runs, which leaves no backup either.
  */
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -59,6 +60,21 @@ const drillEnv = async () => ({
   PATH: path.dirname(process.execPath),
   ...chainEnv(),
 });
+
+/** Where every drill push goes: the backup jobs' job, no grouping of its own. */
+const DRILL_PUSH_URL = "/metrics/job/paimon-backup";
+
+/** Each drill metric the pushes from index `from` on carried: the URL pushed to and the value, by name. */
+function drillPushes(from: number): Record<string, { url: string; value: number }[]> {
+  const found: Record<string, { url: string; value: number }[]> = {};
+  for (const push of pushes.slice(from))
+    for (const [, name = "", value] of push.body.matchAll(/^(paimon_dr_drill_\w+)\{service="paimon-backup"\} (\S+)$/gm))
+      (found[name] ??= []).push({ url: push.url, value: Number(value) });
+  return found;
+}
+
+/** A record's ISO time as the Unix seconds a gauge carries. */
+const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 async function cursorOf(database: TestDatabase): Promise<bigint | undefined> {
   const row = await database.db
@@ -127,7 +143,8 @@ beforeAll(async () => {
     request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
     request.on("end", () => {
       pushes.push({ url: request.url ?? "", body });
-      response.writeHead(200).end();
+      // A gateway that refuses, for a drill pushed under `/refused`.
+      response.writeHead(request.url?.startsWith("/refused/") ? 503 : 200).end();
     });
   });
   gateway.listen(0, "127.0.0.1");
@@ -186,6 +203,7 @@ describe("the DR drill", () => {
     const asHolder = PaimonFund__factory.connect(await fund.getAddress(), holder);
     for (let index = 0; index < 3; index++) await (await asHolder.deposit(1_000_000n + BigInt(index))).wait();
     const head = BigInt(await provider.getBlockNumber());
+    const before = pushes.length;
 
     const run = await runOpsForTest(["--json", "dr-drill"], await drillEnv(), { services: SERVICES });
     const record = JSON.parse(run.out || "{}") as DrillRecord & { recorded: string };
@@ -213,10 +231,35 @@ describe("the DR drill", () => {
     const stored = await readDrillRecords(fileStore(path.join(directory, "backups")));
     expect(stored[0]).toMatchObject({ key: `drills/${record.id}.json`, record: { id: record.id, passed: true } });
     expect(record.recorded).toMatch(new RegExp(`/drills/${record.id}\\.json$`));
-    const pushed = pushes.find((push) => push.body.includes("paimon_dr_drill_last_success_timestamp_seconds"));
-    expect(pushed?.url).toBe("/metrics/job/paimon-backup");
-    expect(pushed?.body).toMatch(/paimon_dr_drill_last_success_timestamp_seconds\{service="paimon-backup"\} \d+/);
+    // The run, passed, and the same time as the last success.
+    const completed = seconds(record.completed_at);
+    expect(drillPushes(before)).toEqual({
+      paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: completed }],
+      paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 1 }],
+      paimon_dr_drill_last_success_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: completed }],
+    });
     // Nothing left behind: the scratch database and the drill's queues are gone.
+    expect(await drillDatabases()).toEqual([]);
+    expect(await drillQueueKeys()).toEqual([]);
+  }, 300_000);
+
+  it("when the Pushgateway refuses the drill's result, then the drill is still recorded, the command fails naming the refusal, and no success is pushed after it", async () => {
+    const store = fileStore(path.join(directory, "backups"));
+    const recorded = (await readDrillRecords(store)).length;
+    const before = pushes.length;
+    const env = await drillEnv();
+    const run = await runOpsForTest(
+      ["--json", "dr-drill"],
+      { ...env, PUSHGATEWAY_URL: `${env.PUSHGATEWAY_URL}/refused` },
+      { services: SERVICES },
+    );
+    expect(run.code, run.err).toBe(1);
+    expect(run.err).toContain("ops: failed: push failed with status 503");
+    const records = await readDrillRecords(store);
+    expect(records).toHaveLength(recorded + 1);
+    expect(records[0]).toMatchObject({ record: { passed: true } });
+    // The run's push was refused, so the success's was never tried.
+    expect(pushes.slice(before).map((push) => push.url)).toEqual(["/refused/metrics/job/paimon-backup"]);
     expect(await drillDatabases()).toEqual([]);
     expect(await drillQueueKeys()).toEqual([]);
   }, 300_000);
@@ -236,7 +279,12 @@ describe("the DR drill", () => {
       expect(run.out).toMatch(/RTO {6}[\d.]+ (s|min) \(target < 240\.0 min\): met/);
       const [latest] = await readDrillRecords(fileStore(path.join(directory, "backups")));
       expect(latest).toMatchObject({ record: { passed: false } });
-      expect(pushes.slice(before).filter((push) => push.body.includes("paimon_dr_drill"))).toEqual([]);
+      // Pushed as a run that did not pass, the night it ran; the last success stays where it was.
+      const { record } = latest as { record: DrillRecord };
+      expect(drillPushes(before)).toEqual({
+        paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
+        paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
+      });
       expect(await drillDatabases()).toEqual([]);
       expect(await drillQueueKeys()).toEqual([]);
     } finally {
@@ -268,7 +316,10 @@ describe("the DR drill", () => {
     expect(record.swept).toBeUndefined();
     const [latest] = await readDrillRecords(fileStore(path.join(directory, "backups")));
     expect(latest).toMatchObject({ record: { id: record.id, passed: false } });
-    expect(pushes.slice(before).filter((push) => push.body.includes("paimon_dr_drill"))).toEqual([]);
+    expect(drillPushes(before)).toEqual({
+      paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
+      paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
+    });
     expect(await drillDatabases()).toEqual([]);
     expect(await drillQueueKeys()).toEqual([]);
   }, 300_000);
@@ -329,7 +380,10 @@ describe("the DR drill", () => {
         },
         { timeout: 10_000, interval: 100 },
       );
-      expect(pushes.slice(before).filter((push) => push.body.includes("paimon_dr_drill"))).toEqual([]);
+      expect(drillPushes(before)).toEqual({
+        paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
+        paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
+      });
       expect(await drillDatabases()).toEqual([]);
       expect(await drillQueueKeys()).toEqual([]);
     } finally {

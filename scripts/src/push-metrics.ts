@@ -1,5 +1,5 @@
 /**
- * What the backup commands and a passed DR drill push to the Pushgateway, under the backup jobs'
+ * What the backup commands and every DR drill push to the Pushgateway, under the backup jobs'
  * job (`paimon-backup`), where the backup and DR alerts, the checks and the dashboards read it.
  * The registries are built here alone, so that what monitoring checks is what the commands push.
  */
@@ -30,6 +30,21 @@ export function drillSuccessRegistry(completedAt: Date): Registry {
     { defaultMetrics: false },
   );
   metrics.paimon_dr_drill_last_success_timestamp_seconds.set(completedAt.getTime() / 1000);
+  return registry;
+}
+
+/**
+ * Any recorded drill, passed, failed or stopped: its completion time and whether it passed, so
+ * that a failed drill alerts the night it ran rather than once the last pass is a month old.
+ */
+export function drillRunRegistry(completedAt: Date, passed: boolean): Registry {
+  const { registry, metrics } = createServiceMetrics(
+    BACKUP_PUSH_JOB,
+    ["paimon_dr_drill_last_run_timestamp_seconds", "paimon_dr_drill_last_run_passed"],
+    { defaultMetrics: false },
+  );
+  metrics.paimon_dr_drill_last_run_timestamp_seconds.set(completedAt.getTime() / 1000);
+  metrics.paimon_dr_drill_last_run_passed.set(passed ? 1 : 0);
   return registry;
 }
 

@@ -23,6 +23,7 @@ const rebuildsBy = (reason: string) =>
 const backup = (kind: string) =>
   series(m("paimon_backup_last_success_timestamp_seconds"), { ...TARGETS["backup-jobs"], kind });
 const drill = series(m("paimon_dr_drill_last_success_timestamp_seconds"), TARGETS["backup-jobs"]);
+const drillPassed = series(m("paimon_dr_drill_last_run_passed"), TARGETS["backup-jobs"]);
 
 /** Services, data stores, backups and the cluster. */
 export const PLATFORM_ALERTS: readonly AlertRule[] = [
@@ -224,6 +225,28 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
     quiet: { series: [{ series: backup("postgres"), values: "0x1600" }], at: "1560m" },
   },
   {
+    // Every drill pushes its result, so one that failed or was stopped warns the night it ran,
+    // not a month later when DRDrillOverdue's line is crossed.
+    alert: "DRDrillFailed",
+    expr: `${m("paimon_dr_drill_last_run_passed")} == 0`,
+    for: "5m",
+    severity: "warning",
+    component: "backups",
+    summary: "The last DR drill did not pass",
+    description:
+      "The last DR drill failed or was stopped: its record says which step gave way. Until a drill passes, nobody knows whether the backups restore within the RTO.",
+    fires: {
+      series: [{ series: drillPassed, values: "0x10" }],
+      at: "6m",
+      resultLabels: TARGETS["backup-jobs"],
+      value: 0,
+    },
+    quiet: { series: [{ series: drillPassed, values: "1x10" }], at: "6m" },
+  },
+  {
+    // Not also `absent(…)` for an environment where no drill ever ran: the Pushgateway keeps what
+    // was pushed in memory only (its chart mounts a volume, but is given no --persistence.file),
+    // so after each of its restarts every drill series is absent until the next monthly drill.
     alert: "DRDrillOverdue",
     expr: `(time() - ${m("paimon_dr_drill_last_success_timestamp_seconds")}) / 86400 > ${DR_DRILL_MAX_AGE_DAYS}`,
     for: "1h",

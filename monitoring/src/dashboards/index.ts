@@ -1,4 +1,4 @@
-import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { m } from "../promql";
 import { gaugePanel, newDashboard, row, statPanel, timeSeries, workloadsNamespace } from "./panels";
 import { workers } from "./workers";
@@ -364,6 +364,27 @@ function backups(): dashboard.Dashboard {
           [3_024_000, "red"],
         ],
       ),
+    )
+    .withPanel(
+      // Every drill pushes its result, so a failed or stopped one shows (and DRDrillFailed warns)
+      // the night it ran.
+      statPanel("Last DR drill result", "none", { expr: m("paimon_dr_drill_last_run_passed") }, [
+        [null, "red"],
+        [1, "green"],
+      ]).mappings([
+        {
+          type: dashboard.MappingType.ValueToText,
+          options: { "0": { text: "failed or stopped", color: "red" }, "1": { text: "passed", color: "green" } },
+        },
+      ]),
+    )
+    .withPanel(
+      // The same colours as the last pass: a drill a month, whatever its result.
+      statPanel("Last DR drill ran", "s", { expr: `time() - ${m("paimon_dr_drill_last_run_timestamp_seconds")}` }, [
+        [null, "green"],
+        [2_678_400, "orange"],
+        [3_024_000, "red"],
+      ]),
     )
     .withPanel(timeSeries("Backup age by kind", "s", [{ expr: age, legend: "{{kind}}" }], "RPO: one hour (spec §8.1)"))
     .withPanel(

@@ -265,6 +265,18 @@ export const METRICS = {
     help: "Unix time of the last DR drill that passed (restored, compared equal, RPO and RTO within their targets)",
     labels: [],
   },
+  paimon_dr_drill_last_run_timestamp_seconds: {
+    type: "gauge",
+    owner: "backup-jobs",
+    help: "Unix time at which the last DR drill finished, whether it passed, failed or was stopped",
+    labels: [],
+  },
+  paimon_dr_drill_last_run_passed: {
+    type: "gauge",
+    owner: "backup-jobs",
+    help: "1 when the last DR drill passed, 0 when it failed or was stopped",
+    labels: [],
+  },
   // The operations checklists (`ops check daily|weekly|monthly`)
   paimon_ops_check_status: {
     type: "gauge",
