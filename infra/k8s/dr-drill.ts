@@ -50,9 +50,9 @@ export interface DrDrillProps {
  * --rds-source` against the stack's database: a backup, a point-in-time restore of RDS into a
  * scratch instance named under the prefix its role may touch (RDS_SCRATCH_PREFIX), every table
  * compared, an API and a listener started on the scratch, RPO and RTO measured; the scratch is
- * deleted afterwards, the drill recorded under `drills/` and, when it passed, its time pushed to
- * the Pushgateway (`paimon_dr_drill_last_success_timestamp_seconds`), where the monthly check and
- * the dashboards read it. On the first of each month at 20:00 UTC (04:00 in Singapore): after the
+ * deleted afterwards, the drill recorded under `drills/`, its result pushed to the Pushgateway
+ * (`paimon_dr_drill_last_run_passed`, and when it passed `…_last_success_timestamp_seconds`), where
+ * DRDrillFailed, DRDrillOverdue and the dashboards read it, and the monthly check its record. On the first of each month at 20:00 UTC (04:00 in Singapore): after the
  * night's backups, before the daily check; a month apart, so that the newest passing drill is
  * never older than the monthly check's 31 days. Not retried: the drill measures, and a second
  * run would measure a rerun; an operator starts one by hand (`kubectl create job --from=cronjob/…`).

@@ -200,7 +200,12 @@ export function addonValues(inputs: AddonInputs): Record<keyof typeof CHARTS, Re
     },
     pushgateway: {
       serviceMonitor: { enabled: true, honorLabels: true, additionalLabels: { release: "kube-prometheus-stack" } },
-      persistentVolume: { enabled: true, storageClass: inputs.storageClass, size: "2Gi" },
+      // The chart mounts the volume at `persistentVolume.mountPath` (/data) but starts the gateway
+      // with no arguments but `extraArgs` (templates/_helpers.tpl at 2.14.0): without
+      // `--persistence.file` everything pushed lives in memory, and a restart would clear every
+      // backup's and drill's success until its next run — the backup and DR alerts silent meanwhile.
+      persistentVolume: { enabled: true, storageClass: inputs.storageClass, size: "2Gi", mountPath: "/data" },
+      extraArgs: ["--persistence.file=/data/pushgateway.data"],
     },
     postgresExporter: {
       config: {
