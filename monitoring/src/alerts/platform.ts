@@ -244,9 +244,9 @@ export const PLATFORM_ALERTS: readonly AlertRule[] = [
     quiet: { series: [{ series: drillPassed, values: "1x10" }], at: "6m" },
   },
   {
-    // Not also `absent(…)` for an environment where no drill ever ran: the Pushgateway keeps what
-    // was pushed in memory only (its chart mounts a volume, but is given no --persistence.file),
-    // so after each of its restarts every drill series is absent until the next monthly drill.
+    // Not also `absent(…)` for an environment where no drill ever ran: the Pushgateway writes what
+    // was pushed to its volume only every five minutes (--persistence.file, its default interval),
+    // so a restart can still lose a push, and a new environment would warn for its first month.
     alert: "DRDrillOverdue",
     expr: `(time() - ${m("paimon_dr_drill_last_success_timestamp_seconds")}) / 86400 > ${DR_DRILL_MAX_AGE_DAYS}`,
     for: "1h",
