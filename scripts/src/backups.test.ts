@@ -79,6 +79,18 @@ afterEach(async () => {
   await database.drop();
 });
 
+/** A producer that writes one six-byte "dump" and nothing else of a database. */
+const sixByteDump = (directory: string) => {
+  const file = path.join(directory, "dump.pgc");
+  writeFileSync(file, "a dump");
+  return Promise.resolve({
+    files: [file],
+    tables: {},
+    position: { wal_lsn: null, listener_block: null },
+    source: { server_version: null, database: null },
+  });
+};
+
 const backupId = (run: OpsRun) => (JSON.parse(run.out) as { id: string }).id;
 const artefact = (id: string, name: string) =>
   path.join(new URL(env["BACKUP_TARGET"] ?? "").pathname, "postgres", id, name);
@@ -200,16 +212,7 @@ describe("a PostgreSQL backup", () => {
       makeBackup({
         kind: "postgres",
         store: lying,
-        produce: (directory) => {
-          const file = path.join(directory, "dump.pgc");
-          writeFileSync(file, "a dump");
-          return Promise.resolve({
-            files: [file],
-            tables: {},
-            position: { wal_lsn: null, listener_block: null },
-            source: { server_version: null, database: null },
-          });
-        },
+        produce: sixByteDump,
         onSuccess: recorded,
       }),
     ).rejects.toThrow("is 20 bytes, the manifest says 6");
@@ -232,16 +235,7 @@ describe("a PostgreSQL backup", () => {
         kind: "postgres",
         store: stopping,
         signal: stop.signal,
-        produce: (directory) => {
-          const file = path.join(directory, "dump.pgc");
-          writeFileSync(file, "a dump");
-          return Promise.resolve({
-            files: [file],
-            tables: {},
-            position: { wal_lsn: null, listener_block: null },
-            source: { server_version: null, database: null },
-          });
-        },
+        produce: sixByteDump,
         onSuccess: recorded,
       }),
     ).rejects.toThrow("stopped by SIGTERM");

@@ -76,6 +76,12 @@ function drillPushes(from: number): Record<string, { url: string; value: number 
 /** A record's ISO time as the Unix seconds a gauge carries. */
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
+/** The pushes of a run that did not pass: its time and `passed 0`, and no success. */
+const failedRunPushes = (record: DrillRecord) => ({
+  paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
+  paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
+});
+
 async function cursorOf(database: TestDatabase): Promise<bigint | undefined> {
   const row = await database.db
     .selectFrom("sync_checkpoints")
@@ -281,10 +287,7 @@ describe("the DR drill", () => {
       expect(latest).toMatchObject({ record: { passed: false } });
       // Pushed as a run that did not pass, the night it ran; the last success stays where it was.
       const { record } = latest as { record: DrillRecord };
-      expect(drillPushes(before)).toEqual({
-        paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
-        paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
-      });
+      expect(drillPushes(before)).toEqual(failedRunPushes(record));
       expect(await drillDatabases()).toEqual([]);
       expect(await drillQueueKeys()).toEqual([]);
     } finally {
@@ -316,10 +319,7 @@ describe("the DR drill", () => {
     expect(record.swept).toBeUndefined();
     const [latest] = await readDrillRecords(fileStore(path.join(directory, "backups")));
     expect(latest).toMatchObject({ record: { id: record.id, passed: false } });
-    expect(drillPushes(before)).toEqual({
-      paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
-      paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
-    });
+    expect(drillPushes(before)).toEqual(failedRunPushes(record));
     expect(await drillDatabases()).toEqual([]);
     expect(await drillQueueKeys()).toEqual([]);
   }, 300_000);
@@ -380,10 +380,7 @@ describe("the DR drill", () => {
         },
         { timeout: 10_000, interval: 100 },
       );
-      expect(drillPushes(before)).toEqual({
-        paimon_dr_drill_last_run_timestamp_seconds: [{ url: DRILL_PUSH_URL, value: seconds(record.completed_at) }],
-        paimon_dr_drill_last_run_passed: [{ url: DRILL_PUSH_URL, value: 0 }],
-      });
+      expect(drillPushes(before)).toEqual(failedRunPushes(record));
       expect(await drillDatabases()).toEqual([]);
       expect(await drillQueueKeys()).toEqual([]);
     } finally {
