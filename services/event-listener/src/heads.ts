@@ -8,6 +8,9 @@
  */
 import WebSocket from "ws";
 
+/** The longest wait between two reconnection attempts unless `maxDelayMs` says otherwise. */
+export const MAX_RECONNECT_DELAY_MS = 15_000;
+
 export interface HeadSubscription {
   close(): void;
 }
@@ -27,7 +30,7 @@ export interface HeadSubscriptionOptions {
 
 export function subscribeHeads(options: HeadSubscriptionOptions): HeadSubscription {
   const minDelay = options.minDelayMs ?? 250;
-  const maxDelay = options.maxDelayMs ?? 15_000;
+  const maxDelay = options.maxDelayMs ?? MAX_RECONNECT_DELAY_MS;
   const staleMs = options.staleMs ?? 30_000;
   const random = options.random ?? Math.random;
   let closed = false;

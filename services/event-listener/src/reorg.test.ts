@@ -26,6 +26,9 @@ import {
   type Chain,
 } from "./testing";
 
+/** Short, so that a listener that would take a block takes it soon. */
+const POLL_INTERVAL_MS = 200;
+
 /** The canonical block at the head now: its number and hash. */
 async function headBlock(chain: Chain) {
   const block = await chain.provider.getBlock("latest");
@@ -73,7 +76,7 @@ describe("the event listener through a chain reorganisation", () => {
 
     const env = listenerEnv(chain, database.url, {
       FINALITY_DEPTH: "10",
-      POLL_INTERVAL_MS: "200",
+      POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
     });
     const queues = testQueues(env.QUEUE_PREFIX);
     const listener = spawnListener(env);
@@ -198,7 +201,7 @@ describe("the event listener through a chain reorganisation", () => {
     const { db } = database;
     const env = listenerEnv(chain, database.url, {
       FINALITY_DEPTH: "1",
-      POLL_INTERVAL_MS: "200",
+      POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
     });
     const queues = testQueues(env.QUEUE_PREFIX);
     let listener = spawnListener(env);
@@ -255,16 +258,17 @@ describe("the event listener through a chain reorganisation", () => {
         },
       });
 
-      // More blocks come; a halted listener takes none of them. Watched over several poll
-      // intervals: there is no event that says "did nothing".
+      // More blocks come; a halted listener takes none of them. A negative check: there is no
+      // event that says "did nothing", so it watches for some 25 poll intervals — several polls
+      // even on a loaded machine — and can only miss a listener that would move later still.
       await mine(chain.provider, 3);
-      const watchUntil = Date.now() + 1_000;
-      while (Date.now() < watchUntil) {
+      const watchUntil = performance.now() + 25 * POLL_INTERVAL_MS;
+      while (performance.now() < watchUntil) {
         expect(await cursor(db)).toEqual({
           block_number: String(oldHead.number),
           block_hash: oldHead.hash,
         });
-        await delay(100);
+        await delay(POLL_INTERVAL_MS / 2);
       }
       expect(await storedEvents(db)).toEqual(before);
       // Its irreversible work stays unsent: the chain it came from is gone.
@@ -290,7 +294,8 @@ describe("the event listener through a chain reorganisation", () => {
       await queues.clean();
     }
     expect((await listener.exited).code).toBe(0);
-  });
+    // Two tsx starts in a row, each up to 10–20 s on a loaded 2-core machine.
+  }, 120_000);
 
   test("when blocks replaced while it was down have since become final, then a restarted listener rolls back instead of halting", async ({
     chain,
@@ -301,7 +306,7 @@ describe("the event listener through a chain reorganisation", () => {
     // A database of its own: the test before left its listener halted.
     const env = listenerEnv(chain, fresh.url, {
       FINALITY_DEPTH: "3",
-      POLL_INTERVAL_MS: "200",
+      POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
     });
     const queues = testQueues(env.QUEUE_PREFIX);
     let listener = spawnListener(env);
@@ -338,5 +343,6 @@ describe("the event listener through a chain reorganisation", () => {
       await stopListener(listener);
       await queues.clean();
     }
-  });
+    // Two tsx starts in a row, each up to 10–20 s on a loaded 2-core machine.
+  }, 120_000);
 });

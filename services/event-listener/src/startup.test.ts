@@ -13,7 +13,11 @@ import { describe, expect, vi } from "vitest";
 import { test } from "./fixture";
 import { listenerEnv, spawnListener, stopListener, testQueues, waitForLine, type ListenerProcess } from "./testing";
 
-/** Waits (bounded) for the process to end on its own, and returns how. */
+/**
+ * Waits (bounded) for the process to end on its own, and returns how. The wait starts at the spawn,
+ * so it holds tsx's start too (10–20 s on a loaded 2-core machine); the tests that call it get
+ * twice as long.
+ */
 async function ended(listener: ListenerProcess) {
   await vi.waitFor(
     () => {
@@ -21,7 +25,7 @@ async function ended(listener: ListenerProcess) {
         throw new Error(`still running: ${JSON.stringify(listener.output())}`);
       }
     },
-    { timeout: 20_000, interval: 50 },
+    { timeout: 60_000, interval: 50 },
   );
   return listener.exited;
 }
@@ -52,7 +56,7 @@ describe("the event listener as a process", () => {
     const { code, reason } = await refused(listenerEnv(chain, database.url, { CHAIN_ID: "56" }));
     expect(code).toBe(1);
     expect(reason).toEqual([expect.stringMatching(/\bchain 31337\b.*\bCHAIN_ID is 56$/)]);
-  });
+  }, 120_000);
 
   test("when the node at BSC_RPC_URL cannot be reached, then it exits 1 naming BSC_RPC_URL and the host, and nothing else of the URL", async ({
     chain,
@@ -71,7 +75,7 @@ describe("the event listener as a process", () => {
     } finally {
       await stopListener(listener);
     }
-  });
+  }, 120_000);
 
   test("when BSC_RPC_URL carries credentials, then they reach the node as basic authentication and it follows", async ({
     chain,
@@ -123,7 +127,7 @@ describe("the event listener as a process", () => {
     const { code, reason } = await refused(listenerEnv(chain, database.url, { FUND_ADDRESS: address }));
     expect(code).toBe(1);
     expect(reason).toEqual([expect.stringContaining(`no contract at FUND_ADDRESS ${address}`)]);
-  });
+  }, 120_000);
 
   test("when variables are invalid or missing, then it exits 1 naming each of them", async ({ chain, database }) => {
     const env = listenerEnv(chain, database.url, {
@@ -142,7 +146,7 @@ describe("the event listener as a process", () => {
     ]) {
       expect(reason[0]).toContain(problem);
     }
-  });
+  }, 120_000);
 
   test("when it receives SIGTERM while following, then it shuts down and exits 0", async ({ chain, database }) => {
     const env = listenerEnv(chain, database.url);
@@ -159,5 +163,5 @@ describe("the event listener as a process", () => {
       await stopListener(listener);
       await queues.clean();
     }
-  });
+  }, 120_000);
 });

@@ -10,6 +10,7 @@ import type { Kysely } from "kysely";
 import { describe, expect } from "vitest";
 import { test as base } from "./fixture";
 import { CHECKPOINT } from "./checkpoint";
+import { MAX_RECONNECT_DELAY_MS } from "./heads";
 import {
   asHolder,
   eventsOnChain,
@@ -78,7 +79,14 @@ describe("the event listener's new-head subscription", () => {
       expect(await cursorNumber(db)).toBeLessThan(head);
 
       await proxy.restore();
-      await waitForLine(listener, "new-head subscription restored; filling the gap", PROMPT_MS);
+      // While the proxy refused, the backoff grew towards its cap: the next attempt may come up to
+      // that long after the restore, and then it must subscribe promptly. Still well short of the
+      // poll, and only the subscription logs this line.
+      await waitForLine(
+        listener,
+        "new-head subscription restored; filling the gap",
+        MAX_RECONNECT_DELAY_MS + PROMPT_MS,
+      );
       await waitForCursor(db, head, PROMPT_MS);
 
       const stored = await db
@@ -100,5 +108,6 @@ describe("the event listener's new-head subscription", () => {
       await queues.clean();
     }
     expect((await listener.exited).code).toBe(0);
-  });
+    // The bounded waits above add up to more than vitest's default 60 s, with tsx's start before them.
+  }, 120_000);
 });

@@ -142,5 +142,6 @@ describe("two event listeners on one database", () => {
     }
     expect(await b.exited).toEqual({ code: 0, signal: null });
     expect(messages(b)).toContain("shut down");
-  });
+    // Two tsx starts in a row, each up to 10–20 s on a loaded 2-core machine.
+  }, 120_000);
 });
