@@ -41,6 +41,11 @@ export interface AppDeps {
   /** Requests one client may make per minute to /v1 (WAF limits per IP at the edge too). @default 600 */
   readonly rateLimitPerMinute?: number;
   /**
+   * The window `rateLimitPerMinute` is counted over. Tests lengthen it, so that no window ends
+   * while a slow machine is still sending a test's requests. @default 60_000 (a minute)
+   */
+  readonly rateLimitWindowMs?: number;
+  /**
    * The fund and the redemption lists' first pages, served as built at the last commit.
    * @default none: every read queries (what tests that write rows without the writers' signals need)
    */
@@ -77,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   // The read API first: the hot requests match their route without first passing the probes'.
   const fromEdge = requireOrigin(deps.originVerifySecret);
   const limit = rateLimit({
-    windowMs: 60_000,
+    windowMs: deps.rateLimitWindowMs ?? 60_000,
     limit: deps.rateLimitPerMinute ?? 600,
     standardHeaders: "draft-7",
     legacyHeaders: false,

@@ -17,6 +17,9 @@ let db: Kysely<Database>;
 let redis: RedisClient;
 let app: ReturnType<typeof createApp>;
 
+/** What a loaded machine may add to a bounded wait: this process can be held up for 15 s at a time. */
+const SLACK_MS = 30_000;
+
 beforeAll(async () => {
   database = await createTestDatabase();
   postgresProxy = await createTcpProxy({ host: "127.0.0.1", port: 5432 });
@@ -76,8 +79,9 @@ describe("readiness says whether this instance can serve", () => {
     try {
       const started = performance.now();
       const response = await request(app).get("/health/ready");
-      // Its own bound, 2 s, plus this machine's slack: well inside the probe's 3 s on a quiet one.
-      expect(performance.now() - started).toBeLessThan(READINESS_DATABASE_BOUND_MS + 2_000);
+      // The answer names its own bound, 2 s, inside the probe's 3 s; the clock, with a loaded
+      // machine's slack, shows that nothing else was waited for (the pool has no query timeout).
+      expect(performance.now() - started).toBeLessThan(READINESS_DATABASE_BOUND_MS + SLACK_MS);
       expect(response.status).toBe(503);
       expect((response.body as Readiness).failed).toEqual({
         postgres: `timed out after ${READINESS_DATABASE_BOUND_MS} ms`,
@@ -105,8 +109,9 @@ describe("readiness says whether this instance can serve", () => {
     try {
       const started = performance.now();
       const response = await request(app).get("/health/ready").expect(200);
-      expect(performance.now() - started).toBeLessThan(READINESS_DATABASE_BOUND_MS + 2_000);
-      expect((response.body as Readiness).degraded?.["redis"]).toBeDefined();
+      expect(performance.now() - started).toBeLessThan(READINESS_DATABASE_BOUND_MS + SLACK_MS);
+      // Redis's own bound ended the wait, not the client's longer command timeout.
+      expect((response.body as Readiness).degraded?.["redis"]).toMatch(/^timed out after \d+ ms$/);
     } finally {
       await redisProxy.set("forward");
     }

@@ -128,5 +128,6 @@ describe("a rolling restart under keep-alive load", () => {
       expect(exit.ms).toBeLessThan(GRACE_PERIOD_SECONDS * 1000);
     }
     expect(exits).toHaveLength(ROUNDS * 2);
-  }, 120_000);
+    // Eight processes start one after another through tsx, each in 10–20 s on a loaded 2-core machine.
+  }, 400_000);
 });

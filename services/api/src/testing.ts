@@ -16,7 +16,8 @@ export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256";
 
 /**
  * An app for a test, on the test's own database and Redis: a silent logger, its own metrics
- * registry, readiness not tied to the chain, and whatever the test overrides.
+ * registry, readiness not tied to the chain, a rate limit counted over an hour (no test's requests
+ * outlast it, however slow the machine), and whatever the test overrides.
  */
 export function createTestApp(deps: Pick<AppDeps, "db" | "metricsDb" | "redis"> & Partial<AppDeps>): {
   app: ReturnType<typeof createApp>;
@@ -30,6 +31,7 @@ export function createTestApp(deps: Pick<AppDeps, "db" | "metricsDb" | "redis"> 
     maxChainSyncAgeSeconds: 0,
     accepting: () => true,
     jwtSecret: TEST_JWT_SECRET,
+    rateLimitWindowMs: 3_600_000,
     ...deps,
   });
   return { app, registry: deps.registry ?? registry };

@@ -75,5 +75,6 @@ describe("the API process and its response cache", () => {
     api.child.kill("SIGTERM");
     expect((await api.exited).code).toBe(0);
     expect(api.lines().filter((line) => line["level"] === "error")).toEqual([]);
-  });
+    // Two processes start one after another through tsx, each in 10–20 s on a loaded 2-core machine.
+  }, 120_000);
 });

@@ -8,7 +8,9 @@ import type { AddressInfo } from "node:net";
  * healthy ones through keep-alive connections, and — like Envoy's `retry_on: connect-failure,reset`
  * or nginx's `proxy_next_upstream error` — sends an idempotent request that failed before any
  * response byte to another healthy upstream. A response cut after it started is not retried: it
- * reaches the client as a failure.
+ * reaches the client as a failure. Like an ALB's target group, it takes an upstream out only
+ * after several failed checks in a row, each check given seconds to answer: one slow answer (a
+ * busy instance, a loaded machine) is not an instance going away.
  */
 export interface LoadBalancer {
   readonly url: string;
@@ -21,35 +23,57 @@ export interface LoadBalancer {
   close(): Promise<void>;
 }
 
-export async function createLoadBalancer(options: {
+/** An ALB's default idle timeout: how long it keeps a client's idle keep-alive connection. */
+const ALB_IDLE_TIMEOUT_MS = 60_000;
+
+export interface LoadBalancerOptions {
   readonly healthPath: string;
+  /** How often each upstream is checked; a check still in flight is not sent again. */
   readonly intervalMs: number;
-}): Promise<LoadBalancer> {
+  /** A check not answered within this fails. @default 5_000 (an ALB target group's default) */
+  readonly timeoutMs?: number;
+  /** Failed checks in a row that take an upstream out. @default 2 (an ALB target group's default) */
+  readonly unhealthyThreshold?: number;
+}
+
+export async function createLoadBalancer(options: LoadBalancerOptions): Promise<LoadBalancer> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const unhealthyThreshold = options.unhealthyThreshold ?? 2;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const events = new EventEmitter();
   const healthy = new Map<string, boolean>();
+  /** Each upstream's failed checks since its last passed one. */
+  const failures = new Map<string, number>();
+  /** The upstreams with a check in flight. */
+  const checking = new Set<string>();
   let upstreams: string[] = [];
   let next = 0;
   let retries = 0;
 
   const check = (url: string) => {
-    const request = http.get(
-      new URL(options.healthPath, url),
-      { agent, timeout: options.intervalMs * 5 },
-      (response) => {
-        response.resume();
-        setHealth(url, response.statusCode === 200);
-      },
-    );
+    if (checking.has(url)) return;
+    checking.add(url);
+    const request = http.get(new URL(options.healthPath, url), { agent, timeout: timeoutMs }, (response) => {
+      response.resume();
+      setHealth(url, response.statusCode === 200);
+    });
     request.on("timeout", () => request.destroy(new Error("health check timed out")));
     request.on("error", () => {
       setHealth(url, false);
     });
   };
   const setHealth = (url: string, ok: boolean) => {
+    checking.delete(url);
     if (!upstreams.includes(url)) return;
-    healthy.set(url, ok);
-    if (ok) events.emit(`healthy:${url}`);
+    if (ok) {
+      failures.set(url, 0);
+      healthy.set(url, true);
+      events.emit(`healthy:${url}`);
+      return;
+    }
+    const failed = (failures.get(url) ?? 0) + 1;
+    failures.set(url, failed);
+    if (failed >= unhealthyThreshold) healthy.set(url, false);
   };
   const timer = setInterval(() => {
     for (const url of upstreams) check(url);
@@ -103,6 +127,10 @@ export async function createLoadBalancer(options: {
       forward(client, reply, Buffer.concat(chunks), new Set());
     });
   });
+  // An ALB keeps an idle client connection for 60 s (its default idle timeout). Node's default of
+  // 5 s would close, whenever this process is held up that long, a connection a client is about to
+  // reuse: its next request would meet a reset no balancer in the cluster sends.
+  server.keepAliveTimeout = ALB_IDLE_TIMEOUT_MS;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
 
@@ -110,7 +138,12 @@ export async function createLoadBalancer(options: {
     url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`,
     setUpstreams(urls) {
       upstreams = [...urls];
-      for (const url of healthy.keys()) if (!upstreams.includes(url)) healthy.delete(url);
+      for (const url of healthy.keys()) {
+        if (!upstreams.includes(url)) {
+          healthy.delete(url);
+          failures.delete(url);
+        }
+      }
       for (const url of upstreams) if (!healthy.has(url)) healthy.set(url, false);
     },
     async waitUntilHealthy(url) {
