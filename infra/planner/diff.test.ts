@@ -257,19 +257,22 @@ describe("diffSnapshots", () => {
   });
 });
 
+/** The backup bucket's policy statement `sid` in `snapshot`, to edit in place. */
+const statement = (snapshot: PlanSnapshot, sid: string): Record<string, unknown> => {
+  const policy = find(snapshot, "backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
+  const document = (policy.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
+  const found = document.Statement.find((s) => s["Sid"] === sid);
+  if (!found) throw new Error(`${sid} not in backups-policy`);
+  return found;
+};
+
+/** A diff's IAM findings, as the report words them. */
+const iam = (diff: StackDiff) =>
+  diff.findings
+    .filter((f) => f.category === "iam")
+    .map(({ direction, severity, reason }) => ({ direction, severity, reason }));
+
 describe("diffSnapshots, when a policy statement's condition changes", () => {
-  /** The backup bucket's policy statement `sid` in `snapshot`, to edit in place. */
-  const statement = (snapshot: PlanSnapshot, sid: string): Record<string, unknown> => {
-    const policy = find(snapshot, "backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
-    const document = (policy.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
-    const found = document.Statement.find((s) => s["Sid"] === sid);
-    if (!found) throw new Error(`${sid} not in backups-policy`);
-    return found;
-  };
-  const iam = (diff: StackDiff) =>
-    diff.findings
-      .filter((f) => f.category === "iam")
-      .map(({ direction, severity, reason }) => ({ direction, severity, reason }));
   const names = ["ap-southeast-1.elasticache-snapshot.amazonaws.com", "elasticache.amazonaws.com"];
   // Commit c238105: the denial spared every AWS service, then ElastiCache alone.
   const exceptServices = {
@@ -378,19 +381,11 @@ describe("diffSnapshots, when a policy statement's condition changes", () => {
 });
 
 describe("diffSnapshots, when a policy statement's resources or its Not… form change", () => {
-  const edit = (sid: string, change: (statement: Record<string, unknown>) => void): PlanSnapshot => {
+  const edit = (sid: string, change: (found: Record<string, unknown>) => void): PlanSnapshot => {
     const snapshot = clone();
-    const policy = find(snapshot, "backups-policy", "aws:s3/bucketPolicy:BucketPolicy");
-    const document = (policy.inputs["policy"] as { "@json": { Statement: Record<string, unknown>[] } })["@json"];
-    const found = document.Statement.find((s) => s["Sid"] === sid);
-    if (!found) throw new Error(`${sid} not in backups-policy`);
-    change(found);
+    change(statement(snapshot, sid));
     return snapshot;
   };
-  const iam = (diff: StackDiff) =>
-    diff.findings
-      .filter((f) => f.category === "iam")
-      .map(({ direction, severity, reason }) => ({ direction, severity, reason }));
   const objects = (statement: Record<string, unknown>) => statement["Resource"] as string;
 
   it("when a Deny no longer covers some of its resources, then it is weakened; when it covers more, strengthened", () => {
