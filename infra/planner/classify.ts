@@ -1,5 +1,5 @@
 import ipaddr from "ipaddr.js";
-import { patternCovers } from "../policy/iam-actions";
+import { globCovers, patternCovers } from "../policy/iam-actions";
 import { LEVEL_ORDER, podSecurity, podSpecOfManifest, type PodSecurity } from "../policy/pod-security";
 import { implies, parseCondition } from "./conditions";
 import { worst, type ChangeKind, type Finding, type ResourceRef, type Severity } from "./findings";
@@ -79,21 +79,6 @@ const strings = (value: Json | undefined): string[] =>
 
 /** How the report names a statement's complement forms. */
 const FORM_WORDS = { notPrincipal: "NotPrincipal", notAction: "NotAction", notResource: "NotResource" } as const;
-
-/**
- * Whether an ARN pattern of a policy's `Resource` covers `arn` (itself maybe a pattern): `*` any
- * run of characters, `?` one, case-sensitive as ARNs are. A pattern covers another pattern when it
- * matches its text, so `bucket/*` covers `bucket/logs/*` but not the other way round.
- * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
- */
-function arnPatternCovers(pattern: string, arn: string): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    // `?` is one character, never the run a `*` of the covered pattern stands for.
-    .replace(/\?/g, "[^*]");
-  return new RegExp(`^${source}$`).test(arn);
-}
 
 function policyFindings(
   property: string,
@@ -226,7 +211,8 @@ function policyFindings(
     const coveredBy = (patterns: readonly string[]) => (action: string) =>
       patterns.some((pattern) => patternCovers(pattern, action));
     const arnsCoveredBy = (patterns: readonly string[]) => (arn: string) =>
-      patterns.some((pattern) => arnPatternCovers(pattern, arn));
+      // ARNs are case-sensitive (IAM's Resource element reference).
+      patterns.some((pattern) => globCovers(pattern, arn, { ignoreCase: false }));
     const [newPrincipals, gonePrincipals] = a.notPrincipal
       ? [added(b.principals, a.principals, exactly), added(a.principals, b.principals, exactly)]
       : [added(a.principals, b.principals, exactly), added(b.principals, a.principals, exactly)];

@@ -362,15 +362,22 @@ export const ACTION_RISKS: Readonly<Record<string, ActionRisk>> = {
   "secretsmanager:PutResourcePolicy": "permissions-management",
 };
 
-/** Whether an IAM action pattern (`*` any run, `?` one character; case-insensitive) covers an action. */
-export function patternCovers(pattern: string, action: string): boolean {
+/**
+ * Whether a policy's wildcard pattern (`*` any run, `?` one character) covers `value`, itself maybe
+ * a pattern: a pattern covers another when it matches its text, so `a/*` covers `a/b/*`.
+ */
+export function globCovers(pattern: string, value: string, options: { readonly ignoreCase: boolean }): boolean {
   const source = pattern
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
     // `?` is one character, never the run a `*` of the covered pattern stands for.
     .replace(/\?/g, "[^*]");
-  return new RegExp(`^${source}$`, "i").test(action);
+  return new RegExp(`^${source}$`, options.ignoreCase ? "i" : "").test(value);
 }
+
+/** Whether an IAM action pattern covers an action (action names ignore case). */
+export const patternCovers = (pattern: string, action: string): boolean =>
+  globCovers(pattern, action, { ignoreCase: true });
 
 /** What a pattern grants: the catalogued actions it covers, and whether that list may be short. */
 export interface Expansion {
